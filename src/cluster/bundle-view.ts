@@ -1,0 +1,140 @@
+// The cluster as `netguard check` sees it: the bundle of manifests is the cluster state.
+// Built once, then read-only. Applies the apiserver's defaults and the cluster's built-ins
+// (the four system namespaces, the metadata.name label, the DNS pods the policy describes)
+// so verdicts match what the server would say about the same objects in a cluster.
+import { defaultNetworkPolicySpec } from '../policies/defaulting.ts';
+import { requirementsMatch, toRequirements, type LabelSelector } from '../policies/selectors.ts';
+import type { DnsSettings, KubeObject } from '../policies/types.ts';
+import { podSourceFromObject } from './pod-sources.ts';
+import { known, type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource } from './view.ts';
+
+export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+const FROM = 'the bundle';
+
+export interface BundleOptions {
+  /** Namespace for namespaced objects that have none (`--namespace`, default "default"). */
+  defaultNamespace?: string;
+  /** The policy's DNS settings: the bundle view includes the DNS pods they describe. */
+  dns?: DnsSettings;
+}
+
+const CLUSTER_SCOPED = new Set([
+  'Namespace', 'IngressClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume',
+  'StorageClass', 'PriorityClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'APIService',
+  'Node', 'RuntimeClass', 'CSIDriver', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
+]);
+
+export function isClusterScoped(kind: unknown): boolean {
+  return typeof kind === 'string' && CLUSTER_SCOPED.has(kind);
+}
+
+export function dnsPodSource(dns: DnsSettings): PodSource {
+  return {
+    kind: 'Pod',
+    namespace: dns.namespace,
+    name: 'cluster-dns (from policy dns settings)',
+    labels: { ...dns.podLabels },
+    ports: dns.ports.flatMap((port) => [
+      { name: dns.portNames.udp, port, protocol: 'UDP' as const },
+      { name: dns.portNames.tcp, port, protocol: 'TCP' as const },
+    ]),
+  };
+}
+
+export class BundleView implements ClusterView {
+  private readonly nsByName = new Map<string, NamespaceInfo>();
+  private readonly podsByNs = new Map<string, PodSource[]>();
+  private readonly policiesByNs = new Map<string, NetworkPolicyInfo[]>();
+  private readonly classes: IngressClassInfo[] = [];
+
+  constructor(objects: readonly KubeObject[], options: BundleOptions = {}) {
+    const defaultNs = options.defaultNamespace ?? 'default';
+    for (const name of BUILTIN_NAMESPACES) this.addNamespace(name, {});
+    if (options.dns) {
+      this.addNamespace(options.dns.namespace, {});
+      this.pods(options.dns.namespace).push(dnsPodSource(options.dns));
+    }
+    for (const obj of objects) {
+      if (!obj || typeof obj !== 'object') continue;
+      const name = obj.metadata?.name;
+      if (typeof name !== 'string') continue;
+      const ns = isClusterScoped(obj.kind) ? undefined : (obj.metadata?.namespace ?? defaultNs);
+      if (ns) this.addNamespace(ns, {});
+      switch (obj.kind) {
+        case 'Namespace':
+          this.addNamespace(name, obj.metadata?.labels ?? {});
+          break;
+        case 'IngressClass':
+          this.classes.push({
+            name,
+            ...(typeof obj.spec?.controller === 'string' ? { controller: obj.spec.controller } : {}),
+            isDefault: obj.metadata?.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true',
+            ...(obj.metadata?.creationTimestamp ? { creationTimestamp: String(obj.metadata.creationTimestamp) } : {}),
+          });
+          break;
+        case 'NetworkPolicy':
+          this.policies(ns!).push({ namespace: ns!, name, spec: defaultNetworkPolicySpec(obj.spec ?? {}) });
+          break;
+        default: {
+          const source = podSourceFromObject(obj, ns);
+          if (source) this.pods(source.namespace).push(source);
+        }
+      }
+    }
+  }
+
+  private addNamespace(name: string, labels: Record<string, string>): void {
+    const prev = this.nsByName.get(name);
+    // Namespaces always carry their own name as a label (Kubernetes 1.21+), whatever the manifest says.
+    this.nsByName.set(name, { name, labels: { ...(prev?.labels ?? {}), ...stringValues(labels), [NAMESPACE_NAME_LABEL]: name } });
+  }
+
+  private pods(ns: string): PodSource[] {
+    let list = this.podsByNs.get(ns);
+    if (!list) this.podsByNs.set(ns, (list = []));
+    return list;
+  }
+
+  private policies(ns: string): NetworkPolicyInfo[] {
+    let list = this.policiesByNs.get(ns);
+    if (!list) this.policiesByNs.set(ns, (list = []));
+    return list;
+  }
+
+  namespace(name: string): Answer<NamespaceInfo | undefined> {
+    return known(this.nsByName.get(name), FROM);
+  }
+
+  namespaces(): Answer<readonly NamespaceInfo[]> {
+    return known([...this.nsByName.values()], FROM);
+  }
+
+  podSources(namespace: string, selector: LabelSelector, limit = Infinity): Answer<readonly PodSource[]> {
+    const reqs = toRequirements(selector);
+    const out: PodSource[] = [];
+    for (const p of this.podsByNs.get(namespace) ?? []) {
+      if (out.length >= limit) break;
+      if (requirementsMatch(reqs, p.labels, p.generated)) out.push(p);
+    }
+    return known(out, FROM);
+  }
+
+  allPodSources(namespace: string, limit = Infinity): Answer<readonly PodSource[]> {
+    return known((this.podsByNs.get(namespace) ?? []).slice(0, limit), FROM);
+  }
+
+  ingressClasses(): Answer<readonly IngressClassInfo[]> {
+    return known(this.classes, FROM);
+  }
+
+  networkPolicies(namespace: string): Answer<readonly NetworkPolicyInfo[]> {
+    return known(this.policiesByNs.get(namespace) ?? [], FROM);
+  }
+}
+
+function stringValues(labels: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (labels && typeof labels === 'object') for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') out[k] = v;
+  return out;
+}

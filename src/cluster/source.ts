@@ -1,0 +1,23 @@
+// A live source of cluster state for `netguard serve`: the server starts it, asks it for
+// readiness, and hands its view to the engine. Implemented by the informer caches.
+import type { ClusterView, ResourceFamily } from './view.ts';
+
+export interface FamilyStatus {
+  /** completed its first full list */
+  synced: boolean;
+  /** last error, e.g. "forbidden: list pods" or "watch dropped; retrying in 4s" */
+  error?: string;
+  /** epoch ms of the last successful list or watch event */
+  lastSyncAt?: number;
+  size: number;
+}
+
+export interface ClusterStateSource {
+  readonly view: ClusterView;
+  /** begins list/watch; resolves once started (not once synced) */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** every cache completed its first list */
+  isSynced(): boolean;
+  status(): Partial<Record<ResourceFamily, FamilyStatus>>;
+}

@@ -1,0 +1,76 @@
+// The read-only view of the cluster that rules ask. Two implementations:
+//   bundle-view.ts   the manifests given to `netguard check` (the bundle is the cluster)
+//   informer-view.ts slim, indexed caches fed by list/watch (`netguard serve` in a cluster)
+// plus empty-view.ts for a server with no cluster configured.
+//
+// Every lookup returns an Answer: either known (with where the evidence came from) or
+// unknown (with why). A rule that gets an unknown answer must report verdict "unknown",
+// never "does not exist".
+import type { GeneratedLabels, Labels, LabelSelector } from '../policies/selectors.ts';
+
+export type Answer<T> =
+  | { known: true; value: T; /** e.g. "the bundle", "cluster cache (synced 4s ago)" */ from: string }
+  | { known: false; /** e.g. "pods cache not synced yet", "list pods forbidden by RBAC" */ reason: string };
+
+export function known<T>(value: T, from: string): Answer<T> {
+  return { known: true, value, from };
+}
+
+export function unknown<T>(reason: string): Answer<T> {
+  return { known: false, reason };
+}
+
+/** The resource families a view tracks; health and staleness are reported per family. */
+export type ResourceFamily = 'namespaces' | 'pods' | 'workloads' | 'ingressclasses' | 'networkpolicies' | 'services';
+
+export interface NamespaceInfo {
+  name: string;
+  labels: Labels;
+}
+
+export interface ContainerPort {
+  name?: string;
+  port: number;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+}
+
+/** A pod, or a workload's pod template standing for the pods it will create. */
+export interface PodSource {
+  kind: 'Pod' | 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'ReplicationController';
+  namespace: string;
+  name: string;
+  /** Pod labels: the pod's own, or the template's spec.template.metadata.labels. */
+  labels: Labels;
+  /** Labels controllers add to the pods (pod-template-hash, statefulset pod-name...). */
+  generated?: GeneratedLabels;
+  /** A workload's own metadata.labels, which selectors do NOT see; kept to explain a classic mistake. */
+  workloadLabels?: Labels;
+  /** Container ports, when known: named ports in NetworkPolicies resolve against them. */
+  ports?: readonly ContainerPort[];
+}
+
+export interface IngressClassInfo {
+  name: string;
+  controller?: string;
+  /** annotation ingressclass.kubernetes.io/is-default-class is exactly "true" */
+  isDefault: boolean;
+  creationTimestamp?: string;
+}
+
+export interface NetworkPolicyInfo {
+  namespace: string;
+  name: string;
+  /** The spec after apiserver defaulting (policyTypes filled in, port protocols TCP). */
+  spec: any;
+}
+
+export interface ClusterView {
+  namespace(name: string): Answer<NamespaceInfo | undefined>;
+  namespaces(): Answer<readonly NamespaceInfo[]>;
+  /** Pods and pod templates in `namespace` that `selector` selects; at most `limit` of them. */
+  podSources(namespace: string, selector: LabelSelector, limit?: number): Answer<readonly PodSource[]>;
+  /** Every pod source in a namespace, for "nearest candidate" hints; may be capped by the implementation. */
+  allPodSources(namespace: string, limit?: number): Answer<readonly PodSource[]>;
+  ingressClasses(): Answer<readonly IngressClassInfo[]>;
+  networkPolicies(namespace: string): Answer<readonly NetworkPolicyInfo[]>;
+}

@@ -1,0 +1,20 @@
+// The explicit, sorted list of rules. Adding a rule: its file, one line here, its test
+// and its fixture folder (test/fixtures/<rule-id>/).
+import { rule as egressAllowsDns } from './rules/egress-allows-dns.ts';
+import { rule as ingressClassExists } from './rules/ingress-class-exists.ts';
+import { rule as networkpolicySelectorHasMatch } from './rules/networkpolicy-selector-has-match.ts';
+import { rule as nodeportNamespaceAllowed } from './rules/nodeport-namespace-allowed.ts';
+import { rule as serviceSelectorHasMatch } from './rules/service-selector-has-match.ts';
+import type { Rule } from './types.ts';
+
+export const RULES: readonly Rule<any>[] = [
+  egressAllowsDns,
+  ingressClassExists,
+  networkpolicySelectorHasMatch,
+  nodeportNamespaceAllowed,
+  serviceSelectorHasMatch,
+];
+
+export function ruleById(id: string): Rule<any> | undefined {
+  return RULES.find((r) => r.id === id);
+}

@@ -1,0 +1,14 @@
+// PLACEHOLDER: being written; replaced before this lands.
+import type { Rule } from '../types.ts';
+
+export const rule: Rule = {
+  id: 'egress-allows-dns',
+  description: 'TODO',
+  kinds: [],
+  operations: ['CREATE', 'UPDATE'],
+  defaults: { action: 'warn' },
+  configSchema: {},
+  evaluate() {
+    return [];
+  },
+};

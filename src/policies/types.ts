@@ -1,0 +1,111 @@
+// The vocabulary shared by the engine, the rules, the server and the CLI.
+// Nothing here does I/O.
+import type { ClusterView } from '../cluster/view.ts';
+
+export type Action = 'deny' | 'warn' | 'off';
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+
+/** violation: we saw the problem. unknown: we could not see enough to judge (never turned into a denial). */
+export type Verdict = 'violation' | 'unknown';
+
+/** A Kubernetes object as it arrives: shape unchecked, so every read must be defensive. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string;
+    [key: string]: unknown;
+  };
+  spec?: any;
+  [key: string]: unknown;
+}
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+}
+
+/** What a rule reports. The engine adds the rule id, the action and the object reference. */
+export interface RuleFinding {
+  verdict: Verdict;
+  message: string;
+  hint?: string;
+  /** Defaults to the object under review; a DELETE finding may point elsewhere. */
+  object?: ObjectRef;
+}
+
+export interface Finding {
+  rule: string;
+  action: 'deny' | 'warn';
+  verdict: Verdict;
+  object: ObjectRef;
+  message: string;
+  hint?: string;
+  source?: SourceLocation;
+}
+
+/** Settings every rule accepts, plus the rule's own parameters. */
+export interface BaseRuleConfig {
+  action: Action;
+  excludeNamespaces: string[];
+  allowIgnoreAnnotation: boolean;
+}
+
+/** Where the cluster DNS lives; the DNS rule and the bundle view both read it. */
+export interface DnsSettings {
+  namespace: string;
+  podLabels: Record<string, string>;
+  ports: number[];
+  portNames: { udp: string; tcp: string };
+  ips: string[];
+}
+
+export interface Policy {
+  apiVersion: 'netguard.io/v1';
+  kind: 'Policy';
+  failOpen: boolean;
+  excludeNamespaces: string[];
+  dns: DnsSettings;
+  rules: Record<string, BaseRuleConfig & Record<string, unknown>>;
+  /** sha256 of the file's bytes; exposed in logs and metrics so operators know what is loaded. */
+  hash: string;
+  source: string;
+}
+
+export interface RuleContext<C extends BaseRuleConfig = BaseRuleConfig> {
+  operation: Operation;
+  /** null on DELETE. */
+  object: KubeObject | null;
+  /** set on UPDATE and DELETE. */
+  oldObject: KubeObject | null;
+  /** the namespace of the request (object's or oldObject's). */
+  namespace: string | undefined;
+  cluster: ClusterView;
+  config: C;
+  policy: Policy;
+}
+
+export interface Rule<C extends BaseRuleConfig = BaseRuleConfig> {
+  id: string;
+  description: string;
+  /** Kinds this rule reviews (matched against object.kind, or oldObject.kind on DELETE). */
+  kinds: string[];
+  operations: Operation[];
+  /** Defaults for this rule's parameters, merged under the policy file's values. */
+  defaults: Omit<C, 'excludeNamespaces' | 'allowIgnoreAnnotation'>;
+  /** JSON Schema properties for the rule's own parameters (action and excludeNamespaces are common). */
+  configSchema: Record<string, unknown>;
+  /** Pure and synchronous: asks ctx.cluster, never does I/O. */
+  evaluate(ctx: RuleContext<C>): RuleFinding[];
+}

@@ -1,0 +1,108 @@
+// Rule fixtures, in the spirit of ESLint's RuleTester and kube-linter's per-check fixtures.
+// test/fixtures/<rule-id>/pass-*.yaml and fail-*.yaml are bundles of manifests whose first
+// document is a NetguardFixture header stating exactly what the rule must report:
+//
+//   kind: NetguardFixture
+//   description: why this case matters
+//   policy: { rules: { <rule-id>: { action: deny } } }   # optional overrides
+//   operation: DELETE                                     # optional; default CREATE for every object
+//   subject: NetworkPolicy/allow-dns                      # with operation: review only this object
+//   oldObject: {...}                                      # UPDATE: the object before
+//   expect:                                               # [] (or absent) for pass-*
+//     - object: NetworkPolicy/default-deny                # Kind/name or Kind/namespace/name
+//       verdict: violation                                # default violation
+//       action: deny                                      # optional
+//       message: [substring, ...]                         # each must appear in the message
+//       hint: substring                                   # optional
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BundleView } from '../../src/cluster/bundle-view.ts';
+import { checkBundle } from '../../src/check/check-bundle.ts';
+import { loadManifestFiles } from '../../src/cluster/manifests.ts';
+import { evaluate } from '../../src/policies/engine.ts';
+import type { Finding, KubeObject, Operation } from '../../src/policies/types.ts';
+import { policyWith } from './policy.ts';
+
+export const FIXTURES_DIR = new URL('../fixtures/', import.meta.url).pathname;
+
+export interface ExpectedFinding {
+  object: string;
+  verdict?: 'violation' | 'unknown';
+  action?: 'deny' | 'warn';
+  message?: string | string[];
+  hint?: string;
+}
+
+export interface FixtureCase {
+  file: string;
+  ruleId: string;
+  kind: 'pass' | 'fail';
+  description: string;
+  expect: ExpectedFinding[];
+  /** the rule's findings, produced exactly as `netguard check` (or admission, for DELETE/UPDATE) would */
+  actual: Finding[];
+}
+
+export function fixtureFiles(ruleId: string): string[] {
+  try {
+    return readdirSync(join(FIXTURES_DIR, ruleId))
+      .filter((f) => /^(pass|fail)-.*\.ya?ml$/.test(f))
+      .sort()
+      .map((f) => join(FIXTURES_DIR, ruleId, f));
+  } catch {
+    return [];
+  }
+}
+
+export function runFixture(file: string, ruleId: string): FixtureCase {
+  const loaded = loadManifestFiles([file]);
+  const headerIdx = loaded.findIndex((l) => l.object.kind === 'NetguardFixture');
+  if (headerIdx < 0) throw new Error(`${file}: no NetguardFixture header document`);
+  const header = loaded[headerIdx].object as any;
+  const bundle = loaded.filter((_, i) => i !== headerIdx);
+  const policy = policyWith(header.policy ?? {});
+  const kind = file.split('/').pop()!.startsWith('pass-') ? 'pass' : 'fail';
+  let findings: Finding[];
+  if (header.operation && header.operation !== 'CREATE') {
+    findings = reviewSubject(bundle.map((l) => l.object), header, policy);
+  } else {
+    findings = checkBundle(bundle, policy).findings;
+  }
+  return {
+    file,
+    ruleId,
+    kind,
+    description: String(header.description ?? ''),
+    expect: header.expect ?? [],
+    actual: findings.filter((f) => f.rule === ruleId),
+  };
+}
+
+function reviewSubject(objects: KubeObject[], header: any, policy: ReturnType<typeof policyWith>): Finding[] {
+  const operation = header.operation as Operation;
+  const subject = objects.find((o) => refOf(o.kind, o.metadata?.namespace, o.metadata?.name, header.subject));
+  if (!subject) throw new Error(`fixture subject ${header.subject} not found in the bundle`);
+  const view = new BundleView(objects, { dns: policy.dns });
+  const ns = subject.metadata?.namespace ?? 'default';
+  const input =
+    operation === 'DELETE'
+      ? { operation, object: null, oldObject: subject, namespace: ns }
+      : { operation, object: subject, oldObject: (header.oldObject as KubeObject) ?? null, namespace: ns };
+  return evaluate(input, view, policy).findings;
+}
+
+function refOf(kind: unknown, namespace: unknown, name: unknown, ref: string): boolean {
+  const parts = ref.split('/');
+  if (parts.length === 2) return parts[0] === kind && parts[1] === name;
+  return parts[0] === kind && parts[1] === (namespace ?? 'default') && parts[2] === name;
+}
+
+export function findingMatches(actual: Finding, expected: ExpectedFinding): boolean {
+  if (!refOf(actual.object.kind, actual.object.namespace, actual.object.name, expected.object)) return false;
+  if ((expected.verdict ?? 'violation') !== actual.verdict) return false;
+  if (expected.action && expected.action !== actual.action) return false;
+  const parts = expected.message === undefined ? [] : Array.isArray(expected.message) ? expected.message : [expected.message];
+  if (!parts.every((p) => actual.message.includes(p))) return false;
+  if (expected.hint && !(actual.hint ?? '').includes(expected.hint)) return false;
+  return true;
+}
