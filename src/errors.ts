@@ -8,7 +8,9 @@ export type ErrorCode =
   | 'USAGE'
   | 'TLS_LOAD'
   | 'BAD_REVIEW'
-  | 'RULE_FAILED';
+  | 'RULE_FAILED'
+  | 'CLUSTER_START'
+  | 'CERT_REQUEST';
 
 export class NetguardError extends Error {
   readonly code: ErrorCode;

@@ -4,7 +4,7 @@
 import { BundleView, isClusterScoped } from '../cluster/bundle-view.ts';
 import type { LoadedObject } from '../cluster/manifests.ts';
 import { evaluate, type RuleFailure } from '../policies/engine.ts';
-import type { Finding, Policy, Rule } from '../policies/types.ts';
+import type { Finding, KubeObject, Policy, Rule } from '../policies/types.ts';
 
 export interface CheckOptions {
   defaultNamespace?: string;
@@ -20,10 +20,7 @@ export interface CheckResult {
 export function checkBundle(loaded: readonly LoadedObject[], policy: Policy, options: CheckOptions = {}): CheckResult {
   const defaultNamespace = options.defaultNamespace ?? 'default';
   // Give namespaced objects their namespace once, so the view and the engine agree on it.
-  const objects = loaded.map(({ object, source }) => {
-    const needsNs = !isClusterScoped(object.kind) && typeof object.metadata?.namespace !== 'string' && object.metadata;
-    return { source, object: needsNs ? { ...object, metadata: { ...object.metadata, namespace: defaultNamespace } } : object };
-  });
+  const objects = loaded.map(({ object, source }) => ({ source, object: placeInNamespace(object, defaultNamespace) }));
   const view = new BundleView(
     objects.map((o) => o.object),
     { defaultNamespace, dns: policy.dns },
@@ -50,4 +47,21 @@ export function checkBundle(loaded: readonly LoadedObject[], policy: Policy, opt
       unknown: findings.filter((f) => f.verdict === 'unknown').length,
     },
   };
+}
+
+/**
+ * What `kubectl apply` does with metadata.namespace: a namespaced object without one (or with
+ * "") goes to the default namespace; a cluster-scoped object never has one, even if the
+ * manifest sets it (the apiserver ignores it there).
+ */
+function placeInNamespace(object: KubeObject, defaultNamespace: string): KubeObject {
+  const meta = object.metadata;
+  if (!meta || typeof meta !== 'object') return object;
+  const ns = meta.namespace;
+  if (isClusterScoped(object.kind)) {
+    if (ns === undefined) return object;
+    const { namespace: _ignored, ...rest } = meta;
+    return { ...object, metadata: rest };
+  }
+  return typeof ns === 'string' && ns !== '' ? object : { ...object, metadata: { ...meta, namespace: defaultNamespace } };
 }

@@ -6,7 +6,7 @@ import { defaultNetworkPolicySpec } from '../policies/defaulting.ts';
 import { requirementsMatch, toRequirements, type LabelSelector } from '../policies/selectors.ts';
 import type { DnsSettings, KubeObject } from '../policies/types.ts';
 import { podSourceFromObject } from './pod-sources.ts';
-import { known, type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource } from './view.ts';
+import { known, unknown, type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource } from './view.ts';
 
 export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -125,6 +125,13 @@ export class BundleView implements ClusterView {
   }
 
   ingressClasses(): Answer<readonly IngressClassInfo[]> {
+    // An application's manifests rarely carry the cluster's IngressClasses. A bundle with none
+    // has not shown us the cluster's classes, so "no such class" would be a guess: say unknown.
+    if (this.classes.length === 0) {
+      return unknown(
+        'the bundle holds no IngressClass objects, so the cluster\'s classes are unknown (add them to the bundle, or name controller classes in extraClasses)',
+      );
+    }
     return known(this.classes, FROM);
   }
 

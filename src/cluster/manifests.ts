@@ -3,7 +3,7 @@
 // Every object keeps the file and line it came from.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { isMap, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import { isCollection, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type YAMLError } from 'yaml';
 import { NetguardError } from '../errors.ts';
 import type { KubeObject, SourceLocation } from '../policies/types.ts';
 
@@ -28,7 +28,7 @@ export function expandPaths(paths: readonly string[]): string[] {
     try {
       st = statSync(p);
     } catch (err) {
-      throw new NetguardError('MANIFEST_UNREADABLE', `cannot read ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: p });
+      throw new NetguardError('MANIFEST_UNREADABLE', `cannot read ${p}: ${ioReason(err)}`, { file: p });
     }
     if (st.isDirectory()) {
       const entries = readdirSync(p, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
@@ -40,6 +40,13 @@ export function expandPaths(paths: readonly string[]): string[] {
   return out;
 }
 
+/** "no such file or directory (ENOENT)": Node's own message without the repeated path. */
+export function ioReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const m = /^[A-Z]+: ([^,]+)/.exec(e?.message ?? '');
+  return m && e.code ? `${m[1]} (${e.code})` : (e?.message ?? String(err));
+}
+
 export function loadManifestFiles(paths: readonly string[], readStdin: () => string = () => readFileSync(0, 'utf8')): LoadedObject[] {
   const out: LoadedObject[] = [];
   for (const file of expandPaths(paths)) {
@@ -47,7 +54,7 @@ export function loadManifestFiles(paths: readonly string[], readStdin: () => str
     try {
       text = file === '-' ? readStdin() : readFileSync(file, 'utf8');
     } catch (err) {
-      throw new NetguardError('MANIFEST_UNREADABLE', `cannot read ${file}: ${(err as Error).message}`, { file });
+      throw new NetguardError('MANIFEST_UNREADABLE', `cannot read ${file}: ${ioReason(err)}`, { file });
     }
     out.push(...parseManifests(text, file === '-' ? '<stdin>' : file));
   }
@@ -64,9 +71,11 @@ export function parseManifests(text: string, file: string): LoadedObject[] {
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     const err = doc.errors[0];
     if (err) {
-      const line = err.linePos?.[0]?.line ?? 1;
-      throw new NetguardError('MANIFEST_PARSE', `${file}:${line}: YAML does not parse: ${err.message.split('\n')[0]}`, { file, line });
+      // With prettyErrors off the parser leaves linePos unset: the offset is the reliable part.
+      const line = err.linePos?.[0]?.line ?? lineCounter.linePos(err.pos[0]).line;
+      throw new NetguardError('MANIFEST_PARSE', `${file}:${line}: YAML does not parse: ${describeYamlError(err, doc, lineCounter)}`, { file, line });
     }
+    rejectCollectionKeys(doc, file, lineCounter, text);
     const start = doc.contents?.range?.[0];
     const line = typeof start === 'number' ? lineCounter.linePos(start).line : 1;
     let data: unknown;
@@ -93,4 +102,47 @@ export function parseManifests(text: string, file: string): LoadedObject[] {
     out.push({ object: obj, source: { file, line } });
   }
   return out;
+}
+
+/** The parser's message, made specific where it is vague ("Map keys must be unique": which key, first seen where). */
+function describeYamlError(err: YAMLError, doc: Document.Parsed, lc: LineCounter): string {
+  const first = err.message.split('\n')[0];
+  if (err.code !== 'DUPLICATE_KEY') return first;
+  let found: string | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Map<unknown, number>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : undefined;
+        const start = (pair.key as any)?.range?.[0];
+        if (key === undefined || typeof start !== 'number') continue;
+        if (seen.has(key) && start === err.pos[0]) {
+          found = `duplicate key "${String(key)}" (first defined at line ${lc.linePos(seen.get(key)!).line})`;
+          return visit.BREAK;
+        }
+        if (!seen.has(key)) seen.set(key, start);
+      }
+      return undefined;
+    },
+  });
+  return found ?? first;
+}
+
+/**
+ * A mapping used as a key parses as YAML, but no Kubernetes object has one: it is what an
+ * unrendered Helm/Go template (`name: {{ .Values.name }}`) looks like. Without this check such
+ * a file would load as garbage and be "checked" silently.
+ */
+function rejectCollectionKeys(doc: Document.Parsed, file: string, lc: LineCounter, text: string): void {
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isCollection(pair.key)) return undefined;
+      const start = (pair.key as any).range?.[0];
+      const line = typeof start === 'number' ? lc.linePos(start).line : 1;
+      const template = text.includes('{{')
+        ? 'it looks like an unrendered Helm/Go template: render it first (e.g. helm template ... | netguard check -f -)'
+        : 'Kubernetes objects only have string keys';
+      throw new NetguardError('MANIFEST_PARSE', `${file}:${line}: a mapping is used as a key; ${template}`, { file, line });
+    },
+  });
 }

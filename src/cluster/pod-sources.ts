@@ -39,6 +39,22 @@ function replicasOf(spec: any): number {
   return typeof spec?.replicas === 'number' && spec.replicas >= 0 ? spec.replicas : 1;
 }
 
+/** spec.ordinals.start (StatefulSetStartOrdinal, GA in 1.31): pods are <name>-<start>...<name>-<start+replicas-1>. */
+function startOrdinalOf(spec: any): number {
+  const start = spec?.ordinals?.start;
+  return Number.isInteger(start) && start >= 0 ? start : 0;
+}
+
+/** Indexed Jobs label each pod batch.kubernetes.io/job-completion-index: 0..completions-1 (1.28+). */
+function completionIndexLabel(jobSpec: any): GeneratedLabels {
+  if (jobSpec?.completionMode !== 'Indexed') return {};
+  const completions = jobSpec.completions;
+  const values = Number.isInteger(completions) && completions >= 0 && completions <= MAX_ENUMERATED_ORDINALS
+    ? Array.from({ length: completions }, (_, i) => String(i))
+    : '*';
+  return { 'batch.kubernetes.io/job-completion-index': values };
+}
+
 function generatedLabels(kind: PodSource['kind'], name: string, spec: any): GeneratedLabels | undefined {
   switch (kind) {
     case 'Deployment':
@@ -48,7 +64,8 @@ function generatedLabels(kind: PodSource['kind'], name: string, spec: any): Gene
       if (replicas > MAX_ENUMERATED_ORDINALS) {
         return { 'statefulset.kubernetes.io/pod-name': '*', 'apps.kubernetes.io/pod-index': '*', 'controller-revision-hash': '*' };
       }
-      const ordinals = Array.from({ length: replicas }, (_, i) => String(i));
+      const start = startOrdinalOf(spec);
+      const ordinals = Array.from({ length: replicas }, (_, i) => String(start + i));
       return {
         'statefulset.kubernetes.io/pod-name': ordinals.map((i) => `${name}-${i}`),
         'apps.kubernetes.io/pod-index': ordinals,
@@ -61,11 +78,13 @@ function generatedLabels(kind: PodSource['kind'], name: string, spec: any): Gene
       return {
         'job-name': [name], 'batch.kubernetes.io/job-name': [name],
         'controller-uid': '*', 'batch.kubernetes.io/controller-uid': '*',
+        ...completionIndexLabel(spec),
       };
     case 'CronJob':
       return {
         'job-name': '*', 'batch.kubernetes.io/job-name': '*',
         'controller-uid': '*', 'batch.kubernetes.io/controller-uid': '*',
+        ...completionIndexLabel(spec?.jobTemplate?.spec),
       };
     default:
       return undefined;

@@ -98,8 +98,9 @@ export function evaluate(input: ReviewInput, cluster: ClusterView, policy: Polic
       for (const f of rule.evaluate(ctx)) {
         result.findings.push({
           rule: rule.id,
-          // An unknown never denies: we could not see enough to be sure.
-          action: f.verdict === 'unknown' ? 'warn' : (config.action as 'deny' | 'warn'),
+          // An unknown never denies: we could not see enough to be sure. A rule may also mark
+          // a finding as advice (actionOverride: 'warn') that must not deny under action: deny.
+          action: f.verdict === 'unknown' || f.actionOverride === 'warn' ? 'warn' : (config.action as 'deny' | 'warn'),
           verdict: f.verdict,
           object: f.object ?? ref,
           message: f.message,

@@ -40,7 +40,8 @@ export function parsePolicy(text: string, source = '<policy>'): Policy {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const line = e.linePos?.[0]?.line;
+    // With prettyErrors off the parser leaves linePos unset: the offset is the reliable part.
+    const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
     throw new NetguardError('POLICY_INVALID', `${source}${line ? `:${line}` : ''}: YAML does not parse: ${e.message.split('\n')[0]}`, { file: source, line });
   }
   const data = doc.toJS({ maxAliasCount: 100 });

@@ -92,7 +92,8 @@ export function isEmptySelector(selector: unknown): boolean {
  */
 export function requirementMatches(req: Requirement, labels: Labels, generated?: GeneratedLabels): boolean {
   const has = Object.prototype.hasOwnProperty.call(labels, req.key);
-  const gen = generated?.[req.key];
+  // Own properties only: a key such as "constructor" or "toString" must not find Object.prototype's.
+  const gen = generated && Object.prototype.hasOwnProperty.call(generated, req.key) ? generated[req.key] : undefined;
   switch (req.operator) {
     case 'In':
       if (has && req.values.includes(labels[req.key])) return true;
@@ -122,7 +123,8 @@ export function matchesSelector(selector: unknown, labels: Labels, generated?: G
 /**
  * True when every label set selected by `specific` is also selected by `general`,
  * judged on the requirements alone (no pods needed). Sound but not complete:
- * false means "cannot prove it", not "certainly not".
+ * false means "cannot prove it", not "certainly not". Throws INVALID_SELECTOR
+ * like toRequirements when either selector is malformed.
  */
 export function selectorCovers(general: unknown, specific: unknown): boolean {
   const g = toRequirements(general);

@@ -43,6 +43,8 @@ export interface RuleFinding {
   hint?: string;
   /** Defaults to the object under review; a DELETE finding may point elsewhere. */
   object?: ObjectRef;
+  /** 'warn': advice that never denies, whatever the rule's action (e.g. "move off a deprecated annotation"). */
+  actionOverride?: 'warn';
 }
 
 export interface Finding {

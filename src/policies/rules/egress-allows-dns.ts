@@ -1,14 +1,192 @@
-// PLACEHOLDER: being written; replaced before this lands.
-import type { Rule } from '../types.ts';
+// A NetworkPolicy that restricts egress must leave the cluster DNS reachable (UDP and TCP),
+// judged on the union of every policy selecting each pod (policies add up).
+// CREATE/UPDATE: the pods the new version selects. UPDATE/DELETE: also the pods the old
+// version let go, but only when the change is what takes their DNS away.
+import type { ClusterView, NetworkPolicyInfo, PodSource } from '../../cluster/view.ts';
+import {
+  allowDnsPolicyYaml, DnsReach, podSelectorOf, policyInfo, restrictsEgress, selectsPod, type DnsCoverage, type DnsStatus,
+} from '../network-policy.ts';
+import { formatSelector, isEmptySelector, selectorCovers, toRequirements, type LabelSelector } from '../selectors.ts';
+import { truncate } from '../suggest.ts';
+import type { BaseRuleConfig, Rule, RuleFinding } from '../types.ts';
 
-export const rule: Rule = {
+/** Enough pods to name names; groups of identical label sets are judged once anyway. */
+const POD_LIMIT = 1000;
+
+interface Affected {
+  pods: string[];
+  /** the egress-restricting policies whose union was judged */
+  policies: Set<string>;
+  coverage: DnsCoverage;
+}
+
+export const rule: Rule<BaseRuleConfig> = {
   id: 'egress-allows-dns',
-  description: 'TODO',
-  kinds: [],
-  operations: ['CREATE', 'UPDATE'],
-  defaults: { action: 'warn' },
+  description: 'A NetworkPolicy that restricts egress must leave the cluster DNS reachable over UDP and TCP',
+  kinds: ['NetworkPolicy'],
+  operations: ['CREATE', 'UPDATE', 'DELETE'],
+  defaults: { action: 'deny' },
   configSchema: {},
-  evaluate() {
-    return [];
+  evaluate(ctx) {
+    const subject = ctx.object ?? ctx.oldObject;
+    const ns = subject?.metadata?.namespace ?? ctx.namespace;
+    if (!subject || typeof ns !== 'string') return [];
+    const next = ctx.object ? policyInfo(ctx.object, ns) : null;
+    const prev = ctx.oldObject ? policyInfo(ctx.oldObject, ns) : null;
+    if (!(next && restrictsEgress(next)) && !(prev && restrictsEgress(prev))) return [];
+
+    const listed = ctx.cluster.networkPolicies(ns);
+    if (!listed.known) return [{ verdict: 'unknown', message: `cannot check DNS egress: NetworkPolicies in ${ns} unknown (${listed.reason})` }];
+    // The view may already hold this policy (check's bundle, the old version on UPDATE, the
+    // deleted one on DELETE): the version under review replaces it.
+    const name = subject.metadata?.name;
+    const others = listed.value.filter((p) => p.name !== name);
+    const after = next ? [...others, next] : others;
+    const before = prev ? [...others, prev] : others;
+    const reach = new DnsReach(ctx.cluster, ctx.policy.dns);
+    reach.evidence.add(listed.from);
+    const findings: RuleFinding[] = [];
+    // The hint's policy is called allow-dns unless that name is taken in the namespace.
+    const taken = new Set<unknown>([name, ...others.map((p) => p.name)]);
+    const hintName = (base: string) => (taken.has('allow-dns') ? `${base}-allow-dns`.slice(0, 63) : 'allow-dns');
+
+    // 1. The pods the (new) policy selects must keep DNS.
+    if (next && restrictsEgress(next)) {
+      const pods = podsOf(ctx.cluster, ns, next);
+      if ('unknown' in pods) return [{ verdict: 'unknown', message: pods.unknown }];
+      if (pods.value.length > 0) {
+        const groups = judge(pods.value, after, reach);
+        findings.push(...report(groups, 'selected', ctx.operation, reach, () => allowDnsPolicyYaml(ns, hintName(next.name), podSelectorOf(next), ctx.policy.dns)));
+      } else {
+        // Nothing selected yet (a default-deny written first): judge the selector itself.
+        const sel = podSelectorOf(next);
+        const covering = after.filter((p) => p === next || coversSelector(p, sel));
+        const coverage = reach.coverage(covering);
+        if (coverage.status !== 'ok') {
+          const group: Affected = { pods: [`${podsMatching(sel, ns)} (none exist yet)`], policies: names(covering), coverage };
+          findings.push(...report([group], 'selected', ctx.operation, reach, () => allowDnsPolicyYaml(ns, hintName(next.name), sel, ctx.policy.dns)));
+        }
+      }
+    }
+
+    // 2. UPDATE/DELETE: pods the old version restricted and the new state no longer covers lose
+    // DNS only if the old version gave it to them; pods that never had it are not this change's doing.
+    if (prev && restrictsEgress(prev) && ctx.operation !== 'CREATE') {
+      const pods = podsOf(ctx.cluster, ns, prev);
+      if ('unknown' in pods) return [...findings, { verdict: 'unknown', message: pods.unknown }];
+      const stillNext = (p: PodSource) => next !== null && restrictsEgress(next) && selectsPod(next, p);
+      const released = pods.value.filter((p) => !stillNext(p));
+      let lost: Affected[];
+      if (pods.value.length > 0) {
+        lost = judge(released, after, reach);
+      } else {
+        // No pods yet: the remaining policies that provably select all of the old selector's pods.
+        const sel = podSelectorOf(prev);
+        const holders = after.filter((p) => p !== next && coversSelector(p, sel));
+        lost = holders.length === 0 ? [] : [{ pods: [podsMatching(sel, ns)], policies: names(holders), coverage: reach.coverage(holders) }];
+      }
+      for (const g of lost) {
+        if (g.coverage.status === 'ok') continue;
+        const was = reach.coverage([...before.filter((p) => g.policies.has(p.name)), prev]).status;
+        if (was !== 'ok' && was !== 'unknown') continue;
+        if (was === 'unknown') g.coverage = { ...g.coverage, status: 'unknown', reasons: ['cannot tell whether they had DNS before this change'] };
+        const holder = after.find((p) => g.policies.has(p.name));
+        findings.push(...report([g], 'released', ctx.operation, reach, () => allowDnsPolicyYaml(ns, hintName(holder?.name ?? 'pods'), holder ? podSelectorOf(holder) : {}, ctx.policy.dns)));
+      }
+    }
+    return findings;
   },
 };
+
+function podsOf(cluster: ClusterView, ns: string, policy: NetworkPolicyInfo): { value: readonly PodSource[] } | { unknown: string } {
+  const sel = podSelectorOf(policy);
+  try {
+    toRequirements(sel);
+  } catch (err) {
+    return { unknown: `cannot check DNS egress: invalid spec.podSelector (${(err as Error).message})` };
+  }
+  const a = cluster.podSources(ns, sel as LabelSelector, POD_LIMIT);
+  return a.known ? { value: a.value } : { unknown: `cannot check DNS egress: pods in ${ns} unknown (${a.reason})` };
+}
+
+function coversSelector(policy: NetworkPolicyInfo, specific: unknown): boolean {
+  if (!restrictsEgress(policy)) return false;
+  try {
+    const general = podSelectorOf(policy);
+    return isEmptySelector(general) || selectorCovers(general, specific);
+  } catch {
+    return false;
+  }
+}
+
+function names(policies: readonly NetworkPolicyInfo[]): Set<string> {
+  return new Set(policies.filter(restrictsEgress).map((p) => p.name));
+}
+
+/** Groups pods by the set of egress-restricting policies selecting them; each set is judged once. */
+function judge(pods: readonly PodSource[], policies: readonly NetworkPolicyInfo[], reach: DnsReach): Affected[] {
+  const groups = new Map<string, Affected>();
+  for (const pod of pods) {
+    const selecting = policies.filter((p) => restrictsEgress(p) && selectsPod(p, pod));
+    if (selecting.length === 0) continue; // unrestricted: all egress allowed
+    const key = selecting.map((p) => p.name).join('\0');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { pods: [], policies: names(selecting), coverage: reach.coverage(selecting) }));
+    g.pods.push(`${pod.kind}/${truncate(pod.name, 50)}`);
+  }
+  return [...groups.values()];
+}
+
+function list(all: readonly string[], max = 3): string {
+  const items = [...new Set(all)]; // a bundle may hold the same object twice
+  const shown = items.slice(0, max).join(', ');
+  return items.length > max ? `${shown} and ${items.length - max} more` : shown;
+}
+
+/** "pods matching app=api", or "every pod in payments" for an empty selector. */
+function podsMatching(selector: unknown, ns: string): string {
+  const text = formatSelector(selector);
+  return text === '<all>' ? `every pod in ${ns}` : `pods matching ${truncate(text, 60)}`;
+}
+
+const PROBLEM: Record<Exclude<DnsStatus, 'ok' | 'unknown'>, (ports: string, dns: string) => string> = {
+  none: (ports, dns) => `no UDP/TCP ${ports} to ${dns}`,
+  'udp-only': (ports) => `UDP ${ports} but not TCP: answers too big for UDP are retried over TCP and fail`,
+  'tcp-only': (ports) => `TCP ${ports} but not UDP, which resolvers try first`,
+  split: (ports) => `UDP and TCP ${ports} only to different DNS destinations`,
+};
+
+function report(groups: Affected[], mode: 'selected' | 'released', op: string, reach: DnsReach, hint: () => string): RuleFinding[] {
+  const out: RuleFinding[] = [];
+  const from = [...reach.evidence].join(', ');
+  const ports = reach.dns.ports.join(',');
+  // One finding per kind of problem, naming every pod that has it.
+  for (const status of ['none', 'udp-only', 'tcp-only', 'split', 'unknown'] as const) {
+    const gs = groups.filter((g) => g.coverage.status === status);
+    if (gs.length === 0) continue;
+    const pods = list(gs.flatMap((g) => g.pods));
+    const policyNames = [...new Set(gs.flatMap((g) => [...g.policies]))].sort();
+    const policies = list(policyNames.map((n) => truncate(n, 40)));
+    if (status === 'unknown') {
+      const reasons = gs.flatMap((g) => g.coverage.reasons);
+      const whose = mode === 'selected' ? pods : `${pods} after ${op === 'DELETE' ? 'this deletion' : 'this change'}`;
+      out.push({ verdict: 'unknown', message: `cannot tell whether DNS stays reachable for ${whose}: ${reasons[0] ?? 'not enough is visible'}` });
+      continue;
+    }
+    const blocks = [...new Set(gs.flatMap((g) => g.coverage.hostBlocks))];
+    const dnat = blocks.length > 0 && status === 'none' ? `; ipBlock ${blocks[0]} never matches (Service DNAT comes first)` : '';
+    const allowed = PROBLEM[status](ports, reach.describe());
+    const verb = status === 'none' ? 'blocks' : 'breaks';
+    const message = mode === 'selected'
+      ? `${verb} DNS for ${pods}: egress of ${policies} allows ${allowed} (seen in ${from})${dnat}`
+      : `${op === 'DELETE' ? 'deleting it' : 'this change'} ${verb} DNS for ${pods}: ${policies} still restrict${policyNames.length === 1 ? 's' : ''} them and allow${policyNames.length === 1 ? 's' : ''} ${allowed} (seen in ${from})${dnat}`;
+    out.push({
+      verdict: 'violation',
+      message,
+      hint:
+        (dnat ? 'NetworkPolicies are enforced after Service DNAT, on the DNS pods\' own IPs: a ClusterIP in an ipBlock never matches. ' : '') +
+        `${mode === 'released' ? 'Keep this policy, or first apply' : 'Apply'} this NetworkPolicy; it only adds DNS egress for pods that are already egress-restricted:\n${hint()}`,
+    });
+  }
+  return out;
+}

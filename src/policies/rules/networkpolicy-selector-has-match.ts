@@ -1,14 +1,165 @@
-// PLACEHOLDER: being written; replaced before this lands.
-import type { Rule } from '../types.ts';
+// networkpolicy-selector-has-match: a NetworkPolicy whose selectors match nothing protects
+// nothing (spec.podSelector) or allows nothing (a dangling peer), and nobody notices until
+// traffic breaks. Empty selectors select everything and are never dangling, so a default-deny
+// written before any workload is fine. Each dangling peer is its own finding, named by where
+// it sits (egress[0].to[1]); lookups the view cannot answer are reported once per reason.
+import type { ClusterView, NamespaceInfo } from '../../cluster/view.ts';
+import { requirementsMatch, type Requirement } from '../selectors.ts';
+import { closest, truncate } from '../suggest.ts';
+import type { Rule, RuleFinding } from '../types.ts';
+import {
+  explainNoMatch, formatRequirements, foundElsewhere, isRecord, MAX_MESSAGE, namespaceOf, nearMiss, nearestLabels, parseSelector, plural,
+} from '../explain.ts';
+
+/** The label the apiserver puts on every namespace (1.21+); nothing else is automatic. */
+const NAME_LABEL = 'kubernetes.io/metadata.name';
+const LATE_WORKLOAD = 'if the workload is applied after this policy, this clears once it exists';
+
+type Search = { found: true } | { found: false; unknown: string } | { found: false; unknown?: undefined; from: string };
+
+/** Does `selector` select a pod source in any of `namespaces`? Unknown only if nothing was found and some lookup was unknown. */
+function anyPod(view: ClusterView, namespaces: readonly string[], selector: unknown): Search {
+  let reason: string | undefined;
+  let from = '';
+  for (const ns of namespaces) {
+    const a = view.podSources(ns, selector as any, 1);
+    if (!a.known) reason ??= a.reason;
+    else if (a.value.length > 0) return { found: true };
+    else from = a.from;
+  }
+  return reason !== undefined ? { found: false, unknown: reason } : { found: false, from };
+}
+
+function namespaceViolation(where: string, reqs: readonly Requirement[], all: readonly NamespaceInfo[], from: string): RuleFinding {
+  const base = `${where}: namespaceSelector ${truncate(formatRequirements(reqs), 60)} matches no namespace (checked ${plural(all.length, 'namespace')} in ${from})`;
+  // The classic mistake: `name: backend` where only kubernetes.io/metadata.name=backend exists.
+  const names = all.map((n) => n.name);
+  for (const r of reqs) {
+    if (r.key === NAME_LABEL || r.operator !== 'In') continue;
+    for (const v of r.values) {
+      const named = names.includes(v) ? v : closest(v, names);
+      if (named) {
+        return {
+          verdict: 'violation',
+          message: `${base}; did you mean ${NAME_LABEL}=${named}?`,
+          hint: `namespaces carry ${NAME_LABEL}=${named}; did you mean that? Kubernetes adds no other namespace label`,
+        };
+      }
+    }
+  }
+  const near = nearMiss(reqs, all);
+  if (near) {
+    return { verdict: 'violation', message: `${base}; did you mean ${truncate(near.fix, 60)}?`, hint: `namespace ${near.set.name} has ${truncate(near.fix, 80)}` };
+  }
+  const found = nearestLabels(reqs, all);
+  return {
+    verdict: 'violation',
+    message: found.length > 0 ? `${base}; namespace labels found: ${found.join(', ')}` : base,
+    hint: `label the namespace (kubectl label namespace <name> key=value) or select it by ${NAME_LABEL}`,
+  };
+}
 
 export const rule: Rule = {
   id: 'networkpolicy-selector-has-match',
-  description: 'TODO',
-  kinds: [],
+  description: 'NetworkPolicy pod and namespace selectors must match something: the policy target and every from/to peer',
+  kinds: ['NetworkPolicy'],
   operations: ['CREATE', 'UPDATE'],
   defaults: { action: 'warn' },
   configSchema: {},
-  evaluate() {
-    return [];
+  evaluate(ctx) {
+    const spec = ctx.object?.spec;
+    if (!isRecord(spec)) return [];
+    const view = ctx.cluster;
+    const ns = namespaceOf(ctx);
+    const findings: RuleFinding[] = [];
+    const unknowns = new Map<string, string[]>();
+    const cantTell = (where: string, reason: string): void => {
+      unknowns.set(reason, [...(unknowns.get(reason) ?? []), where]);
+    };
+    const invalid = (where: string, reason: string): void => {
+      findings.push({ verdict: 'unknown', message: `${where} is not a valid label selector (${truncate(reason)}), so it was not checked` });
+    };
+
+    // The policy's own target. An empty (or absent) podSelector selects every pod: never dangling.
+    const target = parseSelector(spec.podSelector);
+    if ('invalid' in target) invalid('spec.podSelector', target.invalid);
+    else if (target.reqs.length > 0) {
+      const s = anyPod(view, [ns], spec.podSelector);
+      if (s.found) {
+        // selected: nothing to say
+      } else if (s.unknown !== undefined) cantTell('spec.podSelector', s.unknown);
+      else {
+        const why = explainNoMatch(view, target.reqs, [ns], s.from);
+        findings.push({
+          verdict: 'violation',
+          message: `spec.podSelector ${truncate(formatRequirements(target.reqs), 60)} matches no pod or pod template in namespace ${ns} (${why.checked})${why.clue ? `; ${why.clue}` : ''}`,
+          hint: `the policy applies to no pod until one matches; ${why.hint || LATE_WORKLOAD}`,
+        });
+      }
+    }
+
+    const checkPeer = (where: string, peer: unknown): void => {
+      if (!isRecord(peer) || (peer.ipBlock !== undefined && peer.ipBlock !== null)) return;
+      const hasNs = peer.namespaceSelector !== undefined && peer.namespaceSelector !== null;
+      const hasPod = peer.podSelector !== undefined && peer.podSelector !== null;
+      if (!hasNs && !hasPod) return;
+      const pod = hasPod ? parseSelector(peer.podSelector) : { reqs: [] };
+      if ('invalid' in pod) return invalid(`${where}.podSelector`, pod.invalid);
+
+      let targets = [ns];
+      let scope = `namespace ${ns}`;
+      if (hasNs) {
+        const nsSel = parseSelector(peer.namespaceSelector);
+        if ('invalid' in nsSel) return invalid(`${where}.namespaceSelector`, nsSel.invalid);
+        if (nsSel.reqs.length === 0 && pod.reqs.length === 0) return; // every pod in every namespace
+        const all = view.namespaces();
+        if (!all.known) return cantTell(where, all.reason);
+        const selected = all.value.filter((n) => requirementsMatch(nsSel.reqs, n.labels));
+        if (selected.length === 0) {
+          findings.push(namespaceViolation(where, nsSel.reqs, all.value, all.from));
+          return;
+        }
+        targets = selected.map((n) => n.name);
+        scope = nsSel.reqs.length === 0
+          ? 'any namespace'
+          : selected.length <= 3
+            ? `${selected.length === 1 ? 'namespace' : 'namespaces'} ${targets.map((t) => truncate(t, 40)).join(', ')}`
+            : `the ${selected.length} namespaces ${truncate(formatRequirements(nsSel.reqs), 40)} selects`;
+      }
+      // No podSelector, or an empty one: every pod wherever the peer applies.
+      if (pod.reqs.length === 0) return;
+
+      const s = anyPod(view, targets, peer.podSelector);
+      if (s.found) return;
+      if (s.unknown !== undefined) return cantTell(where, s.unknown);
+      const why = explainNoMatch(view, pod.reqs, targets, s.from);
+      let { clue, hint } = why;
+      if (!hasNs && (why.kind === 'empty' || why.kind === 'labels')) {
+        // The other classic mistake: a podSelector alone never reaches into other namespaces.
+        const other = foundElsewhere(view, peer.podSelector as any, ns);
+        if (other) {
+          clue = `matching pods are in namespace ${other}: add a namespaceSelector to this peer`;
+          hint = `a podSelector alone selects only in ${ns}; add namespaceSelector: {matchLabels: {${NAME_LABEL}: ${other}}} to this same peer (a separate "- namespaceSelector" peer means OR, not AND)`;
+        }
+      }
+      findings.push({
+        verdict: 'violation',
+        message: `${where}: podSelector ${truncate(formatRequirements(pod.reqs), 60)} matches no pod in ${scope} (${why.checked})${clue ? `; ${clue}` : ''}`,
+        hint: hint || LATE_WORKLOAD,
+      });
+    };
+
+    for (const [dir, key] of [['ingress', 'from'], ['egress', 'to']] as const) {
+      const rules: unknown[] = Array.isArray(spec[dir]) ? spec[dir] : [];
+      rules.forEach((r, i) => {
+        const peers: unknown[] = isRecord(r) && Array.isArray(r[key]) ? r[key] : [];
+        peers.forEach((peer, j) => checkPeer(`${dir}[${i}].${key}[${j}]`, peer));
+      });
+    }
+
+    for (const [reason, places] of unknowns) {
+      findings.push({ verdict: 'unknown', message: `cannot check ${truncate(places.join(', '), 100)}: ${truncate(reason, 120)}` });
+    }
+    return findings.map((f) => ({ ...f, message: truncate(f.message, MAX_MESSAGE) }));
   },
 };

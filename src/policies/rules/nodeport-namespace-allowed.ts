@@ -1,14 +1,129 @@
-// PLACEHOLDER: being written; replaced before this lands.
-import type { Rule } from '../types.ts';
+// Node ports open a port on every node of the cluster: only namespaces the policy allows may
+// have Services that open them (type NodePort, and LoadBalancer unless it opts out of them).
+import { serviceType } from '../defaulting.ts';
+import { namespaceMatches } from '../namespaces.ts';
+import { formatSelector, requirementsMatch, toRequirements, type LabelSelector } from '../selectors.ts';
+import { closest, truncate } from '../suggest.ts';
+import type { BaseRuleConfig, Rule, RuleFinding } from '../types.ts';
 
-export const rule: Rule = {
+export interface NodePortConfig extends BaseRuleConfig {
+  allowedNamespaces: string[];
+  allowedNamespaceSelector?: LabelSelector;
+  includeLoadBalancer: boolean;
+  nodePortRange?: string;
+}
+
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** "30000-32767" → [30000, 32767]; undefined when malformed (the schema's pattern prevents most). */
+export function parseRange(text: string | undefined): [number, number] | undefined {
+  const m = typeof text === 'string' ? /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(text) : null;
+  if (!m) return undefined;
+  const lo = Number(m[1]);
+  const hi = Number(m[2]);
+  return lo <= hi ? [lo, hi] : undefined;
+}
+
+function explicitNodePorts(spec: any): { index: number; nodePort: number }[] {
+  const ports: unknown[] = Array.isArray(spec?.ports) ? spec.ports : [];
+  return ports.flatMap((p: any, index) => (Number.isInteger(p?.nodePort) && p.nodePort > 0 ? [{ index, nodePort: p.nodePort as number }] : []));
+}
+
+export const rule: Rule<NodePortConfig> = {
   id: 'nodeport-namespace-allowed',
-  description: 'TODO',
-  kinds: [],
+  description: 'Only allowed namespaces may have Services that open node ports (NodePort, and LoadBalancer by default)',
+  kinds: ['Service'],
   operations: ['CREATE', 'UPDATE'],
-  defaults: { action: 'warn' },
-  configSchema: {},
-  evaluate() {
-    return [];
+  defaults: { action: 'deny', allowedNamespaces: [], includeLoadBalancer: true },
+  configSchema: {
+    allowedNamespaces: { type: 'array', items: { type: 'string' }, description: 'namespaces that may open node ports; * and ? are globs' },
+    allowedNamespaceSelector: {
+      type: 'object',
+      description: 'a label selector over Namespace labels; matching namespaces may open node ports too',
+      additionalProperties: false,
+      properties: {
+        matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+        matchExpressions: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['key', 'operator'],
+            properties: {
+              key: { type: 'string' },
+              operator: { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
+              values: { type: 'array', items: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+    includeLoadBalancer: { type: 'boolean', description: 'LoadBalancer Services open node ports too, unless spec.allocateLoadBalancerNodePorts is false' },
+    nodePortRange: { type: 'string', pattern: '^\\d{1,5}-\\d{1,5}$', description: 'explicit spec.ports[].nodePort values must fall in this range, e.g. "30000-32767"' },
+  },
+  evaluate(ctx) {
+    const obj = ctx.object;
+    if (!obj) return [];
+    const spec = typeof obj.spec === 'object' && obj.spec !== null ? obj.spec : {};
+    const type = serviceType(spec);
+    const explicit = explicitNodePorts(spec);
+    // allocateLoadBalancerNodePorts: false stops automatic allocation, not explicitly requested node ports.
+    const opens =
+      type === 'NodePort' ||
+      (type === 'LoadBalancer' && ctx.config.includeLoadBalancer !== false && (spec.allocateLoadBalancerNodePorts !== false || explicit.length > 0));
+    if (!opens) return [];
+    const ns = ctx.namespace ?? obj.metadata?.namespace;
+    const what = explicit.length > 0 ? `node port${explicit.length > 1 ? 's' : ''} ${explicit.map((p) => p.nodePort).join(', ')}` : 'node ports';
+    const opener = `type ${type} opens ${what} on every node`;
+
+    const allowed = namespaceAllowed(ctx, ns);
+    if (allowed.verdict === 'unknown') return [{ verdict: 'unknown', message: `${opener}; cannot tell whether namespace ${ns} may: ${allowed.reason}` }];
+    if (allowed.verdict === 'violation') {
+      const lbFix = type === 'LoadBalancer' ? ', or set spec.allocateLoadBalancerNodePorts: false' : '';
+      return [{
+        verdict: 'violation',
+        message: `${opener}; namespace ${truncate(String(ns), 63)} may not open them: ${allowed.evidence}`,
+        hint: `use type ClusterIP behind an Ingress or Gateway${lbFix}; or have the namespace added to rules.nodeport-namespace-allowed.allowedNamespaces`,
+      }];
+    }
+
+    const range = parseRange(ctx.config.nodePortRange);
+    if (!range) return [];
+    return explicit
+      .filter((p) => p.nodePort < range[0] || p.nodePort > range[1])
+      .map((p): RuleFinding => ({
+        verdict: 'violation',
+        message: `spec.ports[${p.index}].nodePort ${p.nodePort} is outside the allowed node port range ${range[0]}-${range[1]}`,
+        hint: `pick a nodePort in ${range[0]}-${range[1]}, or omit nodePort and let Kubernetes allocate one`,
+      }));
   },
 };
+
+type Allowed = { verdict: 'ok' } | { verdict: 'unknown'; reason: string } | { verdict: 'violation'; evidence: string };
+
+function namespaceAllowed(ctx: Parameters<typeof rule.evaluate>[0], ns: string | undefined): Allowed {
+  const globs = ctx.config.allowedNamespaces ?? [];
+  if (namespaceMatches(ns, globs)) return { verdict: 'ok' };
+  const globText = `not in allowedNamespaces [${truncate(globs.join(', '), 60)}]`;
+  const selector = ctx.config.allowedNamespaceSelector;
+  if (!selector || ns === undefined) return { verdict: 'violation', evidence: globText };
+  let reqs;
+  try {
+    reqs = toRequirements(selector);
+  } catch (err) {
+    return { verdict: 'unknown', reason: `allowedNamespaceSelector is invalid: ${(err as Error).message}` };
+  }
+  const answer = ctx.cluster.namespace(ns);
+  if (!answer.known) return { verdict: 'unknown', reason: `its labels are unknown: ${answer.reason}` };
+  // Every namespace carries its own name as a label, even when the view has no object for it.
+  const labels = { ...(answer.value?.labels ?? {}), [NAMESPACE_NAME_LABEL]: ns };
+  if (requirementsMatch(reqs, labels)) return { verdict: 'ok' };
+  // "did you mean": a selector key the namespace lacks, close to one it has (env vs environment).
+  const missing = Object.keys(selector.matchLabels ?? {}).find((k) => !(k in labels));
+  const near = missing ? closest(missing, Object.keys(labels)) : undefined;
+  const hint = near ? ` (did you mean ${near}?)` : '';
+  return {
+    verdict: 'violation',
+    evidence: `${globText}, and its labels in ${answer.from} miss allowedNamespaceSelector ${truncate(formatSelector(selector), 60)}${hint}`,
+  };
+}

@@ -1,14 +1,53 @@
-// PLACEHOLDER: being written; replaced before this lands.
+// service-selector-has-match: a Service whose selector matches no pod has no endpoints, so
+// its traffic goes nowhere. We look for pods and pod templates in the Service's namespace
+// and, when none match, say why (src/policies/explain.ts): labels on the workload's metadata
+// instead of its pod template, a near miss ("did you mean"), pods in another namespace, or
+// the labels that exist.
+import { explainNoMatch, foundElsewhere, isRecord, MAX_MESSAGE, namespaceOf, parseSelector } from '../explain.ts';
+import { formatSelector, fromMap } from '../selectors.ts';
+import { truncate } from '../suggest.ts';
 import type { Rule } from '../types.ts';
 
 export const rule: Rule = {
   id: 'service-selector-has-match',
-  description: 'TODO',
-  kinds: [],
+  description: 'A Service selector must match at least one pod or pod template in its namespace',
+  kinds: ['Service'],
   operations: ['CREATE', 'UPDATE'],
   defaults: { action: 'warn' },
   configSchema: {},
-  evaluate() {
-    return [];
+  evaluate(ctx) {
+    const spec = ctx.object?.spec;
+    // ExternalName Services have no endpoints; without a selector the user manages them.
+    if (!isRecord(spec) || spec.type === 'ExternalName') return [];
+    const raw = spec.selector;
+    if (raw === undefined || raw === null) return [];
+    const parsed = isRecord(raw) ? parseSelector(fromMap(raw as Record<string, string>)) : { invalid: 'it must be a map of strings' };
+    if ('invalid' in parsed) {
+      return [{ verdict: 'unknown', message: `spec.selector is not a valid selector (${truncate(parsed.invalid)}), so it was not checked` }];
+    }
+    if (parsed.reqs.length === 0) return [];
+
+    const ns = namespaceOf(ctx);
+    const selector = fromMap(raw as Record<string, string>);
+    const shown = truncate(formatSelector(selector), 60);
+    const found = ctx.cluster.podSources(ns, selector, 1);
+    if (!found.known) {
+      return [{ verdict: 'unknown', message: `cannot tell whether selector ${shown} matches a pod in namespace ${ns}: ${truncate(found.reason, 120)}` }];
+    }
+    if (found.value.length > 0) return [];
+
+    const why = explainNoMatch(ctx.cluster, parsed.reqs, [ns], found.from);
+    const other = why.kind === 'empty' || why.kind === 'labels' ? foundElsewhere(ctx.cluster, selector, ns) : undefined;
+    const clue = other ? `matching pods are in namespace ${other}; a Service selects only in its own` : why.clue;
+    const hint = other
+      ? `create the Service in namespace ${other}, or use an ExternalName Service pointing at <service>.${other}.svc`
+      : why.kind === 'empty'
+        ? 'if the workload is applied after this Service (Helm, kubectl apply -f dir/), this clears once it exists'
+        : why.hint;
+    return [{
+      verdict: 'violation',
+      message: truncate(`selector ${shown} matches no pod or pod template in namespace ${ns} (${why.checked})${clue ? `; ${clue}` : ''}`, MAX_MESSAGE),
+      hint,
+    }];
   },
 };

@@ -1,0 +1,88 @@
+// Reads the bundle for `netguard check`, collecting every problem instead of stopping at the
+// first: a CI log that names all the broken files at once saves a push per file.
+// Parsing itself lives in src/cluster/manifests.ts, shared with the fixture harness.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { expandPaths, ioReason, parseManifests, type LoadedObject } from '../cluster/manifests.ts';
+import { isNetguardError, NetguardError } from '../errors.ts';
+
+/** A document left out, and why ("not a Kubernetes object ..."). */
+export interface LoadNote {
+  file: string;
+  line: number;
+  reason: string;
+}
+
+export interface LoadResult {
+  objects: LoadedObject[];
+  /** Files that could not be read or parsed. Any problem makes the bundle unusable. */
+  problems: NetguardError[];
+  /** Documents left out on purpose (not Kubernetes objects); reported, never fatal. */
+  notes: LoadNote[];
+  /** The manifest files read, after directory expansion. */
+  files: string[];
+}
+
+export const STDIN_LABEL = '<stdin>';
+
+export function loadBundle(paths: readonly string[], readStdin: () => string = () => readFileSync(0, 'utf8')): LoadResult {
+  const result: LoadResult = { objects: [], problems: [], notes: [], files: [] };
+  const seen = new Set<string>();
+  for (const path of paths) {
+    let files: string[];
+    try {
+      files = expandPaths([path]);
+    } catch (err) {
+      if (!isNetguardError(err)) throw err;
+      result.problems.push(err);
+      continue;
+    }
+    if (files.length === 0) {
+      // A CI gate pointed at the wrong directory must not pass by checking nothing.
+      result.problems.push(new NetguardError('MANIFEST_UNREADABLE', `${path}: no .yaml, .yml or .json files in this directory`, { file: path }));
+      continue;
+    }
+    for (const file of files) {
+      // The same file reached twice (-f dir -f dir/a.yaml) would put its objects in the bundle twice.
+      const key = file === '-' ? '-' : resolve(file);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      result.files.push(file === '-' ? STDIN_LABEL : file);
+      loadFile(file, readStdin, result);
+    }
+  }
+  return result;
+}
+
+function loadFile(file: string, readStdin: () => string, result: LoadResult): void {
+  const label = file === '-' ? STDIN_LABEL : file;
+  let text: string;
+  try {
+    text = file === '-' ? readStdin() : readFileSync(file, 'utf8');
+  } catch (err) {
+    result.problems.push(new NetguardError('MANIFEST_UNREADABLE', `cannot read ${label}: ${ioReason(err)}`, { file: label }));
+    return;
+  }
+  let loaded: LoadedObject[];
+  try {
+    loaded = parseManifests(text, label);
+  } catch (err) {
+    if (!isNetguardError(err)) throw err;
+    result.problems.push(err);
+    return;
+  }
+  for (const item of loaded) {
+    const { kind, apiVersion } = item.object;
+    if (typeof kind !== 'string' || kind === '' || typeof apiVersion !== 'string' || apiVersion === '') {
+      // e.g. a Helm values.yaml or a CI config swept up by a recursive directory.
+      result.notes.push({ ...item.source, reason: 'not a Kubernetes object (no apiVersion and kind)' });
+      continue;
+    }
+    if (kind === 'AdmissionReview') {
+      // A recorded webhook request (examples/admission-reviews/), not something one applies.
+      result.notes.push({ ...item.source, reason: 'AdmissionReview is a webhook request, not a manifest (send it to netguard serve)' });
+      continue;
+    }
+    result.objects.push(item);
+  }
+}

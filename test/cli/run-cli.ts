@@ -1,0 +1,49 @@
+// Runs the real CLI in a child process, the way CI runs it, and captures what it printed.
+import { spawnSync } from 'node:child_process';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = join(REPO, 'src/cli.ts');
+export const BIN = join(REPO, 'bin/netguard.js');
+export const EXAMPLES = join(REPO, 'examples');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  stdin?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** run this script instead of src/cli.ts (e.g. bin/netguard.js) */
+  script?: string;
+}
+
+/** The repository's node_modules/.bin first in PATH, as npm scripts and npx have it. */
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: [join(REPO, 'node_modules/.bin'), process.env.PATH].join(delimiter) };
+  delete env.NETGUARD_DEBUG; // a stack trace in stderr would break the "clean errors" assertions
+  return { ...env, ...extra };
+}
+
+export function runCli(args: string[], opts: RunOptions = {}): CliResult {
+  const r = spawnSync(process.execPath, [opts.script ?? CLI, ...args], {
+    cwd: opts.cwd ?? REPO,
+    input: opts.stdin ?? '',
+    env: cliEnv(opts.env),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** "rule Kind/namespace/name" for each finding of a JSON report, sorted: one line per assertion. */
+export function findingKeys(json: { findings: { rule: string; object: { kind: string; namespace?: string; name: string } }[] }): string[] {
+  return json.findings
+    .map((f) => `${f.rule} ${[f.object.kind, ...(f.object.namespace ? [f.object.namespace] : []), f.object.name].join('/')}`)
+    .sort();
+}

@@ -1,0 +1,77 @@
+import t from 'tap';
+import { BundleView } from '../../src/cluster/bundle-view.ts';
+import { podSourceFromObject } from '../../src/cluster/pod-sources.ts';
+import type { Answer } from '../../src/cluster/view.ts';
+
+function value<T>(a: Answer<T>): T {
+  if (!a.known) throw new Error(`unexpected unknown: ${a.reason}`);
+  return a.value;
+}
+
+const dns = { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' }, ports: [53], portNames: { udp: 'dns', tcp: 'dns-tcp' }, ips: [] };
+
+t.test('namespaces: built-ins, declared, implied by objects; always labelled with their name', async (t) => {
+  const v = new BundleView(
+    [
+      { kind: 'Namespace', metadata: { name: 'shop', labels: { team: 'a', 'kubernetes.io/metadata.name': 'lies' } } },
+      { kind: 'ConfigMap', metadata: { name: 'c', namespace: 'implied' } },
+      { kind: 'Service', metadata: { name: 's' } },
+    ],
+    { defaultNamespace: 'ci' },
+  );
+  const names = value(v.namespaces()).map((n) => n.name).sort();
+  t.same(names, ['ci', 'default', 'implied', 'kube-node-lease', 'kube-public', 'kube-system', 'shop']);
+  t.same(value(v.namespace('shop'))?.labels, { team: 'a', 'kubernetes.io/metadata.name': 'shop' });
+  t.equal(value(v.namespace('nope')), undefined, 'absent namespace is known-absent in a bundle');
+});
+
+t.test('the DNS pods the policy describes exist, with named ports', async (t) => {
+  const v = new BundleView([], { dns });
+  const pods = value(v.podSources('kube-system', { matchLabels: { 'k8s-app': 'kube-dns' } }));
+  t.equal(pods.length, 1);
+  t.same(pods[0].ports?.map((p) => `${p.name}/${p.protocol}/${p.port}`), ['dns/UDP/53', 'dns-tcp/TCP/53']);
+});
+
+t.test('pod templates: labels from the template, not the workload', async (t) => {
+  const v = new BundleView([
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop', labels: { app: 'wrong' } }, spec: { template: { metadata: { labels: { app: 'web' } } } } },
+    { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'nightly', namespace: 'shop' }, spec: { jobTemplate: { spec: { template: { metadata: { labels: { app: 'batch' } } } } } } },
+  ]);
+  t.equal(value(v.podSources('shop', { matchLabels: { app: 'web' } })).length, 1);
+  t.equal(value(v.podSources('shop', { matchLabels: { app: 'wrong' } })).length, 0, 'workload metadata.labels do not count');
+  t.equal(value(v.podSources('shop', { matchLabels: { app: 'batch' } }))[0].kind, 'CronJob');
+  t.equal(value(v.podSources('other', { matchLabels: { app: 'web' } })).length, 0, 'namespaces are separate');
+  t.equal(value(v.podSources('shop', {}, 1)).length, 1, 'limit');
+});
+
+t.test('NetworkPolicies are stored defaulted', async (t) => {
+  const v = new BundleView([{ kind: 'NetworkPolicy', metadata: { name: 'np', namespace: 'shop' }, spec: { podSelector: {}, egress: [{ ports: [{ port: 53 }] }] } }]);
+  const [np] = value(v.networkPolicies('shop'));
+  t.same(np.spec.policyTypes, ['Ingress', 'Egress']);
+  t.equal(np.spec.egress[0].ports[0].protocol, 'TCP');
+});
+
+t.test('IngressClasses: default only when the annotation is exactly "true"', async (t) => {
+  const v = new BundleView([
+    { kind: 'IngressClass', metadata: { name: 'nginx', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } }, spec: { controller: 'k8s.io/ingress-nginx' } },
+    { kind: 'IngressClass', metadata: { name: 'other', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'True' } } },
+  ]);
+  t.same(value(v.ingressClasses()).map((c) => [c.name, c.isDefault, c.controller]), [['nginx', true, 'k8s.io/ingress-nginx'], ['other', false, undefined]]);
+});
+
+t.test('controller-added labels', async (t) => {
+  const sts = podSourceFromObject({ kind: 'StatefulSet', metadata: { name: 'db', namespace: 'x' }, spec: { replicas: 2, template: { metadata: { labels: { app: 'db' } } } } });
+  t.same(sts?.generated?.['statefulset.kubernetes.io/pod-name'], ['db-0', 'db-1']);
+  t.same(sts?.generated?.['apps.kubernetes.io/pod-index'], ['0', '1']);
+  const defaulted = podSourceFromObject({ kind: 'StatefulSet', metadata: { name: 'db' }, spec: {} });
+  t.same(defaulted?.generated?.['statefulset.kubernetes.io/pod-name'], ['db-0'], 'replicas defaults to 1');
+  t.equal(podSourceFromObject({ kind: 'Deployment', metadata: { name: 'd' }, spec: {} })?.generated?.['pod-template-hash'], '*');
+  t.equal(podSourceFromObject({ kind: 'Service', metadata: { name: 's' } }), undefined);
+  t.equal(podSourceFromObject({ kind: 'Pod', metadata: {} }), undefined, 'no name: not a pod source');
+});
+
+t.test('IngressClasses are unknown when the bundle has none: an app bundle does not show the cluster', async (t) => {
+  const a = new BundleView([{ kind: 'Ingress', metadata: { name: 'i', namespace: 'x' } }]).ingressClasses();
+  t.equal(a.known, false);
+  if (!a.known) t.match(a.reason, /no IngressClass objects/);
+});

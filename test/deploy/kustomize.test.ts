@@ -1,0 +1,24 @@
+// `kubectl apply -k manifests/` and `-k manifests/cert-manager/` render, with every object once.
+import t from 'tap';
+import { join } from 'node:path';
+import { loadObjects, kustomize, MANIFESTS } from './load.ts';
+
+const key = (o: any) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+for (const [dir, sources] of [
+  ['manifests', ['base']],
+  ['manifests/cert-manager', ['base', 'cert-manager']],
+] as const) {
+  t.test(`kubectl kustomize ${dir}/`, async (t) => {
+    const r = kustomize(join(MANIFESTS, '..', dir));
+    if ('skip' in r) return t.pass(`kubectl kustomize ${dir}/`, { skip: r.skip });
+    if ('error' in r) return t.fail(`kustomize failed: ${r.error}`);
+    const expected = sources.flatMap((s) => loadObjects(join(MANIFESTS, s)).map((d) => key(d.object)));
+    t.same(r.objects.map(key).sort(), expected.sort(), 'every object of the files, once, unrenamed');
+    t.equal(r.objects.at(-1).kind, 'ValidatingWebhookConfiguration', 'the webhook is registered last, after what it calls');
+    t.equal(r.objects[0].kind, 'Namespace', 'the namespace is applied first');
+    const hook = r.objects.find((o) => o.kind === 'ValidatingWebhookConfiguration');
+    const inject = hook.metadata.annotations?.['cert-manager.io/inject-ca-from'];
+    t.equal(inject, dir.endsWith('cert-manager') ? 'netguard-system/netguard-tls' : undefined, 'CA injection only with cert-manager');
+  });
+}

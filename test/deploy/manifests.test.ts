@@ -1,0 +1,213 @@
+// The install manifests agree with each other, with the server's facts (port, routes, paths,
+// watched resources) and with `netguard certs`. Each check names the mistake it catches.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { parse } from 'yaml';
+import { serviceDnsNames } from '../../src/certs/names.ts';
+import { CA_BUNDLE_PATH, DEFAULTS, TLS_SECRET_NAME, WEBHOOK_CONFIGURATION_NAME } from '../../src/cli/certs.ts';
+import { WATCHED_RESOURCES } from '../../src/cluster/resources.ts';
+import { matchesSelector } from '../../src/policies/selectors.ts';
+import { find, loadObjects, MANIFESTS, parseFile, REPO, yamlFiles } from './load.ts';
+import { CONFIGMAP, syncedConfigMap } from './sync-policy.ts';
+
+const NS = DEFAULTS.namespace;
+const PORT = 8443;
+const docs = loadObjects();
+const base = docs.filter((d) => d.file.startsWith('manifests/base/'));
+const deploy = find(base, 'Deployment', 'netguard');
+const pod = deploy.spec.template;
+const container = pod.spec.containers[0];
+const service = find(base, 'Service', DEFAULTS.service);
+const webhookConfig = find(base, 'ValidatingWebhookConfiguration', WEBHOOK_CONFIGURATION_NAME);
+const defaultPolicy = parse(readFileSync(join(REPO, 'policies/default.yaml'), 'utf8'));
+
+/** A probe's or Service's port (name or number) resolved against the container's ports. */
+function containerPortNumber(port: string | number): number | undefined {
+  return typeof port === 'number' ? container.ports.find((p: any) => p.containerPort === port)?.containerPort : container.ports.find((p: any) => p.name === port)?.containerPort;
+}
+
+t.test('every file parses and every kustomization lists exactly its directory', async (t) => {
+  for (const file of yamlFiles()) t.doesNotThrow(() => parseFile(file), file);
+  for (const dir of ['base', 'cert-manager']) {
+    const kust = parseFile(join(MANIFESTS, dir, 'kustomization.yaml'))[0];
+    const local = kust.resources.filter((r: string) => !r.startsWith('../'));
+    const files = yamlFiles(join(MANIFESTS, dir)).map((f) => f.slice(f.lastIndexOf('/') + 1)).filter((f) => f !== 'kustomization.yaml');
+    t.same([...local].sort(), files, `manifests/${dir}: no file forgotten, none missing`);
+  }
+  t.same(parseFile(join(MANIFESTS, 'kustomization.yaml'))[0].resources, ['base'], 'manifests/ is the base');
+});
+
+t.test('namespaced objects live in netguard-system', async (t) => {
+  const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration']);
+  for (const { file, object } of docs) {
+    if (clusterScoped.has(object.kind)) t.notOk(object.metadata.namespace, `${file} ${object.kind} is cluster-scoped`);
+    else t.equal(object.metadata.namespace, NS, `${file} ${object.kind}/${object.metadata.name}`);
+  }
+  t.ok(find(base, 'Namespace', NS));
+});
+
+t.test('selectors find the pods', async (t) => {
+  const labels = pod.metadata.labels;
+  t.ok(matchesSelector(deploy.spec.selector, labels), 'Deployment selector matches its pod template');
+  t.ok(matchesSelector({ matchLabels: service.spec.selector }, labels), 'Service selector matches the pods');
+  t.ok(matchesSelector(find(base, 'PodDisruptionBudget').spec.selector, labels), 'PDB selector matches the pods');
+  t.ok(matchesSelector(find(base, 'NetworkPolicy').spec.podSelector, labels), 'NetworkPolicy applies to the pods');
+  const anti = pod.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+  t.equal(anti.length, 1);
+  t.equal(anti[0].podAffinityTerm.topologyKey, 'kubernetes.io/hostname');
+  t.ok(matchesSelector(anti[0].podAffinityTerm.labelSelector, labels), 'anti-affinity spreads these pods');
+  t.notOk(pod.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution, 'preferred only: small clusters still schedule');
+  t.notOk(matchesSelector({ matchLabels: service.spec.selector }, { 'app.kubernetes.io/name': 'other' }), 'the check can fail');
+});
+
+t.test('ports: Service 443 → container 8443, probes on the container port', async (t) => {
+  t.same(container.ports, [{ name: 'https', containerPort: PORT, protocol: 'TCP' }]);
+  t.equal(service.spec.ports.length, 1);
+  const [sp] = service.spec.ports;
+  t.match(sp, { name: 'https', port: 443, protocol: 'TCP' });
+  t.equal(containerPortNumber(sp.targetPort), PORT, 'targetPort resolves to 8443');
+  t.same(container.env.find((e: any) => e.name === 'NETGUARD_PORT'), { name: 'NETGUARD_PORT', value: String(PORT) });
+  t.same(container.env.find((e: any) => e.name === 'NETGUARD_HOST'), { name: 'NETGUARD_HOST', value: '0.0.0.0' });
+  for (const [probe, path] of [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']] as const) {
+    const get = container[probe].httpGet;
+    t.equal(get.path, path, probe);
+    t.equal(get.scheme, 'HTTPS', `${probe} speaks TLS`);
+    t.equal(containerPortNumber(get.port), PORT, `${probe} port`);
+  }
+  t.equal(pod.spec.enableServiceLinks, false, 'no NETGUARD_PORT=tcp://... from the Service named netguard');
+});
+
+t.test('deployment: replicas, priority, resources, shutdown timing', async (t) => {
+  t.equal(deploy.spec.replicas, 3);
+  t.equal(deploy.spec.strategy.rollingUpdate.maxUnavailable, 0, 'rollouts never reduce capacity');
+  t.equal(pod.spec.priorityClassName, 'system-cluster-critical');
+  t.equal(pod.spec.serviceAccountName, find(base, 'ServiceAccount').metadata.name);
+  t.ok(container.resources.requests.cpu && container.resources.requests.memory, 'requests set');
+  t.notOk(container.resources.limits?.cpu, 'no CPU limit (throttling turns into admission timeouts)');
+  const preStop = container.lifecycle.preStop.sleep.seconds;
+  const drain = Number(container.env.find((e: any) => e.name === 'NETGUARD_SHUTDOWN_DELAY_SECONDS').value);
+  t.ok(preStop > 0 && drain > 0, `preStop ${preStop}s, drain ${drain}s`);
+  t.ok(pod.spec.terminationGracePeriodSeconds > preStop + drain, `grace ${pod.spec.terminationGracePeriodSeconds}s > preStop + drain`);
+  t.equal(find(base, 'PodDisruptionBudget').spec.minAvailable, 1);
+  t.ok(find(base, 'PodDisruptionBudget').spec.minAvailable < deploy.spec.replicas, 'a drain can still evict one pod');
+  const quota = find(base, 'ResourceQuota');
+  t.same(quota.spec.scopeSelector.matchExpressions[0].values, [pod.spec.priorityClassName], 'the quota admits this priority class');
+  t.ok(Number(quota.spec.hard.pods) >= deploy.spec.replicas + deploy.spec.strategy.rollingUpdate.maxSurge, 'room for a rollout');
+});
+
+t.test('security context', async (t) => {
+  const psc = pod.spec.securityContext;
+  const csc = container.securityContext;
+  for (const sc of [psc, csc]) {
+    t.equal(sc.runAsNonRoot, true);
+    t.ok(Number.isInteger(sc.runAsUser) && sc.runAsUser > 0, 'fixed numeric non-root UID');
+    t.same(sc.seccompProfile, { type: 'RuntimeDefault' });
+  }
+  t.equal(csc.runAsUser, 65532, 'the image USER');
+  t.equal(csc.readOnlyRootFilesystem, true);
+  t.equal(csc.allowPrivilegeEscalation, false);
+  t.same(csc.capabilities, { drop: ['ALL'] });
+  t.notOk(csc.privileged);
+  t.equal(find(base, 'Namespace').metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
+});
+
+t.test('volumes: args point into the mounted policy ConfigMap and TLS Secret', async (t) => {
+  const mountOf = (name: string) => container.volumeMounts.find((m: any) => m.name === name);
+  const volume = (name: string) => pod.spec.volumes.find((v: any) => v.name === name);
+  const arg = (flag: string) => container.args[container.args.indexOf(flag) + 1];
+  t.equal(container.args[0], 'serve');
+  t.equal(arg('--policy'), '/etc/netguard/policy/policy.yaml');
+  t.equal(arg('--tls-cert'), '/etc/netguard/tls/tls.crt');
+  t.equal(arg('--tls-key'), '/etc/netguard/tls/tls.key');
+  t.equal(mountOf('policy').mountPath, '/etc/netguard/policy');
+  t.equal(mountOf('tls').mountPath, '/etc/netguard/tls');
+  for (const m of container.volumeMounts) {
+    t.equal(m.readOnly, true, `${m.name} read-only`);
+    t.notOk(m.subPath, `${m.name}: no subPath (it would never see Secret rotations)`);
+  }
+  t.equal(volume('tls').secret.secretName, TLS_SECRET_NAME, 'the Secret `netguard certs --kubectl` creates');
+  t.notOk(volume('tls').secret.optional, 'no Secret, no pod: never serve an untrusted dev certificate');
+  t.equal(volume('tls').secret.defaultMode, 0o440);
+  t.same(volume('policy').configMap.items, [{ key: 'policy.yaml', path: 'policy.yaml' }]);
+  const cm = find(base, 'ConfigMap', volume('policy').configMap.name);
+  t.same(parse(cm.data['policy.yaml']), defaultPolicy, 'the ConfigMap policy equals policies/default.yaml (fix: node test/deploy/sync-policy.ts)');
+});
+
+t.test('RBAC: list and watch on exactly WATCHED_RESOURCES', async (t) => {
+  const role = find(base, 'ClusterRole', 'netguard');
+  const granted = new Set<string>();
+  for (const rule of role.rules) {
+    t.same(rule.verbs, ['list', 'watch'], `verbs for ${rule.resources}`);
+    t.notOk(rule.resourceNames || rule.nonResourceURLs, 'no resourceNames or nonResourceURLs');
+    for (const g of rule.apiGroups) for (const r of rule.resources) granted.add(`${g}/${r}`);
+  }
+  const watched = new Set(WATCHED_RESOURCES.map((w) => `${w.group}/${w.resource}`));
+  t.same([...granted].sort(), [...watched].sort(), 'granted == watched, both ways');
+  t.notOk([...granted].some((g) => g.includes('*')), 'no wildcards');
+
+  const binding = find(base, 'ClusterRoleBinding', 'netguard');
+  t.same(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
+  t.same(binding.subjects, [{ kind: 'ServiceAccount', name: pod.spec.serviceAccountName, namespace: NS }]);
+});
+
+t.test('webhook configuration', async (t) => {
+  t.equal(webhookConfig.webhooks.length, 1, `one webhook, so ${CA_BUNDLE_PATH} is netguard's`);
+  const [hook] = webhookConfig.webhooks;
+  t.match(hook.name, /^[a-z0-9-]+(\.[a-z0-9-]+){2,}$/, 'a fully qualified webhook name');
+  t.same(hook.admissionReviewVersions, ['v1']);
+  t.equal(hook.sideEffects, 'None');
+  t.equal(hook.timeoutSeconds, 3);
+  t.equal(hook.failurePolicy, 'Ignore');
+  t.same(hook.clientConfig.service, { namespace: NS, name: service.metadata.name, path: '/validate', port: service.spec.ports[0].port });
+  t.notOk('caBundle' in hook.clientConfig, 'no caBundle: a later `kubectl apply -k` must not reset the patched one');
+  t.notOk(hook.clientConfig.url, 'service, not url');
+  t.same(
+    hook.rules.map((r: any) => ({ ...r, operations: [...r.operations].sort() })),
+    [
+      { apiGroups: [''], apiVersions: ['v1'], resources: ['services'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
+      { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], resources: ['ingresses'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
+      { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], resources: ['networkpolicies'], operations: ['CREATE', 'DELETE', 'UPDATE'], scope: 'Namespaced' },
+    ],
+    'exactly what the rules judge',
+  );
+  t.same(hook.namespaceSelector, {
+    matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: defaultPolicy.excludeNamespaces }],
+  }, 'skips the namespaces the policy excludes anyway, netguard-system included');
+  t.ok(defaultPolicy.excludeNamespaces.includes(NS));
+  t.same(hook.matchConditions, [
+    { name: 'skip-objects-being-deleted', expression: "request.operation != 'UPDATE' || !has(object.metadata.deletionTimestamp)" },
+  ]);
+});
+
+t.test('network policy: in on the webhook port only; out to the apiserver and DNS', async (t) => {
+  const np = find(base, 'NetworkPolicy');
+  t.same(np.spec.policyTypes, ['Ingress', 'Egress']);
+  t.same(np.spec.ingress, [{ ports: [{ protocol: 'TCP', port: PORT }] }], 'only 8443, from anywhere (apiserver addresses vary)');
+  const [api, dns] = np.spec.egress;
+  t.equal(np.spec.egress.length, 2);
+  t.same(api.ports, [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }]);
+  t.same(api.to.map((p: any) => p.ipBlock.cidr), ['0.0.0.0/0', '::/0']);
+  t.same(dns.to, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': defaultPolicy.dns.namespace } }, podSelector: { matchLabels: defaultPolicy.dns.podLabels } }]);
+  t.same(dns.ports, [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }]);
+});
+
+t.test('cert-manager overlay issues the Secret the pods mount, for the Service names', async (t) => {
+  const cm = docs.filter((d) => d.file.startsWith('manifests/cert-manager/'));
+  const cert = find(cm, 'Certificate', TLS_SECRET_NAME);
+  t.equal(cert.spec.secretName, TLS_SECRET_NAME);
+  t.same(cert.spec.dnsNames, serviceDnsNames(DEFAULTS.service, NS));
+  const caIssuer = find(cm, 'Issuer', cert.spec.issuerRef.name);
+  t.equal(find(cm, 'Certificate', 'netguard-ca').spec.secretName, caIssuer.spec.ca.secretName, 'the CA issuer signs with the CA certificate');
+  const kust = parseFile(join(MANIFESTS, 'cert-manager/kustomization.yaml'))[0];
+  const patch = parse(kust.patches[0].patch);
+  t.equal(patch.metadata.name, WEBHOOK_CONFIGURATION_NAME);
+  t.equal(patch.metadata.annotations['cert-manager.io/inject-ca-from'], `${NS}/${cert.metadata.name}`);
+});
+
+t.test('sync-policy.ts rewrites only the policy text of the ConfigMap', async (t) => {
+  const cm = readFileSync(CONFIGMAP, 'utf8');
+  const synced = syncedConfigMap(cm, 'a: 1\n\nb: [2]\n');
+  t.equal(synced.slice(0, synced.indexOf('  policy.yaml: |')), cm.slice(0, cm.indexOf('  policy.yaml: |')), 'header kept');
+  t.same(parse(synced).data['policy.yaml'], 'a: 1\n\nb: [2]\n');
+});

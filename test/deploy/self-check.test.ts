@@ -1,0 +1,52 @@
+// netguard's own manifests pass netguard's own rules, run the way CI runs `netguard check`.
+// The default policy excludes netguard-system, so that pass alone proves little: the strict run
+// evaluates netguard-system too, and the broken copy shows the strict run can fail.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { parseDocument } from 'yaml';
+import { MANIFESTS, REPO } from './load.ts';
+
+function check(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(REPO, 'src/cli.ts'), 'check', ...args], { cwd: REPO, encoding: 'utf8' });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** policies/default.yaml, but evaluating netguard-system as well. */
+function strictPolicy(): string {
+  const doc = parseDocument(readFileSync(join(REPO, 'policies/default.yaml'), 'utf8'));
+  const excluded = (doc.toJS().excludeNamespaces as string[]).filter((ns) => ns !== 'netguard-system');
+  doc.set('excludeNamespaces', excluded);
+  const file = join(mkdtempSync(join(tmpdir(), 'netguard-policy-')), 'strict.yaml');
+  writeFileSync(file, doc.toString());
+  return file;
+}
+
+t.test('netguard check -f manifests/ exits 0 with the default policy', async (t) => {
+  const r = check(['-f', 'manifests/']);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+});
+
+t.test('with netguard-system evaluated too: no findings at all, warnings included', async (t) => {
+  const r = check(['-f', 'manifests/', '--policy', strictPolicy(), '-o', 'json']);
+  t.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  t.same(report.findings, [], 'no deny, warn or unknown finding');
+  t.same(report.failures, [], 'no rule failed');
+  t.ok(report.summary.objects >= 11, `the objects were read (${report.summary.objects})`);
+});
+
+t.test('the strict run catches a NetworkPolicy that drops the DNS rule (so the pass above means something)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'netguard-manifests-'));
+  cpSync(join(MANIFESTS, 'base'), dir, { recursive: true });
+  const file = join(dir, 'networkpolicy.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  doc.setIn(['spec', 'egress'], doc.toJS().spec.egress.slice(0, 1)); // keep only the apiserver rule
+  writeFileSync(file, doc.toString());
+  const r = check(['-f', dir, '--policy', strictPolicy(), '-o', 'json']);
+  t.equal(r.code, 1, r.stderr);
+  t.ok(JSON.parse(r.stdout).findings.some((f: any) => f.rule === 'egress-allows-dns' && f.object.name === 'netguard'), 'egress-allows-dns denies it');
+});

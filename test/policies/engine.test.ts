@@ -1,0 +1,105 @@
+import t from 'tap';
+import { evaluate } from '../../src/policies/engine.ts';
+import { emptyView } from '../../src/cluster/empty-view.ts';
+import { BundleView } from '../../src/cluster/bundle-view.ts';
+import type { Rule, RuleContext } from '../../src/policies/types.ts';
+import { policyWith } from '../helpers/policy.ts';
+
+// A probe rule that records what it was given and reports what it is told to.
+function probe(verdicts: ('violation' | 'unknown')[] = ['violation'], seen: RuleContext[] = []): Rule {
+  return {
+    id: 'service-selector-has-match', // reuse a real id so the policy configures it
+    description: 'probe',
+    kinds: ['Service'],
+    operations: ['CREATE', 'UPDATE', 'DELETE'],
+    defaults: { action: 'warn' },
+    configSchema: {},
+    evaluate(ctx) {
+      seen.push(ctx);
+      return verdicts.map((verdict) => ({ verdict, message: `probe ${verdict}` }));
+    },
+  };
+}
+
+const svc = (extra: Record<string, any> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'web', namespace: 'shop', ...extra },
+  spec: { selector: { app: 'web' }, ports: [{ port: 80 }] },
+});
+
+t.test('action comes from the policy; unknown verdicts never deny', async (t) => {
+  const policy = policyWith({ rules: { 'service-selector-has-match': { action: 'deny' } } });
+  const r = evaluate({ operation: 'CREATE', object: svc(), oldObject: null }, emptyView, policy, [probe(['violation', 'unknown'])]);
+  t.same(
+    r.findings.map((f) => [f.verdict, f.action]),
+    [['violation', 'deny'], ['unknown', 'warn']],
+  );
+  t.same(r.findings[0].object, { apiVersion: 'v1', kind: 'Service', namespace: 'shop', name: 'web' });
+  t.equal(r.timings.length, 1);
+});
+
+t.test('action off, wrong kind, wrong operation: the rule does not run', async (t) => {
+  const seen: RuleContext[] = [];
+  const off = policyWith({ rules: { 'service-selector-has-match': { action: 'off' } } });
+  t.same(evaluate({ operation: 'CREATE', object: svc(), oldObject: null }, emptyView, off, [probe([], seen)]).findings, []);
+  const on = policyWith({});
+  evaluate({ operation: 'CREATE', object: { ...svc(), kind: 'Ingress' }, oldObject: null }, emptyView, on, [probe([], seen)]);
+  evaluate({ operation: 'CONNECT', object: svc(), oldObject: null }, emptyView, on, [probe([], seen)]);
+  t.equal(seen.length, 0);
+  evaluate({ operation: 'CREATE', object: svc(), oldObject: null }, emptyView, on, [probe([], seen)]);
+  t.equal(seen.length, 1, 'and it runs when everything lines up');
+});
+
+t.test('excluded namespaces: global and per rule, with globs', async (t) => {
+  const seen: RuleContext[] = [];
+  const policy = policyWith({ excludeNamespaces: ['kube-*'], rules: { 'service-selector-has-match': { excludeNamespaces: ['sho?'] } } });
+  const a = evaluate({ operation: 'CREATE', object: svc(), oldObject: null, namespace: 'kube-system' }, emptyView, policy, [probe([], seen)]);
+  t.equal(a.skipped, 'excluded-namespace');
+  evaluate({ operation: 'CREATE', object: svc(), oldObject: null, namespace: 'shop' }, emptyView, policy, [probe([], seen)]);
+  t.equal(seen.length, 0);
+  evaluate({ operation: 'CREATE', object: svc(), oldObject: null, namespace: 'shopping' }, emptyView, policy, [probe([], seen)]);
+  t.equal(seen.length, 1);
+});
+
+t.test('ignore annotation: honoured with a reason, reported without one, refusable by policy', async (t) => {
+  const policy = policyWith({});
+  const withReason = svc({ annotations: { 'ignore.netguard.io/service-selector-has-match': 'endpoints managed by operator' } });
+  const a = evaluate({ operation: 'CREATE', object: withReason, oldObject: null }, emptyView, policy, [probe()]);
+  t.same(a.findings, []);
+  t.same(a.ignored, [{ rule: 'service-selector-has-match', reason: 'endpoints managed by operator' }]);
+
+  const empty = svc({ annotations: { 'ignore.netguard.io/service-selector-has-match': ' ' } });
+  const b = evaluate({ operation: 'CREATE', object: empty, oldObject: null }, emptyView, policy, [probe()]);
+  t.equal(b.findings.length, 2, 'the empty-reason warning plus the rule finding');
+  t.match(b.findings[0], { action: 'warn', message: /has no reason/ });
+
+  const strict = policyWith({ rules: { 'service-selector-has-match': { allowIgnoreAnnotation: false, action: 'deny' } } });
+  const c = evaluate({ operation: 'CREATE', object: withReason, oldObject: null }, emptyView, strict, [probe()]);
+  t.same(c.findings.map((f) => f.action), ['warn', 'deny']);
+  t.match(c.findings[0].message, /allowIgnoreAnnotation: false/);
+});
+
+t.test('a throwing rule becomes a failure, not an exception', async (t) => {
+  const boom: Rule = { ...probe(), evaluate: () => { throw new TypeError('cannot read properties of undefined'); } };
+  const r = evaluate({ operation: 'CREATE', object: svc(), oldObject: null }, emptyView, policyWith({}), [boom]);
+  t.equal(r.failures.length, 1);
+  t.equal(r.failures[0].rule, 'service-selector-has-match');
+  t.type(r.failures[0].error, TypeError);
+  t.same(r.findings, []);
+});
+
+t.test('DELETE: rules get oldObject, object null; raw objects are defaulted', async (t) => {
+  const seen: RuleContext[] = [];
+  evaluate({ operation: 'DELETE', object: null, oldObject: svc(), namespace: 'shop' }, emptyView, policyWith({}), [probe([], seen)]);
+  t.equal(seen[0].object, null);
+  t.equal(seen[0].oldObject?.spec.type, 'ClusterIP', 'Service type defaulted');
+  t.equal(seen[0].namespace, 'shop');
+});
+
+t.test('garbage subjects do not throw', async (t) => {
+  const policy = policyWith({});
+  for (const junk of [null, 42, 'x', [], { kind: 7 }, { metadata: null }, { kind: 'Service', metadata: { name: ['x'] } }]) {
+    t.doesNotThrow(() => evaluate({ operation: 'CREATE', object: junk as any, oldObject: null }, new BundleView([]), policy));
+  }
+});

@@ -1,0 +1,80 @@
+import t from 'tap';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPolicyFile, parsePolicy, DEFAULT_POLICY_FILE } from '../../src/policies/policy-file.ts';
+import { RULES } from '../../src/policies/registry.ts';
+import { isNetguardError } from '../../src/errors.ts';
+
+function rejects(t: any, text: string, ...expected: string[]) {
+  try {
+    parsePolicy(text, 'p.yaml');
+    t.fail('policy should have been rejected');
+  } catch (err) {
+    t.ok(isNetguardError(err, 'POLICY_INVALID'), 'POLICY_INVALID');
+    for (const e of expected) t.match((err as Error).message, e);
+  }
+}
+
+t.test('the bundled default policy loads, with every rule configured', async (t) => {
+  const p = loadPolicyFile(DEFAULT_POLICY_FILE);
+  t.equal(p.failOpen, true);
+  t.same(Object.keys(p.rules).sort(), RULES.map((r) => r.id).sort());
+  t.equal(p.rules['service-selector-has-match'].action, 'warn', 'selector rule warns: Services often precede Deployments');
+  t.equal(p.rules['egress-allows-dns'].action, 'deny');
+  t.match(p.hash, /^[0-9a-f]{64}$/);
+  t.equal(p.dns.namespace, 'kube-system');
+});
+
+t.test('minimal policy gets defaults', async (t) => {
+  const p = parsePolicy('apiVersion: netguard.io/v1\nkind: Policy\n');
+  t.equal(p.failOpen, true);
+  t.same(p.excludeNamespaces, ['kube-system', 'kube-public', 'kube-node-lease']);
+  for (const r of RULES) {
+    t.ok(['deny', 'warn', 'off'].includes(p.rules[r.id].action), `${r.id} has an action`);
+    t.same(p.rules[r.id].excludeNamespaces, []);
+    t.equal(p.rules[r.id].allowIgnoreAnnotation, true);
+  }
+  t.same(p.dns.ports, [53]);
+});
+
+t.test('unknown keys name the key path and the line', async (t) => {
+  rejects(t, 'apiVersion: netguard.io/v1\nkind: Policy\nfailopen: true\n', 'failopen', 'p.yaml:3', 'unknown key');
+  rejects(
+    t,
+    'apiVersion: netguard.io/v1\nkind: Policy\nrules:\n  egress-allows-dns:\n    acton: deny\n',
+    'rules.egress-allows-dns.acton',
+    'p.yaml:5',
+  );
+  rejects(t, 'apiVersion: netguard.io/v1\nkind: Policy\nrules:\n  no-such-rule: {action: warn}\n', 'rules.no-such-rule', 'p.yaml:4');
+});
+
+t.test('wrong types and values are rejected', async (t) => {
+  rejects(t, 'apiVersion: netguard.io/v1\nkind: Policy\nfailOpen: "yes"\n', 'failOpen', 'boolean');
+  rejects(t, 'apiVersion: netguard.io/v1\nkind: Policy\nrules:\n  egress-allows-dns: {action: block}\n', 'rules.egress-allows-dns.action', '"deny", "warn", "off"', 'p.yaml:4');
+  rejects(t, 'apiVersion: netguard.io/v1\nkind: Policy\nexcludeNamespaces: kube-system\n', 'excludeNamespaces', 'array');
+  rejects(t, 'apiVersion: netguard.io/v1\nkind: Policy\ndns: {ports: [70000]}\n', 'dns.ports.0');
+  rejects(t, 'apiVersion: netguard.io/v2\nkind: Policy\n', 'apiVersion');
+  rejects(t, 'kind: Policy\n', 'missing key "apiVersion"');
+  rejects(t, '- a\n- b\n', 'object');
+});
+
+t.test('YAML that does not parse is rejected with its line', async (t) => {
+  rejects(t, 'apiVersion: netguard.io/v1\nkind: Policy\nrules:\n  a: b\n c: d\n', 'p.yaml:5', 'does not parse');
+  rejects(t, 'apiVersion: netguard.io/v1\nkind: Policy\nkind: Policy\n', 'p.yaml:3', 'does not parse');
+});
+
+t.test('a missing file is POLICY_NOT_FOUND', async (t) => {
+  t.throws(() => loadPolicyFile('/nonexistent/policy.yaml'), { code: 'POLICY_NOT_FOUND' });
+});
+
+t.test('rule overrides merge over rule defaults', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ng-policy-'));
+  const f = join(dir, 'p.yaml');
+  writeFileSync(f, 'apiVersion: netguard.io/v1\nkind: Policy\nfailOpen: false\nrules:\n  egress-allows-dns: {action: off, excludeNamespaces: ["ci-*"]}\n');
+  const p = loadPolicyFile(f);
+  t.equal(p.failOpen, false);
+  t.equal(p.rules['egress-allows-dns'].action, 'off');
+  t.same(p.rules['egress-allows-dns'].excludeNamespaces, ['ci-*']);
+  t.equal(p.source, f);
+});

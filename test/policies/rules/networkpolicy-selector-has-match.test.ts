@@ -1,0 +1,170 @@
+// Unit tests for networkpolicy-selector-has-match beyond the fixtures: a view that cannot see
+// (the server before its caches sync), views that see only part of the cluster, and garbage.
+import t from 'tap';
+import { BundleView } from '../../../src/cluster/bundle-view.ts';
+import { known, unknown, type ClusterView, type NamespaceInfo, type PodSource } from '../../../src/cluster/view.ts';
+import { evaluate } from '../../../src/policies/engine.ts';
+import { rule } from '../../../src/policies/rules/networkpolicy-selector-has-match.ts';
+import { matchesSelector } from '../../../src/policies/selectors.ts';
+import type { KubeObject, Policy, RuleContext } from '../../../src/policies/types.ts';
+
+const NOT_SYNCED = 'pods cache not synced';
+
+const unsyncedView: ClusterView = {
+  namespace: () => unknown(NOT_SYNCED),
+  namespaces: () => unknown(NOT_SYNCED),
+  podSources: () => unknown(NOT_SYNCED),
+  allPodSources: () => unknown(NOT_SYNCED),
+  ingressClasses: () => unknown(NOT_SYNCED),
+  networkPolicies: () => unknown(NOT_SYNCED),
+};
+
+const FROM = 'cluster cache (synced 3s ago)';
+
+/** A view whose namespaces are known and whose pods are known only in `podNamespaces`. */
+function partialView(namespaces: NamespaceInfo[], pods: PodSource[], podNamespaces: string[]): ClusterView {
+  return {
+    ...unsyncedView,
+    namespaces: () => known(namespaces, FROM),
+    podSources: (ns, selector, limit = Infinity) =>
+      podNamespaces.includes(ns)
+        ? known(pods.filter((p) => p.namespace === ns && matchesSelector(selector, p.labels, p.generated)).slice(0, limit), FROM)
+        : unknown(`pods in ${ns} not synced`),
+    allPodSources: (ns) => (podNamespaces.includes(ns) ? known(pods.filter((p) => p.namespace === ns), FROM) : unknown(`pods in ${ns} not synced`)),
+  };
+}
+
+const nsInfo = (name: string, labels: Record<string, string> = {}): NamespaceInfo => ({ name, labels: { ...labels, 'kubernetes.io/metadata.name': name } });
+const pod = (namespace: string, name: string, labels: Record<string, string>): PodSource => ({ kind: 'Pod', namespace, name, labels });
+
+function policy(action: 'deny' | 'warn'): Policy {
+  return {
+    apiVersion: 'netguard.io/v1',
+    kind: 'Policy',
+    failOpen: true,
+    excludeNamespaces: ['kube-system'],
+    dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' }, ports: [53], portNames: { udp: 'dns', tcp: 'dns-tcp' }, ips: [] },
+    rules: { [rule.id]: { action, excludeNamespaces: [], allowIgnoreAnnotation: true } },
+    hash: 'test',
+    source: '<test>',
+  };
+}
+
+function netpol(spec: unknown, namespace = 'shop'): KubeObject {
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'np', namespace }, spec };
+}
+
+function ctx(object: KubeObject | null, cluster: ClusterView): RuleContext {
+  return {
+    operation: 'CREATE',
+    object,
+    oldObject: null,
+    namespace: (object?.metadata?.namespace as string | undefined) ?? 'shop',
+    cluster,
+    config: { action: 'warn', excludeNamespaces: [], allowIgnoreAnnotation: true },
+    policy: policy('warn'),
+  };
+}
+
+const busy = {
+  podSelector: { matchLabels: { app: 'web' } },
+  ingress: [{ from: [{ podSelector: { matchLabels: { app: 'lb' } } }, { namespaceSelector: { matchLabels: { team: 'ops' } } }] }],
+  egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8' } }, { namespaceSelector: {}, podSelector: { matchLabels: { app: 'db' } } }] }],
+};
+
+t.test('metadata', async (t) => {
+  t.equal(rule.id, 'networkpolicy-selector-has-match');
+  t.same(rule.kinds, ['NetworkPolicy']);
+  t.same(rule.operations, ['CREATE', 'UPDATE']);
+  t.equal(rule.defaults.action, 'warn');
+});
+
+t.test('an unsynced view: one unknown finding per reason, naming every place it could not check', async (t) => {
+  const findings = rule.evaluate(ctx(netpol(busy), unsyncedView));
+  t.equal(findings.length, 1, 'one reason, one finding: no flood of identical warnings');
+  t.equal(findings[0].verdict, 'unknown');
+  t.match(findings[0].message, NOT_SYNCED);
+  for (const where of ['spec.podSelector', 'ingress[0].from[0]', 'ingress[0].from[1]', 'egress[0].to[1]']) t.match(findings[0].message, where, `names ${where}`);
+  t.notMatch(findings[0].message, 'egress[0].to[0]', 'ipBlock peers are not looked up');
+});
+
+t.test('the engine turns unknown into action warn even when the rule denies', async (t) => {
+  const result = evaluate({ operation: 'CREATE', object: netpol(busy), oldObject: null, namespace: 'shop' }, unsyncedView, policy('deny'), [rule]);
+  t.same(result.failures, []);
+  t.equal(result.findings.length, 1);
+  t.equal(result.findings[0].verdict, 'unknown');
+  t.equal(result.findings[0].action, 'warn');
+});
+
+t.test('empty selectors need no lookup, so an unsynced view changes nothing', async (t) => {
+  t.same(rule.evaluate(ctx(netpol({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] }), unsyncedView)), [], 'default deny');
+  t.same(rule.evaluate(ctx(netpol({ ingress: [{}] }), unsyncedView)), [], 'podSelector absent selects all');
+  t.same(
+    rule.evaluate(ctx(netpol({ podSelector: {}, ingress: [{ from: [{ podSelector: {} }, { namespaceSelector: {} }, { namespaceSelector: {}, podSelector: {} }] }] }), unsyncedView)),
+    [],
+    'peers with empty selectors select every pod',
+  );
+});
+
+t.test('never claims "nothing matches" from what it could not see', async (t) => {
+  // team=ops selects namespaces a and b; pods are known in a (none match), unknown in b.
+  const view = partialView([nsInfo('a', { team: 'ops' }), nsInfo('b', { team: 'ops' }), nsInfo('shop')], [pod('a', 'x', { app: 'other' })], ['a', 'shop']);
+  const spec = { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'ops' } }, podSelector: { matchLabels: { app: 'prometheus' } } }] }] };
+  const [f, ...rest] = rule.evaluate(ctx(netpol(spec), view));
+  t.same(rest, []);
+  t.equal(f.verdict, 'unknown', 'unknown, not violation');
+  t.match(f.message, 'ingress[0].from[0]');
+  t.match(f.message, 'pods in b not synced');
+
+  const found = partialView([nsInfo('a', { team: 'ops' }), nsInfo('b', { team: 'ops' })], [pod('a', 'prom', { app: 'prometheus' })], ['a']);
+  t.same(rule.evaluate(ctx(netpol(spec), found)), [], 'a match in a known namespace settles it, whatever b holds');
+});
+
+t.test('known answers give violations that cite where they came from', async (t) => {
+  const view = partialView([nsInfo('shop'), nsInfo('backend')], [pod('shop', 'web', { app: 'web' })], ['shop', 'backend']);
+  const spec = {
+    podSelector: { matchLabels: { app: 'web' } },
+    ingress: [{ from: [{ podSelector: { matchLabels: { app: 'lb' } } }] }],
+    egress: [{ to: [{ namespaceSelector: { matchLabels: { name: 'backend' } } }] }],
+  };
+  const findings = rule.evaluate(ctx(netpol(spec), view));
+  t.equal(findings.length, 2);
+  t.ok(findings.every((f) => f.verdict === 'violation'));
+  t.match(findings[0].message, /^ingress\[0\]\.from\[0\]: podSelector app=lb matches no pod in namespace shop \(checked 1 pod\/template in cluster cache \(synced 3s ago\)\)/);
+  t.match(findings[1].message, /^egress\[0\]\.to\[0\]: namespaceSelector name=backend matches no namespace \(checked 2 namespaces in cluster cache/);
+  t.match(findings[1].hint, 'namespaces carry kubernetes.io/metadata.name=backend; did you mean that?');
+});
+
+t.test('namespaces known, pods unknown: namespace findings stand, pod lookups are unknown', async (t) => {
+  const view: ClusterView = { ...unsyncedView, namespaces: () => known([nsInfo('shop')], FROM) };
+  const spec = { podSelector: {}, egress: [{ to: [{ namespaceSelector: { matchLabels: { team: 'none' } } }, { podSelector: { matchLabels: { app: 'db' } } }] }] };
+  const findings = rule.evaluate(ctx(netpol(spec), view));
+  t.same(findings.map((f) => f.verdict).sort(), ['unknown', 'violation']);
+  t.match(findings.find((f) => f.verdict === 'violation')?.message, 'egress[0].to[0]: namespaceSelector team=none');
+  t.match(findings.find((f) => f.verdict === 'unknown')?.message, /egress\[0\]\.to\[1\]: pods cache not synced/);
+});
+
+t.test('garbage never throws', async (t) => {
+  const view = new BundleView([]);
+  const specs: unknown[] = [
+    undefined,
+    null,
+    'x',
+    [],
+    { podSelector: 'app=web' },
+    { ingress: 'x', egress: {} },
+    { ingress: [null, 'x', 3, { from: 'x' }, { from: [null, 'x', 1, [], {}] }] },
+    { egress: [{ to: [{ podSelector: null, namespaceSelector: null }] }] },
+    { egress: [{ to: [{ namespaceSelector: 'team=ops' }, { namespaceSelector: {}, podSelector: { matchExpressions: 'x' } }] }] },
+    { ingress: [{ from: [{ ipBlock: 'garbage', podSelector: 'also garbage' }] }] },
+  ];
+  for (const spec of specs) t.doesNotThrow(() => rule.evaluate(ctx(netpol(spec), view)), JSON.stringify(spec));
+  t.doesNotThrow(() => rule.evaluate(ctx(null, view)), 'null object');
+
+  const [bad] = rule.evaluate(ctx(netpol({ podSelector: { matchLabels: ['x'] } }), view));
+  t.equal(bad.verdict, 'unknown');
+  t.match(bad.message, 'spec.podSelector is not a valid label selector (matchLabels must be a map of strings)');
+  const [badNs] = rule.evaluate(ctx(netpol({ egress: [{ to: [{ namespaceSelector: 'team=ops' }] }] }), view));
+  t.match(badNs.message, 'egress[0].to[0].namespaceSelector is not a valid label selector');
+  t.same(rule.evaluate(ctx(netpol({ ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: { matchLabels: { app: 'x' } } }] }] }), view)), [], 'a peer with an ipBlock is skipped');
+});

@@ -1,0 +1,188 @@
+// Unit tests for service-selector-has-match beyond the fixtures: what the rule says when the
+// view cannot see (the server before its caches sync), garbage objects, and the helpers it
+// shares with networkpolicy-selector-has-match. Fixtures cover the bundle behaviour.
+import t from 'tap';
+import { BundleView } from '../../../src/cluster/bundle-view.ts';
+import { known, unknown, type ClusterView, type PodSource } from '../../../src/cluster/view.ts';
+import { evaluate } from '../../../src/policies/engine.ts';
+import { explainNoMatch, nearMiss } from '../../../src/policies/explain.ts';
+import { rule } from '../../../src/policies/rules/service-selector-has-match.ts';
+import { toRequirements } from '../../../src/policies/selectors.ts';
+import type { KubeObject, Operation, Policy, RuleContext } from '../../../src/policies/types.ts';
+
+const NOT_SYNCED = 'pods cache not synced';
+
+/** A view that knows nothing yet, like the informer view before its first list completes. */
+const unsyncedView: ClusterView = {
+  namespace: () => unknown(NOT_SYNCED),
+  namespaces: () => unknown(NOT_SYNCED),
+  podSources: () => unknown(NOT_SYNCED),
+  allPodSources: () => unknown(NOT_SYNCED),
+  ingressClasses: () => unknown(NOT_SYNCED),
+  networkPolicies: () => unknown(NOT_SYNCED),
+};
+
+/** A policy built by hand so these tests do not depend on other rules' entries in the policy file. */
+function policy(action: 'deny' | 'warn'): Policy {
+  return {
+    apiVersion: 'netguard.io/v1',
+    kind: 'Policy',
+    failOpen: true,
+    excludeNamespaces: ['kube-system'],
+    dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' }, ports: [53], portNames: { udp: 'dns', tcp: 'dns-tcp' }, ips: [] },
+    rules: { [rule.id]: { action, excludeNamespaces: [], allowIgnoreAnnotation: true } },
+    hash: 'test',
+    source: '<test>',
+  };
+}
+
+function ctx(object: KubeObject | null, cluster: ClusterView, operation: Operation = 'CREATE'): RuleContext {
+  return {
+    operation,
+    object,
+    oldObject: null,
+    namespace: (object?.metadata?.namespace as string | undefined) ?? 'shop',
+    cluster,
+    config: { action: 'warn', excludeNamespaces: [], allowIgnoreAnnotation: true },
+    policy: policy('warn'),
+  };
+}
+
+function service(spec: unknown, namespace = 'shop'): KubeObject {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace }, spec };
+}
+
+const deployment = (name: string, labels: Record<string, string>, namespace = 'shop'): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace },
+  spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+});
+
+t.test('metadata', async (t) => {
+  t.equal(rule.id, 'service-selector-has-match');
+  t.same(rule.kinds, ['Service']);
+  t.same(rule.operations, ['CREATE', 'UPDATE']);
+  t.equal(rule.defaults.action, 'warn', 'warn by default: Services are often applied before their Deployments');
+});
+
+t.test('an unsynced view gives verdict unknown with its reason, never a violation', async (t) => {
+  const findings = rule.evaluate(ctx(service({ selector: { app: 'web' } }), unsyncedView));
+  t.equal(findings.length, 1);
+  t.equal(findings[0].verdict, 'unknown');
+  t.match(findings[0].message, /selector app=web/);
+  t.match(findings[0].message, /namespace shop/);
+  t.match(findings[0].message, NOT_SYNCED);
+});
+
+t.test('the engine turns an unknown into action warn, even when the rule is set to deny', async (t) => {
+  const result = evaluate(
+    { operation: 'CREATE', object: service({ selector: { app: 'web' } }), oldObject: null, namespace: 'shop' },
+    unsyncedView,
+    policy('deny'),
+    [rule],
+  );
+  t.same(result.failures, [], 'no exception');
+  t.equal(result.findings.length, 1);
+  t.equal(result.findings[0].verdict, 'unknown');
+  t.equal(result.findings[0].action, 'warn');
+  t.equal(result.findings[0].rule, rule.id);
+});
+
+t.test('a violation carries the configured action (deny)', async (t) => {
+  const view = new BundleView([deployment('api', { app: 'api' })]);
+  const result = evaluate({ operation: 'UPDATE', object: service({ selector: { app: 'web' } }), oldObject: service({ selector: { app: 'api' } }), namespace: 'shop' }, view, policy('deny'), [rule]);
+  t.equal(result.findings.length, 1);
+  t.equal(result.findings[0].verdict, 'violation');
+  t.equal(result.findings[0].action, 'deny');
+});
+
+t.test('pods known but the candidate listing unknown: still a violation, with the evidence it has', async (t) => {
+  const view: ClusterView = { ...unsyncedView, podSources: () => known([], 'cluster cache (synced 3s ago)') };
+  const [f] = rule.evaluate(ctx(service({ selector: { app: 'web' } }), view));
+  t.equal(f.verdict, 'violation');
+  t.match(f.message, /checked cluster cache \(synced 3s ago\)/, 'names where it looked');
+  t.notMatch(f.message, /\d+ pods?\//, 'claims no count it does not have');
+});
+
+t.test('a match in the view means no finding', async (t) => {
+  const view = new BundleView([deployment('web', { app: 'web' })]);
+  t.same(rule.evaluate(ctx(service({ selector: { app: 'web' } }), view)), []);
+});
+
+t.test('skips', async (t) => {
+  const view = new BundleView([]);
+  t.same(rule.evaluate(ctx(service({ type: 'ExternalName', externalName: 'x.example.com', selector: { app: 'none' } }), view)), [], 'ExternalName');
+  t.same(rule.evaluate(ctx(service({ ports: [{ port: 80 }] }), view)), [], 'no selector');
+  t.same(rule.evaluate(ctx(service({ selector: null }), view)), [], 'selector: null');
+  t.same(rule.evaluate(ctx(service({ selector: {} }), view)), [], 'selector: {}');
+});
+
+t.test('garbage never throws', async (t) => {
+  const view = new BundleView([]);
+  const garbage: unknown[] = [
+    null,
+    { kind: 'Service' },
+    { kind: 'Service', metadata: 'x', spec: 'x' },
+    { kind: 'Service', spec: [] },
+    { kind: 'Service', metadata: { namespace: 42 }, spec: { selector: { app: 'web' } } },
+  ];
+  for (const g of garbage) t.doesNotThrow(() => rule.evaluate(ctx(g as KubeObject, view)), JSON.stringify(g));
+
+  for (const [name, selector] of [['a list', ['app=web']], ['a string', 'app=web'], ['a number value', { version: 2 }]] as const) {
+    const [f] = rule.evaluate(ctx(service({ selector }), view));
+    t.equal(f?.verdict, 'unknown', `selector as ${name}: verdict unknown`);
+    t.match(f?.message, /spec\.selector is not a valid selector/, `selector as ${name}: says why`);
+  }
+});
+
+t.test('the namespace comes from the request first (admission), then the object', async (t) => {
+  const view = new BundleView([deployment('web', { app: 'web' }, 'team-a')]);
+  const obj: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' } } };
+  t.same(rule.evaluate({ ...ctx(obj, view), namespace: 'team-a' }), [], 'request namespace team-a: found');
+  const [f] = rule.evaluate({ ...ctx(obj, view), namespace: undefined });
+  t.match(f?.message, /namespace default/, 'no namespace anywhere: default');
+});
+
+t.test('messages stay short enough for a kubectl warning, even with long user input', async (t) => {
+  const long = (c: string) => c.repeat(200);
+  const labels = { [long('a')]: long('b'), [long('c')]: long('d'), [long('e')]: long('f') };
+  const ns = 'n'.repeat(63);
+  const view = new BundleView([deployment('y'.repeat(63), labels, ns)]);
+  const [f] = rule.evaluate(ctx(service({ selector: { [long('a')]: long('z'), [long('c')]: long('y') } }, ns), view));
+  t.equal(f.verdict, 'violation');
+  t.ok(f.message.length <= 256, `message is ${f.message.length} characters`);
+  t.match(f.message, `namespace ${ns}`, 'the namespace survives the cut');
+});
+
+t.test('candidates without labels are described as such, not as an empty list', async (t) => {
+  const job: KubeObject = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate', namespace: 'shop' }, spec: { template: { spec: {} } } };
+  const [f] = rule.evaluate(ctx(service({ selector: { app: 'web' } }), new BundleView([job])));
+  t.match(f.message, /checked 1 pod\/template in the bundle\); none of them has labels$/);
+});
+
+t.test('nearMiss', async (t) => {
+  const sets: { labels: Record<string, string> }[] = [{ labels: { app: 'frontend', tier: 'web' } }, { labels: { app: 'cartservice' } }];
+  t.equal(nearMiss(toRequirements({ matchLabels: { app: 'frontnd' } }), sets)?.fix, 'app=frontend', 'value typo');
+  t.equal(nearMiss(toRequirements({ matchLabels: { ap: 'frontend' } }), sets)?.fix, 'app=frontend', 'key typo');
+  t.equal(nearMiss(toRequirements({ matchLabels: { app: 'frontend', tier: 'wbe' } }), sets)?.fix, 'app=frontend,tier=web', 'keeps the parts that match');
+  t.equal(nearMiss(toRequirements({ matchLabels: { app: 'payments' } }), sets), undefined, 'no near match: no suggestion');
+  t.equal(nearMiss(toRequirements({ matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['frontend', 'cartservice'] }] }), sets), undefined, 'NotIn is deliberate, not a typo');
+  t.equal(
+    nearMiss(toRequirements({ matchLabels: { 'statefulset.kubernetes.io/pod-name': 'web-5' } }), [{ labels: {}, generated: { 'statefulset.kubernetes.io/pod-name': ['web-0', 'web-1'] } }])?.fix,
+    'statefulset.kubernetes.io/pod-name=web-0',
+    'enumerated generated labels are candidates',
+  );
+});
+
+t.test('explainNoMatch prefers misplaced workload labels over a near miss', async (t) => {
+  const src: PodSource = { kind: 'Deployment', namespace: 'shop', name: 'api', labels: { run: 'api' }, workloadLabels: { app: 'api' } };
+  const view: ClusterView = { ...unsyncedView, allPodSources: () => known([src], 'the bundle') };
+  const why = explainNoMatch(view, toRequirements({ matchLabels: { app: 'api' } }), ['shop'], 'the bundle');
+  t.equal(why.kind, 'misplaced');
+  t.match(why.clue, 'Deployment/api has them on its metadata.labels');
+  t.match(why.hint, 'spec.template.metadata.labels');
+  const cron: PodSource = { ...src, kind: 'CronJob', name: 'report' };
+  const whyCron = explainNoMatch({ ...view, allPodSources: () => known([cron], 'the bundle') }, toRequirements({ matchLabels: { app: 'api' } }), ['shop'], 'the bundle');
+  t.match(whyCron.hint, 'spec.jobTemplate.spec.template.metadata.labels', 'CronJob points at its own template path');
+});

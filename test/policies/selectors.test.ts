@@ -1,0 +1,251 @@
+// Table tests for label selector semantics (src/policies/selectors.ts), the one place every
+// rule and both cluster views get matching from. Cases follow k8s.io/apimachinery/pkg/labels.
+import t from 'tap';
+import { podSourceFromObject } from '../../src/cluster/pod-sources.ts';
+import { isNetguardError } from '../../src/errors.ts';
+import {
+  formatSelector, fromMap, isEmptySelector, matchesSelector, selectorCovers, toRequirements, type GeneratedLabels, type Labels,
+} from '../../src/policies/selectors.ts';
+
+interface MatchCase {
+  name: string;
+  selector: unknown;
+  labels: Labels;
+  generated?: GeneratedLabels;
+  want: boolean;
+}
+
+const web: Labels = { app: 'web', tier: 'frontend', track: 'stable' };
+
+const matchCases: MatchCase[] = [
+  // matchLabels
+  { name: 'matchLabels: one key, same value', selector: { matchLabels: { app: 'web' } }, labels: web, want: true },
+  { name: 'matchLabels: value differs', selector: { matchLabels: { app: 'api' } }, labels: web, want: false },
+  { name: 'matchLabels: key absent', selector: { matchLabels: { team: 'a' } }, labels: web, want: false },
+  { name: 'matchLabels: every key must hold (AND)', selector: { matchLabels: { app: 'web', tier: 'backend' } }, labels: web, want: false },
+  { name: 'matchLabels: two keys that both hold', selector: { matchLabels: { app: 'web', tier: 'frontend' } }, labels: web, want: true },
+  { name: 'matchLabels: values are case-sensitive', selector: { matchLabels: { app: 'Web' } }, labels: web, want: false },
+  { name: 'matchLabels: empty value matches only an empty value', selector: { matchLabels: { canary: '' } }, labels: { canary: '' }, want: true },
+  { name: 'matchLabels: empty value does not match absence', selector: { matchLabels: { canary: '' } }, labels: web, want: false },
+  // matchExpressions
+  { name: 'In: value in the set', selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['api', 'web'] }] }, labels: web, want: true },
+  { name: 'In: value not in the set', selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['api'] }] }, labels: web, want: false },
+  { name: 'In: key absent', selector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['a'] }] }, labels: web, want: false },
+  { name: 'NotIn: value outside the set', selector: { matchExpressions: [{ key: 'track', operator: 'NotIn', values: ['canary'] }] }, labels: web, want: true },
+  { name: 'NotIn: value in the set', selector: { matchExpressions: [{ key: 'track', operator: 'NotIn', values: ['stable'] }] }, labels: web, want: false },
+  { name: 'NotIn: key absent matches (apimachinery semantics)', selector: { matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['a'] }] }, labels: web, want: true },
+  { name: 'Exists: key present', selector: { matchExpressions: [{ key: 'tier', operator: 'Exists' }] }, labels: web, want: true },
+  { name: 'Exists: key present with empty value', selector: { matchExpressions: [{ key: 'canary', operator: 'Exists' }] }, labels: { canary: '' }, want: true },
+  { name: 'Exists: key absent', selector: { matchExpressions: [{ key: 'team', operator: 'Exists' }] }, labels: web, want: false },
+  { name: 'DoesNotExist: key absent', selector: { matchExpressions: [{ key: 'legacy', operator: 'DoesNotExist' }] }, labels: web, want: true },
+  { name: 'DoesNotExist: key present', selector: { matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] }, labels: web, want: false },
+  { name: 'Exists: values: null is the same as no values', selector: { matchExpressions: [{ key: 'app', operator: 'Exists', values: null }] }, labels: web, want: true },
+  // combinations (AND across matchLabels and matchExpressions)
+  {
+    name: 'matchLabels AND matchExpressions, all hold',
+    selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['frontend'] }, { key: 'legacy', operator: 'DoesNotExist' }] },
+    labels: web,
+    want: true,
+  },
+  {
+    name: 'matchLabels holds, one expression fails',
+    selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'track', operator: 'NotIn', values: ['stable'] }] },
+    labels: web,
+    want: false,
+  },
+  {
+    name: 'contradictory expressions on one key match nothing',
+    selector: { matchExpressions: [{ key: 'app', operator: 'Exists' }, { key: 'app', operator: 'DoesNotExist' }] },
+    labels: web,
+    want: false,
+  },
+  // empty selectors select everything
+  { name: 'empty selector {} matches any labels', selector: {}, labels: web, want: true },
+  { name: 'empty selector {} matches no labels at all', selector: {}, labels: {}, want: true },
+  { name: 'empty matchLabels and matchExpressions', selector: { matchLabels: {}, matchExpressions: [] }, labels: {}, want: true },
+  { name: 'null parts are ignored', selector: { matchLabels: null, matchExpressions: null }, labels: web, want: true },
+  // generated labels: '*' (value unknown) and enumerated values
+  { name: "generated '*': In with any value could match", selector: { matchLabels: { 'pod-template-hash': '7d9f8c6b5' } }, labels: web, generated: { 'pod-template-hash': '*' }, want: true },
+  { name: "generated '*': Exists", selector: { matchExpressions: [{ key: 'pod-template-hash', operator: 'Exists' }] }, labels: web, generated: { 'pod-template-hash': '*' }, want: true },
+  { name: "generated '*': DoesNotExist fails (the controller always adds it)", selector: { matchExpressions: [{ key: 'pod-template-hash', operator: 'DoesNotExist' }] }, labels: web, generated: { 'pod-template-hash': '*' }, want: false },
+  { name: "generated '*': NotIn could match", selector: { matchExpressions: [{ key: 'pod-template-hash', operator: 'NotIn', values: ['abc'] }] }, labels: web, generated: { 'pod-template-hash': '*' }, want: true },
+  { name: 'generated enumerated: In with a listed value', selector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'web-1' } }, labels: web, generated: { 'statefulset.kubernetes.io/pod-name': ['web-0', 'web-1'] }, want: true },
+  { name: 'generated enumerated: In with an unlisted value', selector: { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'web-5' } }, labels: web, generated: { 'statefulset.kubernetes.io/pod-name': ['web-0', 'web-1'] }, want: false },
+  { name: 'generated enumerated: NotIn excluding every value', selector: { matchExpressions: [{ key: 'apps.kubernetes.io/pod-index', operator: 'NotIn', values: ['0', '1'] }] }, labels: web, generated: { 'apps.kubernetes.io/pod-index': ['0', '1'] }, want: false },
+  { name: 'generated enumerated: NotIn leaving one value', selector: { matchExpressions: [{ key: 'apps.kubernetes.io/pod-index', operator: 'NotIn', values: ['0'] }] }, labels: web, generated: { 'apps.kubernetes.io/pod-index': ['0', '1'] }, want: true },
+  { name: 'generated enumerated, empty (0 replicas): In fails', selector: { matchLabels: { 'apps.kubernetes.io/pod-index': '0' } }, labels: web, generated: { 'apps.kubernetes.io/pod-index': [] }, want: false },
+  { name: 'generated labels and own labels together (AND)', selector: { matchLabels: { app: 'web', 'statefulset.kubernetes.io/pod-name': 'web-0' } }, labels: web, generated: { 'statefulset.kubernetes.io/pod-name': ['web-0'] }, want: true },
+  // keys that are also Object.prototype members must not find the prototype's
+  { name: 'key "constructor" with generated labels does not throw or match', selector: { matchLabels: { constructor: 'x' } }, labels: web, generated: { 'pod-template-hash': '*' }, want: false },
+  { name: 'key "toString" Exists is false on plain labels', selector: { matchExpressions: [{ key: 'toString', operator: 'Exists' }] }, labels: web, generated: { 'pod-template-hash': '*' }, want: false },
+  { name: 'key "hasOwnProperty" DoesNotExist is true', selector: { matchExpressions: [{ key: 'hasOwnProperty', operator: 'DoesNotExist' }] }, labels: web, generated: {}, want: true },
+];
+
+t.test('matchesSelector', async (t) => {
+  for (const c of matchCases) {
+    t.equal(matchesSelector(c.selector, c.labels, c.generated), c.want, c.name);
+  }
+});
+
+t.test('invalid shapes are rejected with INVALID_SELECTOR and a reason', async (t) => {
+  const cases: [string, unknown, RegExp][] = [
+    ['a string', 'app=web', /must be an object/],
+    ['a list', [{ key: 'app' }], /must be an object/],
+    ['a number', 3, /must be an object/],
+    ['matchLabels as a list', { matchLabels: ['app=web'] }, /matchLabels must be a map/],
+    ['matchLabels as a string', { matchLabels: 'app=web' }, /matchLabels must be a map/],
+    ['a number value in matchLabels', { matchLabels: { version: 2 } }, /matchLabels\.version must be a string/],
+    ['a null value in matchLabels', { matchLabels: { app: null } }, /matchLabels\.app must be a string/],
+    ['matchExpressions as a map', { matchExpressions: { key: 'app' } }, /matchExpressions must be a list/],
+    ['an expression that is not a map', { matchExpressions: ['app In (web)'] }, /matchExpressions\[0\] needs a key and an operator/],
+    ['an expression without a key', { matchExpressions: [{ operator: 'Exists' }] }, /matchExpressions\[0\] needs a key/],
+    ['an expression without an operator', { matchExpressions: [{ key: 'app', values: ['web'] }] }, /needs a key and an operator/],
+    ['an unknown operator', { matchExpressions: [{ key: 'app', operator: 'Equals', values: ['web'] }] }, /"Equals" is not In, NotIn, Exists or DoesNotExist/],
+    ['operators are case-sensitive', { matchExpressions: [{ key: 'app', operator: 'in', values: ['web'] }] }, /"in" is not In/],
+    ['values as a string', { matchExpressions: [{ key: 'app', operator: 'In', values: 'web' }] }, /values must be a list of strings/],
+    ['a number in values', { matchExpressions: [{ key: 'app', operator: 'In', values: ['web', 1] }] }, /values must be a list of strings/],
+    ['In without values', { matchExpressions: [{ key: 'app', operator: 'In' }] }, /In needs at least one value/],
+    ['NotIn with an empty list', { matchExpressions: [{ key: 'app', operator: 'NotIn', values: [] }] }, /NotIn needs at least one value/],
+    ['Exists with values', { matchExpressions: [{ key: 'app', operator: 'Exists', values: ['web'] }] }, /Exists takes no values/],
+    ['DoesNotExist with values', { matchExpressions: [{ key: 'app', operator: 'DoesNotExist', values: ['web'] }] }, /DoesNotExist takes no values/],
+    ['the second expression is the bad one', { matchExpressions: [{ key: 'a', operator: 'Exists' }, { key: 'b', operator: 'Nope' }] }, /matchExpressions\[1\]/],
+  ];
+  for (const [name, selector, reason] of cases) {
+    let caught: unknown;
+    try {
+      toRequirements(selector);
+    } catch (err) {
+      caught = err;
+    }
+    t.ok(isNetguardError(caught, 'INVALID_SELECTOR'), `${name}: INVALID_SELECTOR`);
+    t.match((caught as Error | undefined)?.message, reason, `${name}: says why`);
+    // matchesSelector validates too: never a silent true or false on garbage.
+    t.throws(() => matchesSelector(selector, {}), { code: 'INVALID_SELECTOR' }, `${name}: matchesSelector throws too`);
+  }
+});
+
+t.test('toRequirements normalises and absent selectors are the caller\'s business', async (t) => {
+  t.same(toRequirements(undefined), [], 'undefined: no requirements');
+  t.same(toRequirements(null), [], 'null: no requirements');
+  t.same(
+    toRequirements({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'Exists' }] }),
+    [
+      { key: 'app', operator: 'In', values: ['web'] },
+      { key: 'tier', operator: 'Exists', values: [] },
+    ],
+    'matchLabels become In requirements, before the expressions',
+  );
+  t.ok(isEmptySelector({}), '{} is empty');
+  t.ok(isEmptySelector({ matchLabels: {}, matchExpressions: [] }), 'empty parts are empty');
+  t.notOk(isEmptySelector({ matchLabels: { app: 'web' } }), 'one label is not empty');
+  t.throws(() => isEmptySelector('x'), { code: 'INVALID_SELECTOR' }, 'isEmptySelector validates');
+});
+
+t.test('fromMap gives a Service selector the LabelSelector shape, as a copy', async (t) => {
+  const map = { app: 'web' };
+  const sel = fromMap(map);
+  t.same(sel, { matchLabels: { app: 'web' } });
+  map.app = 'changed';
+  t.equal(sel.matchLabels?.app, 'web', 'later edits to the map do not leak in');
+});
+
+t.test('controller-generated labels, through podSourceFromObject', async (t) => {
+  const sts = (spec: Record<string, unknown>) =>
+    podSourceFromObject({ kind: 'StatefulSet', metadata: { name: 'web', namespace: 'shop' }, spec: { template: { metadata: { labels: { app: 'web' } } }, ...spec } })!;
+  const matches = (src: ReturnType<typeof sts>, selector: unknown) => matchesSelector(selector, src.labels, src.generated);
+  const podName = (v: string) => ({ matchLabels: { 'statefulset.kubernetes.io/pod-name': v } });
+
+  const two = sts({ replicas: 2 });
+  t.ok(matches(two, podName('web-0')), 'StatefulSet web, replicas 2: web-0 exists');
+  t.ok(matches(two, podName('web-1')), 'StatefulSet web, replicas 2: web-1 exists');
+  t.notOk(matches(two, podName('web-2')), 'StatefulSet web, replicas 2: web-2 does not');
+  t.notOk(matches(two, podName('web-5')), 'StatefulSet web, replicas 2: web-5 does not');
+  t.ok(matches(two, { matchLabels: { 'apps.kubernetes.io/pod-index': '1' } }), 'pod-index 1 exists');
+  t.ok(matches(two, { matchLabels: { 'controller-revision-hash': 'web-5d4f8' } }), 'controller-revision-hash: any value');
+  t.ok(matches(sts({}), podName('web-0')), 'replicas absent defaults to 1: web-0');
+  t.notOk(matches(sts({}), podName('web-1')), 'replicas absent defaults to 1: no web-1');
+  t.notOk(matches(sts({ replicas: 0 }), podName('web-0')), 'replicas 0: no pods named');
+
+  const shifted = sts({ replicas: 2, ordinals: { start: 3 } });
+  t.ok(matches(shifted, podName('web-3')), 'ordinals.start 3: web-3 exists');
+  t.ok(matches(shifted, podName('web-4')), 'ordinals.start 3: web-4 exists');
+  t.notOk(matches(shifted, podName('web-0')), 'ordinals.start 3: no web-0');
+  t.notOk(matches(shifted, { matchLabels: { 'apps.kubernetes.io/pod-index': '0' } }), 'ordinals.start 3: no pod-index 0');
+  t.ok(matches(sts({ replicas: 2, ordinals: { start: 'x' } }), podName('web-0')), 'garbage ordinals.start falls back to 0');
+
+  const huge = sts({ replicas: 5000 });
+  t.ok(matches(huge, podName('web-4999')), 'past the enumeration cap any ordinal is accepted');
+
+  const deploy = podSourceFromObject({ kind: 'Deployment', metadata: { name: 'api', labels: { app: 'api' } }, spec: { template: { metadata: { labels: { run: 'api' } } } } })!;
+  t.ok(matchesSelector({ matchLabels: { run: 'api', 'pod-template-hash': '6b7c9d' } }, deploy.labels, deploy.generated), 'Deployment: pod-template-hash any value');
+  t.notOk(matchesSelector({ matchLabels: { app: 'api' } }, deploy.labels, deploy.generated), "Deployment's own metadata.labels are not pod labels");
+  t.same(deploy.workloadLabels, { app: 'api' }, 'but they are kept to explain the mistake');
+
+  const job = podSourceFromObject({ kind: 'Job', metadata: { name: 'migrate' }, spec: { completionMode: 'Indexed', completions: 3, template: {} } })!;
+  t.ok(matchesSelector({ matchLabels: { 'job-name': 'migrate' } }, job.labels, job.generated), 'Job: job-name is the Job name');
+  t.notOk(matchesSelector({ matchLabels: { 'job-name': 'other' } }, job.labels, job.generated), 'Job: another job-name does not match');
+  t.ok(matchesSelector({ matchLabels: { 'batch.kubernetes.io/job-completion-index': '2' } }, job.labels, job.generated), 'Indexed Job: index 2 of 3');
+  t.notOk(matchesSelector({ matchLabels: { 'batch.kubernetes.io/job-completion-index': '3' } }, job.labels, job.generated), 'Indexed Job: no index 3');
+  const nonIndexed = podSourceFromObject({ kind: 'Job', metadata: { name: 'migrate' }, spec: { template: {} } })!;
+  t.notOk(matchesSelector({ matchExpressions: [{ key: 'batch.kubernetes.io/job-completion-index', operator: 'Exists' }] }, nonIndexed.labels, nonIndexed.generated), 'NonIndexed Job: no completion index');
+
+  const cron = podSourceFromObject({ kind: 'CronJob', metadata: { name: 'report' }, spec: { jobTemplate: { spec: { template: { metadata: { labels: { app: 'report' } } } } } } })!;
+  t.ok(matchesSelector({ matchLabels: { app: 'report', 'job-name': 'report-28735000' } }, cron.labels, cron.generated), 'CronJob: template labels from jobTemplate.spec.template, job-name any value');
+
+  const pod = podSourceFromObject({ kind: 'Pod', metadata: { name: 'p', labels: { app: 'p' } } })!;
+  t.equal(pod.generated, undefined, 'a Pod has its labels already; nothing generated');
+});
+
+t.test('selectorCovers: every label set `specific` selects, `general` selects too', async (t) => {
+  const ml = (m: Record<string, string>) => ({ matchLabels: m });
+  const ex = (...e: unknown[]) => ({ matchExpressions: e });
+  const cases: [string, unknown, unknown, boolean][] = [
+    ['{} covers anything', {}, ml({ app: 'web' }), true],
+    ['{} covers {}', {}, {}, true],
+    ['a selector covers itself', ml({ 'k8s-app': 'kube-dns' }), ml({ 'k8s-app': 'kube-dns' }), true],
+    ['fewer keys cover more keys (subset)', ml({ 'k8s-app': 'kube-dns' }), ml({ 'k8s-app': 'kube-dns', tier: 'node' }), true],
+    ['more keys do not cover fewer', ml({ 'k8s-app': 'kube-dns', tier: 'node' }), ml({ 'k8s-app': 'kube-dns' }), false],
+    ['a non-empty selector does not cover {}', ml({ app: 'web' }), {}, false],
+    ['different value', ml({ app: 'web' }), ml({ app: 'api' }), false],
+    ['different key', ml({ app: 'web' }), ml({ name: 'web' }), false],
+    ['In covers an In subset', ex({ key: 'app', operator: 'In', values: ['a', 'b'] }), ml({ app: 'a' }), true],
+    ['In does not cover an In superset', ml({ app: 'a' }), ex({ key: 'app', operator: 'In', values: ['a', 'b'] }), false],
+    ['Exists covers In', ex({ key: 'app', operator: 'Exists' }), ml({ app: 'a' }), true],
+    ['Exists covers Exists', ex({ key: 'app', operator: 'Exists' }), ex({ key: 'app', operator: 'Exists' }), true],
+    ['Exists does not cover NotIn (the label may be absent)', ex({ key: 'app', operator: 'Exists' }), ex({ key: 'app', operator: 'NotIn', values: ['x'] }), false],
+    ['In does not cover Exists', ml({ app: 'a' }), ex({ key: 'app', operator: 'Exists' }), false],
+    ['DoesNotExist covers DoesNotExist', ex({ key: 'legacy', operator: 'DoesNotExist' }), ex({ key: 'legacy', operator: 'DoesNotExist' }), true],
+    ['DoesNotExist does not cover NotIn', ex({ key: 'legacy', operator: 'DoesNotExist' }), ex({ key: 'legacy', operator: 'NotIn', values: ['x'] }), false],
+    ['NotIn covers a disjoint In', ex({ key: 'track', operator: 'NotIn', values: ['canary'] }), ml({ track: 'stable' }), true],
+    ['NotIn does not cover an overlapping In', ex({ key: 'track', operator: 'NotIn', values: ['canary'] }), ex({ key: 'track', operator: 'In', values: ['canary', 'stable'] }), false],
+    ['NotIn covers a NotIn with more values', ex({ key: 'track', operator: 'NotIn', values: ['a'] }), ex({ key: 'track', operator: 'NotIn', values: ['a', 'b'] }), true],
+    ['NotIn does not cover a NotIn with fewer values', ex({ key: 'track', operator: 'NotIn', values: ['a', 'b'] }), ex({ key: 'track', operator: 'NotIn', values: ['a'] }), false],
+    ['NotIn covers DoesNotExist', ex({ key: 'track', operator: 'NotIn', values: ['a'] }), ex({ key: 'track', operator: 'DoesNotExist' }), true],
+    ['mixed: each general requirement implied by some specific one', { matchLabels: { app: 'dns' }, matchExpressions: [{ key: 'tier', operator: 'Exists' }] }, ml({ tier: 'node', app: 'dns', zone: 'a' }), true],
+  ];
+  for (const [name, general, specific, want] of cases) t.equal(selectorCovers(general, specific), want, name);
+  t.throws(() => selectorCovers({ matchLabels: 'x' }, {}), { code: 'INVALID_SELECTOR' }, 'an invalid general selector throws INVALID_SELECTOR');
+  t.throws(() => selectorCovers({}, { matchExpressions: [{ key: 'a', operator: 'Is' }] }), { code: 'INVALID_SELECTOR' }, 'an invalid specific selector throws INVALID_SELECTOR');
+});
+
+t.test('formatSelector renders like kubectl', async (t) => {
+  const cases: [string, unknown, string][] = [
+    ['one label', { matchLabels: { app: 'web' } }, 'app=web'],
+    ['labels in order, comma-separated', { matchLabels: { app: 'web', tier: 'frontend' } }, 'app=web,tier=frontend'],
+    ['In with one value is equality', { matchExpressions: [{ key: 'app', operator: 'In', values: ['web'] }] }, 'app=web'],
+    ['In with several values', { matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }] }, 'tier in (a,b)'],
+    ['NotIn', { matchExpressions: [{ key: 'track', operator: 'NotIn', values: ['canary'] }] }, 'track notin (canary)'],
+    ['Exists is the bare key', { matchExpressions: [{ key: 'tier', operator: 'Exists' }] }, 'tier'],
+    ['DoesNotExist is !key', { matchExpressions: [{ key: 'legacy', operator: 'DoesNotExist' }] }, '!legacy'],
+    [
+      'everything together: matchLabels first',
+      { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }, { key: 'legacy', operator: 'DoesNotExist' }] },
+      'app=web,tier in (a,b),!legacy',
+    ],
+    ['empty value', { matchLabels: { canary: '' } }, 'canary='],
+    ['empty selector selects all', {}, '<all>'],
+    ['absent selector', undefined, '<all>'],
+    ['invalid selector never throws', { matchLabels: ['x'] }, '<invalid selector>'],
+  ];
+  for (const [name, selector, want] of cases) t.equal(formatSelector(selector), want, name);
+});
