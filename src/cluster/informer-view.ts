@@ -1,0 +1,91 @@
+// The ClusterView of `netguard serve`: answers from the informer caches, and only when the
+// caches behind a question are complete. Until a family has finished its first list (or while
+// RBAC forbids listing it) every question that needs it is answered "unknown" with the reason,
+// so rules never mistake an empty cache for an empty cluster. Behaves like BundleView otherwise.
+import { toRequirements, type LabelSelector } from '../policies/selectors.ts';
+import type { KeyedStore, NamespacedStore } from './informer/stores.ts';
+import type { PodIndex } from './informer/pod-index.ts';
+import type { ServiceInfo } from './informer/projections.ts';
+import {
+  known, unknown,
+  type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource, type ResourceFamily,
+} from './view.ts';
+
+export interface InformerCaches {
+  pods: PodIndex;
+  namespaces: KeyedStore<NamespaceInfo>;
+  ingressClasses: KeyedStore<IngressClassInfo>;
+  networkPolicies: NamespacedStore<NetworkPolicyInfo>;
+  services: NamespacedStore<ServiceInfo>;
+}
+
+export interface FamilyState {
+  synced: boolean;
+  /** epoch ms; for a family of several resources, the oldest */
+  lastSyncAt?: number;
+  /** why it is not synced: "list ingressclasses forbidden by RBAC", "pods cache not synced yet" */
+  reason?: string;
+}
+
+export class InformerView implements ClusterView {
+  private readonly caches: InformerCaches;
+  private readonly state: (family: ResourceFamily) => FamilyState;
+  private readonly now: () => number;
+  private readonly dnsNamespace: string;
+  /** the provenance string, rebuilt only when its age changes */
+  private lastAge = -1;
+  private lastFrom = '';
+
+  constructor(caches: InformerCaches, state: (family: ResourceFamily) => FamilyState, dnsNamespace: string, now: () => number = Date.now) {
+    this.caches = caches;
+    this.state = state;
+    this.dnsNamespace = dnsNamespace;
+    this.now = now;
+  }
+
+  namespace(name: string): Answer<NamespaceInfo | undefined> {
+    return this.answer(['namespaces'], () => this.caches.namespaces.get(name));
+  }
+
+  namespaces(): Answer<readonly NamespaceInfo[]> {
+    return this.answer(['namespaces'], () => this.caches.namespaces.values());
+  }
+
+  podSources(namespace: string, selector: LabelSelector, limit = Infinity): Answer<readonly PodSource[]> {
+    // An invalid selector throws INVALID_SELECTOR, as in the bundle view.
+    const reqs = toRequirements(selector);
+    return this.answer(['pods', 'workloads'], () => this.caches.pods.query(namespace, reqs, limit));
+  }
+
+  allPodSources(namespace: string, limit = Infinity): Answer<readonly PodSource[]> {
+    return this.answer(['pods', 'workloads'], () => this.caches.pods.all(namespace, limit));
+  }
+
+  ingressClasses(): Answer<readonly IngressClassInfo[]> {
+    return this.answer(['ingressclasses'], () => this.caches.ingressClasses.values());
+  }
+
+  networkPolicies(namespace: string): Answer<readonly NetworkPolicyInfo[]> {
+    return this.answer(['networkpolicies'], () => this.caches.networkPolicies.list(namespace));
+  }
+
+  /** Services in the DNS namespace (the cluster DNS Service among them). Not in ClusterView yet. */
+  dnsServices(): Answer<readonly ServiceInfo[]> {
+    return this.answer(['services'], () => this.caches.services.list(this.dnsNamespace));
+  }
+
+  private answer<T>(families: readonly ResourceFamily[], read: () => T): Answer<T> {
+    let oldest = Infinity;
+    for (const f of families) {
+      const s = this.state(f);
+      if (!s.synced) return unknown(s.reason ?? `${f} cache not synced yet`);
+      if (s.lastSyncAt !== undefined && s.lastSyncAt < oldest) oldest = s.lastSyncAt;
+    }
+    const age = oldest === Infinity ? 0 : Math.max(0, Math.floor((this.now() - oldest) / 1000));
+    if (age !== this.lastAge) {
+      this.lastAge = age;
+      this.lastFrom = `cluster cache (synced ${age}s ago)`;
+    }
+    return known(read(), this.lastFrom);
+  }
+}

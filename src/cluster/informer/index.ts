@@ -1,0 +1,225 @@
+// Live cluster state for `netguard serve`: one reflector per watched resource (plus one for
+// the DNS pods' ports) feeding slim, indexed caches, and the InformerView that answers from
+// them. client-node provides configuration, auth and transport; list/watch is our own, because
+// its informers cannot ask for metadata-only lists and stop (or go silent) on errors.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type pino from 'pino';
+import type { Registry } from 'prom-client';
+import type { DnsSettings } from '../../policies/types.ts';
+import { InformerView, type FamilyState, type InformerCaches } from '../informer-view.ts';
+import { WATCHED_RESOURCES, type WatchedResource } from '../resources.ts';
+import type { ClusterStateSource, FamilyStatus } from '../source.ts';
+import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource, ResourceFamily } from '../view.ts';
+import { StringInterner } from './intern.ts';
+import { cacheMetrics } from './metrics.ts';
+import { PodIndex } from './pod-index.ts';
+import {
+  projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts, projectService, projectWorkload, type ServiceInfo,
+} from './projections.ts';
+import { Reflector, type ReflectorSpec, type ReflectorTuning, type Sink } from './reflector.ts';
+import { KeyedStore, NamespacedStore } from './stores.ts';
+import { ApiClient } from './transport.ts';
+
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+const JSON_ACCEPT = 'application/json';
+
+export interface InformerTuning extends ReflectorTuning {
+  /** a list page must make progress within this */
+  requestTimeoutMs: number;
+}
+
+export interface InformerSourceOptions {
+  logger: pino.Logger;
+  registry: Registry;
+  dns: DnsSettings;
+  /** full relist period even when watches look healthy (silence is a fault); default 300 */
+  relistSeconds?: number;
+  /** knobs for tests and benchmarks; the defaults suit a real cluster */
+  tuning?: Partial<InformerTuning>;
+}
+
+export interface InformerSource extends ClusterStateSource {
+  readonly view: InformerView;
+  /** resolves when every resource completed its first list, or rejects after timeoutMs */
+  waitForSync(timeoutMs?: number): Promise<void>;
+}
+
+export const DEFAULT_TUNING: InformerTuning = {
+  pageSize: 500,
+  relistMs: 300_000,
+  watchTimeoutSeconds: 300,
+  // Current apiservers send a bookmark about once a minute; two missed ones mean a dead stream.
+  watchIdleMs: 120_000,
+  requestTimeoutMs: 60_000,
+  backoff: { baseMs: 1000, capMs: 30_000, maxRetryAfterMs: 120_000 },
+};
+
+export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions): InformerSource {
+  const tuning: InformerTuning = {
+    ...DEFAULT_TUNING,
+    ...(opts.relistSeconds !== undefined ? { relistMs: opts.relistSeconds * 1000 } : {}),
+    ...opts.tuning,
+    backoff: { ...DEFAULT_TUNING.backoff, ...opts.tuning?.backoff },
+  };
+  const logger = opts.logger.child({ component: 'cluster-cache' });
+  const strings = new StringInterner();
+  const caches: InformerCaches = {
+    pods: new PodIndex(),
+    namespaces: new KeyedStore<NamespaceInfo>((n) => n.name),
+    ingressClasses: new KeyedStore<IngressClassInfo>((c) => c.name),
+    networkPolicies: new NamespacedStore<NetworkPolicyInfo>(),
+    services: new NamespacedStore<ServiceInfo>(),
+  };
+  const client = new ApiClient(kc, { requestTimeoutMs: tuning.requestTimeoutMs });
+  const metrics = cacheMetrics(opts.registry);
+  const deps = { client, logger, metrics, tuning };
+  const reflectors: Reflector<any>[] = specsFor(opts.dns, caches, strings).map((spec) => new Reflector(spec, deps));
+
+  const byFamily = new Map<ResourceFamily, Reflector<any>[]>();
+  for (const r of reflectors) byFamily.set(r.spec.family, [...(byFamily.get(r.spec.family) ?? []), r]);
+  // Called on every lookup: no allocation on the happy path beyond the small result object.
+  const familyState = (family: ResourceFamily): FamilyState => {
+    const rs = byFamily.get(family) ?? [];
+    let oldest = Infinity;
+    for (const r of rs) {
+      if (!r.synced) return notSynced(family, rs);
+      oldest = Math.min(oldest, r.lastSyncAt ?? 0);
+    }
+    return { synced: true, lastSyncAt: oldest === Infinity ? undefined : oldest };
+  };
+  const notSynced = (family: ResourceFamily, rs: readonly Reflector<any>[]): FamilyState => {
+    const forbidden = rs.find((r) => !r.synced && r.forbidden);
+    if (forbidden) return { synced: false, reason: `list ${forbidden.spec.resource} forbidden by RBAC` };
+    const failing = rs.find((r) => !r.synced && r.error);
+    if (failing) return { synced: false, reason: `${family} cache not synced: ${failing.error}` };
+    return { synced: false, reason: `${family} cache not synced yet` };
+  };
+  const view = new InformerView(caches, familyState, opts.dns.namespace);
+  let untrack: (() => void) | undefined;
+
+  return {
+    view,
+    async start() {
+      untrack ??= metrics.track(reflectors);
+      logger.info({ server: client.server(), resources: reflectors.map((r) => r.id), dnsNamespace: opts.dns.namespace }, 'starting cluster caches');
+      for (const r of reflectors) r.start();
+    },
+    async stop() {
+      await Promise.all(reflectors.map((r) => r.stop()));
+      untrack?.();
+      untrack = undefined;
+    },
+    isSynced() {
+      return reflectors.every((r) => r.synced);
+    },
+    status() {
+      const out: Partial<Record<ResourceFamily, FamilyStatus>> = {};
+      for (const r of reflectors) {
+        const f = (out[r.spec.family] ??= { synced: true, size: 0 });
+        f.synced &&= r.synced;
+        if (r.error && !f.error) f.error = r.error;
+        // pods-dns only adds ports to pods already counted
+        if (r.id !== 'pods-dns') f.size += r.size();
+        if (r.lastSyncAt !== undefined) f.lastSyncAt = f.lastSyncAt === undefined ? r.lastSyncAt : Math.min(f.lastSyncAt, r.lastSyncAt);
+      }
+      return out;
+    },
+    waitForSync(timeoutMs = 60_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const pending = reflectors.filter((r) => !r.synced).map((r) => `${r.id}${r.error ? ` (${r.error})` : ''}`);
+          reject(new Error(`cluster caches not synced after ${timeoutMs}ms: ${pending.join(', ')}`));
+        }, timeoutMs);
+      });
+      return Promise.race([Promise.all(reflectors.map((r) => r.waitForSync())).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+    },
+  };
+}
+
+function basePath(r: WatchedResource, namespace?: string): string {
+  const prefix = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
+  return namespace ? `${prefix}/namespaces/${namespace}/${r.resource}` : `${prefix}/${r.resource}`;
+}
+
+/** "a=b,c=d" for a map of labels: the DNS pods' list/watch selector. */
+export function labelSelectorString(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+function specsFor(dns: DnsSettings, caches: InformerCaches, strings: StringInterner): ReflectorSpec<any>[] {
+  const specs: ReflectorSpec<any>[] = [];
+  for (const r of WATCHED_RESOURCES) {
+    const base = { id: r.resource, resource: r.resource, family: r.family, listAccept: JSON_ACCEPT, watchAccept: JSON_ACCEPT };
+    switch (r.family) {
+      case 'pods':
+        specs.push({ ...base, path: basePath(r), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_WATCH_ACCEPT, sink: podSink(caches, strings) });
+        // The DNS pods, in full: named ports in egress rules resolve against their containers.
+        specs.push({
+          ...base, id: 'pods-dns', path: basePath(r, dns.namespace), labelSelector: labelSelectorString(dns.podLabels), sink: dnsPortsSink(caches),
+        });
+        break;
+      case 'workloads':
+        specs.push({ ...base, path: basePath(r), sink: workloadSink(caches, strings, r.kind as PodSource['kind']) });
+        break;
+      case 'namespaces':
+        specs.push({ ...base, path: basePath(r), sink: storeSink(caches.namespaces, (raw) => projectNamespace(raw, strings)) });
+        break;
+      case 'ingressclasses':
+        specs.push({ ...base, path: basePath(r), sink: storeSink(caches.ingressClasses, projectIngressClass) });
+        break;
+      case 'networkpolicies':
+        specs.push({ ...base, path: basePath(r), sink: storeSink(caches.networkPolicies, projectNetworkPolicy) });
+        break;
+      case 'services':
+        // Only the DNS namespace: the cluster DNS Service is the one the rules need.
+        specs.push({ ...base, path: basePath(r, dns.namespace), sink: storeSink(caches.services, (raw) => projectService(raw, strings)) });
+        break;
+    }
+  }
+  return specs;
+}
+
+function podSink(caches: InformerCaches, strings: StringInterner): Sink<ReturnType<typeof projectPod> & {}> {
+  const pods = caches.pods;
+  return {
+    project: (raw) => projectPod(raw, strings),
+    replace: (items) => pods.replaceKind('Pod', items),
+    upsert: (item) => void pods.upsert(item),
+    remove: (item) => void pods.remove(item.namespace, 'Pod', item.name),
+    size: () => pods.count('Pod'),
+  };
+}
+
+function dnsPortsSink(caches: InformerCaches): Sink<ReturnType<typeof projectPodPorts> & {}> {
+  const pods = caches.pods;
+  return {
+    project: projectPodPorts,
+    replace: (items) => pods.replacePorts(items),
+    upsert: (item) => pods.setPorts(item.namespace, item.name, item.ports),
+    remove: (item) => pods.setPorts(item.namespace, item.name, undefined),
+    size: () => pods.portsCount(),
+  };
+}
+
+function workloadSink(caches: InformerCaches, strings: StringInterner, kind: PodSource['kind']): Sink<ReturnType<typeof projectWorkload> & {}> {
+  const pods = caches.pods;
+  return {
+    project: (raw) => projectWorkload(raw, kind, strings),
+    replace: (items) => pods.replaceKind(kind, items),
+    upsert: (item) => void pods.upsert(item),
+    remove: (item) => void pods.remove(item.namespace, kind, item.name),
+    size: () => pods.count(kind),
+  };
+}
+
+function storeSink<T>(store: { replace(items: readonly T[]): void; upsert(item: T): void; remove(item: T): void; size: number }, project: (raw: any) => T | undefined): Sink<T> {
+  return {
+    project,
+    replace: (items) => store.replace(items),
+    upsert: (item) => store.upsert(item),
+    remove: (item) => store.remove(item),
+    size: () => store.size,
+  };
+}

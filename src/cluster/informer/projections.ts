@@ -1,0 +1,127 @@
+// Each watched object is cut down to the few fields the rules read the moment it arrives;
+// the full object (spec, status, managedFields, annotations) is never kept. List items carry
+// no kind, so the kind comes from the resource being watched, not from the object.
+import { defaultNetworkPolicySpec } from '../../policies/defaulting.ts';
+import { NAMESPACE_NAME_LABEL } from '../bundle-view.ts';
+import { podSourceFromObject } from '../pod-sources.ts';
+import type { ContainerPort, IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource } from '../view.ts';
+import { internLabels, type StringInterner } from './intern.ts';
+import type { CachedPodSource } from './pod-index.ts';
+
+const REPLICATED = new Set<PodSource['kind']>(['Deployment', 'ReplicaSet', 'StatefulSet', 'ReplicationController']);
+
+function meta(raw: any): { name: string; namespace?: string; labels?: unknown; annotations?: any; ownerReferences?: unknown; creationTimestamp?: unknown } | undefined {
+  const m = raw?.metadata;
+  return typeof m?.name === 'string' ? m : undefined;
+}
+
+/** A pod from PartialObjectMetadata (or a full Pod): namespace, name, labels, controlling owner. */
+export function projectPod(raw: any, strings: StringInterner): CachedPodSource | undefined {
+  const m = meta(raw);
+  if (!m || typeof m.namespace !== 'string') return undefined;
+  // podSourceFromObject is the one definition of a pod's PodSource; we only feed it metadata.
+  const src = podSourceFromObject({ kind: 'Pod', metadata: { name: m.name, namespace: m.namespace, labels: m.labels } });
+  if (!src) return undefined;
+  return {
+    kind: 'Pod',
+    namespace: strings.intern(src.namespace),
+    name: src.name,
+    labels: internLabels(src.labels, strings),
+    owner: ownerOf(m.ownerReferences),
+  };
+}
+
+function ownerOf(refs: unknown): string | undefined {
+  if (!Array.isArray(refs) || refs.length === 0) return undefined;
+  const ref = refs.find((r) => r?.controller === true) ?? refs[0];
+  if (typeof ref?.kind !== 'string' || typeof ref?.name !== 'string') return undefined;
+  // Not interned: the pod index shares it between the replicas of one owner.
+  return `${ref.kind}/${ref.name}`;
+}
+
+/** A DNS pod from its full object: only what the named-port resolution needs. */
+export function projectPodPorts(raw: any): { namespace: string; name: string; ports: readonly ContainerPort[] | undefined } | undefined {
+  const m = meta(raw);
+  if (!m || typeof m.namespace !== 'string') return undefined;
+  const src = podSourceFromObject({ kind: 'Pod', metadata: { name: m.name, namespace: m.namespace }, spec: raw.spec });
+  return src ? { namespace: src.namespace, name: src.name, ports: src.ports } : undefined;
+}
+
+/** A workload as its pod template (labels, generated labels, ports) plus replicas. */
+export function projectWorkload(raw: any, kind: PodSource['kind'], strings: StringInterner): CachedPodSource | undefined {
+  const m = meta(raw);
+  if (!m || typeof m.namespace !== 'string') return undefined;
+  const src = podSourceFromObject({ kind, metadata: m, spec: raw.spec });
+  if (!src) return undefined;
+  const replicas = REPLICATED.has(kind) ? (typeof raw.spec?.replicas === 'number' ? raw.spec.replicas : 1) : undefined;
+  return {
+    ...src,
+    namespace: strings.intern(src.namespace),
+    labels: internLabels(src.labels, strings),
+    ...(src.workloadLabels ? { workloadLabels: internLabels(src.workloadLabels, strings) } : {}),
+    ...(replicas !== undefined ? { replicas } : {}),
+  };
+}
+
+export function projectNamespace(raw: any, strings: StringInterner): NamespaceInfo | undefined {
+  const m = meta(raw);
+  if (!m) return undefined;
+  const labels = internLabels(m.labels, strings);
+  // Clusters since 1.21 set this label themselves; adding it keeps older clusters consistent
+  // with the bundle view, which always has it.
+  if (labels[NAMESPACE_NAME_LABEL] === undefined) labels[NAMESPACE_NAME_LABEL] = m.name;
+  return { name: m.name, labels };
+}
+
+export function projectIngressClass(raw: any): IngressClassInfo | undefined {
+  const m = meta(raw);
+  if (!m) return undefined;
+  return {
+    name: m.name,
+    ...(typeof raw.spec?.controller === 'string' ? { controller: raw.spec.controller } : {}),
+    isDefault: m.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true',
+    ...(m.creationTimestamp ? { creationTimestamp: String(m.creationTimestamp) } : {}),
+  };
+}
+
+export function projectNetworkPolicy(raw: any): NetworkPolicyInfo | undefined {
+  const m = meta(raw);
+  if (!m || typeof m.namespace !== 'string') return undefined;
+  // The spec is kept whole (rules read all of it); policies are few next to pods.
+  return { namespace: m.namespace, name: m.name, spec: defaultNetworkPolicySpec(raw.spec ?? {}) };
+}
+
+/** A Service in the DNS namespace: enough to find the cluster DNS Service and its IPs/ports. */
+export interface ServiceInfo {
+  namespace: string;
+  name: string;
+  labels: Readonly<Record<string, string>>;
+  type: string;
+  clusterIPs: readonly string[];
+  selector?: Readonly<Record<string, string>>;
+  ports: readonly { name?: string; port: number; protocol: string; targetPort?: number | string }[];
+}
+
+export function projectService(raw: any, strings: StringInterner): ServiceInfo | undefined {
+  const m = meta(raw);
+  if (!m || typeof m.namespace !== 'string') return undefined;
+  const spec = raw.spec ?? {};
+  const ips: string[] = Array.isArray(spec.clusterIPs) ? spec.clusterIPs.filter((s: unknown) => typeof s === 'string') : [];
+  if (ips.length === 0 && typeof spec.clusterIP === 'string') ips.push(spec.clusterIP);
+  return {
+    namespace: m.namespace,
+    name: m.name,
+    labels: internLabels(m.labels, strings),
+    type: typeof spec.type === 'string' && spec.type !== '' ? spec.type : 'ClusterIP',
+    clusterIPs: ips,
+    ...(spec.selector && typeof spec.selector === 'object' ? { selector: internLabels(spec.selector, strings) } : {}),
+    ports: (Array.isArray(spec.ports) ? spec.ports : [])
+      .filter((p: any) => typeof p?.port === 'number')
+      .map((p: any) => ({
+        ...(typeof p.name === 'string' ? { name: p.name } : {}),
+        port: p.port,
+        protocol: typeof p.protocol === 'string' ? p.protocol : 'TCP',
+        ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}),
+      })),
+  };
+}

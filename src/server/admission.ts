@@ -1,0 +1,120 @@
+// AdmissionReview decoding: transport-level checks only, in the order controller-runtime's
+// http.go does them (empty body, content type, decode). Policy lives in the engine; this
+// file only decides whether we were handed a review we can answer at all.
+import type { KubeObject, Operation } from '../policies/types.ts';
+
+export const SUPPORTED_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
+export type ReviewApiVersion = (typeof SUPPORTED_API_VERSIONS)[number];
+
+/** An UPDATE carries object and oldObject, each up to the apiserver's 3 MiB request limit; controller-runtime also allows 7 MiB. */
+export const MAX_BODY_BYTES = 7 * 1024 * 1024;
+
+const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+/** The fields of request we read. Everything else the apiserver sends is ignored. */
+export interface AdmissionRequest {
+  uid: string;
+  kind: GroupVersionKind;
+  name?: string;
+  namespace?: string;
+  operation: Operation;
+  object: KubeObject | null;
+  oldObject: KubeObject | null;
+  dryRun: boolean;
+}
+
+export interface DecodedReview {
+  apiVersion: ReviewApiVersion;
+  request: AdmissionRequest;
+}
+
+/** Machine-readable reasons in the JSON error body; the message says the rest. */
+export type BadReviewReason =
+  | 'empty-body'
+  | 'bad-content-type'
+  | 'malformed-json'
+  | 'not-an-admission-review'
+  | 'unsupported-api-version'
+  | 'missing-uid'
+  | 'bad-request-field';
+
+export type DecodeResult =
+  | { ok: true; review: DecodedReview }
+  | { ok: false; reason: BadReviewReason; message: string; uid?: string };
+
+function fail(reason: BadReviewReason, message: string, uid?: string): DecodeResult {
+  return { ok: false, reason, message, ...(uid ? { uid } : {}) };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `application/json` with any parameters (charset=utf-8 is what the apiserver sends). */
+export function isJsonContentType(header: string | undefined): boolean {
+  return header !== undefined && header.split(';')[0].trim().toLowerCase() === 'application/json';
+}
+
+export function decodeReview(contentType: string | undefined, body: Buffer | undefined): DecodeResult {
+  if (body === undefined || body.length === 0) return fail('empty-body', 'request body is empty');
+  if (!isJsonContentType(contentType)) {
+    return fail('bad-content-type', `Content-Type must be application/json, got ${contentType ? JSON.stringify(contentType) : 'none'}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return fail('malformed-json', `body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isRecord(data) || data.kind !== 'AdmissionReview') {
+    const kind = isRecord(data) && typeof data.kind === 'string' ? `kind ${JSON.stringify(data.kind)}` : 'no kind';
+    return fail('not-an-admission-review', `body is not an AdmissionReview (${kind})`);
+  }
+  const apiVersion = data.apiVersion;
+  if (typeof apiVersion !== 'string' || !(SUPPORTED_API_VERSIONS as readonly string[]).includes(apiVersion)) {
+    return fail(
+      'unsupported-api-version',
+      `unsupported AdmissionReview apiVersion ${JSON.stringify(apiVersion ?? null)}: expected ${SUPPORTED_API_VERSIONS.join(' or ')}`,
+    );
+  }
+  const req = data.request;
+  if (!isRecord(req)) return fail('not-an-admission-review', 'AdmissionReview has no request object');
+  if (typeof req.uid !== 'string' || req.uid === '') return fail('missing-uid', 'request.uid is missing or empty');
+  const uid = req.uid;
+
+  if (typeof req.operation !== 'string' || !(OPERATIONS as readonly string[]).includes(req.operation)) {
+    return fail('bad-request-field', `request.operation must be one of ${OPERATIONS.join(', ')}`, uid);
+  }
+  for (const field of ['object', 'oldObject'] as const) {
+    if (req[field] !== undefined && req[field] !== null && !isRecord(req[field])) {
+      return fail('bad-request-field', `request.${field} must be an object or null`, uid);
+    }
+  }
+  const kind = isRecord(req.kind) ? req.kind : {};
+  return {
+    ok: true,
+    review: {
+      apiVersion: apiVersion as ReviewApiVersion,
+      request: {
+        uid,
+        kind: { group: str(kind.group), version: str(kind.version), kind: str(kind.kind) },
+        ...(typeof req.name === 'string' && req.name !== '' ? { name: req.name } : {}),
+        ...(typeof req.namespace === 'string' && req.namespace !== '' ? { namespace: req.namespace } : {}),
+        operation: req.operation as Operation,
+        object: (req.object as KubeObject | undefined) ?? null,
+        oldObject: (req.oldObject as KubeObject | undefined) ?? null,
+        dryRun: req.dryRun === true,
+      },
+    },
+  };
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}

@@ -1,0 +1,84 @@
+// buildApp(deps) → a Fastify instance with every route, never listening itself: tests use
+// inject() and real sockets, main decides host and port. HTTPS when deps.tls is given
+// (HTTP/1.1 only: the apiserver keeps HTTP/1.1 connections alive, and we do not offer h2).
+import type { Server as HttpsServer } from 'node:https';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import pino from 'pino';
+import type { Registry } from 'prom-client';
+import type { ClusterStateSource } from '../cluster/source.ts';
+import { emptyView } from '../cluster/empty-view.ts';
+import type { Policy, Rule } from '../policies/types.ts';
+import { MAX_BODY_BYTES } from './admission.ts';
+import { registerHealthRoutes, type HealthState } from './health.ts';
+import { serverMetrics } from './metrics.ts';
+import { tlsOptions, type CertificatePair } from './tls.ts';
+import { validateRoutes } from './validate.ts';
+
+export interface AppDeps {
+  policy: Policy;
+  /** created once in main; the informer caches register on it too */
+  registry: Registry;
+  /** default: silent */
+  logger?: pino.Logger;
+  /** absent: no cluster configured, rules get the empty view (every lookup "unknown") */
+  cluster?: ClusterStateSource;
+  /** absent: plain HTTP, for inject() tests only */
+  tls?: CertificatePair;
+  /** default: the registry's RULES; tests pass rules that deny, warn or throw */
+  rules?: readonly Rule<any>[];
+  /** shared, mutable readiness state; main flips shuttingDown on SIGTERM */
+  health?: HealthState;
+}
+
+export type NetguardApp = FastifyInstance<HttpsServer>;
+
+export function buildApp(deps: AppDeps): NetguardApp {
+  const health: HealthState = deps.health ?? { shuttingDown: false };
+  health.policy = deps.policy;
+  health.cluster = deps.cluster;
+  if (deps.tls) health.certificate = { notAfter: deps.tls.notAfter, fingerprint: deps.tls.fingerprint };
+
+  const metrics = serverMetrics(deps.registry);
+  metrics.policyInfo.reset();
+  metrics.policyInfo.set({ hash: deps.policy.hash, source: deps.policy.source }, 1);
+  if (deps.tls) metrics.certificateExpiry.set(Math.floor(deps.tls.notAfter.getTime() / 1000));
+
+  // The cast: Fastify's types pick the server type from literal options; ours is decided at run time.
+  const app = Fastify({
+    loggerInstance: deps.logger ?? pino({ level: 'silent' }),
+    // One line per admission decision is logged by the handler; Fastify's per-request pair would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    ...(deps.tls ? { https: tlsOptions(deps.tls) } : {}),
+    // On close: idle keep-alive sockets are closed at once, in-flight requests finish.
+    forceCloseConnections: 'idle',
+    // Longer than the apiserver's idle-connection timeout (Go's 90 s): the client should be the
+    // one to drop an idle connection, or a POST can race our close and fail the admission.
+    keepAliveTimeout: 120_000,
+    return503OnClosing: true,
+    bodyLimit: MAX_BODY_BYTES,
+  }) as unknown as NetguardApp;
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 400 : (err.statusCode ?? 500);
+    if (status === 413 || status === 400) {
+      metrics.requests.inc({ operation: 'unknown', kind: 'unknown', result: 'error' });
+      const body =
+        status === 413
+          ? { error: 'body-too-large', message: `request body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB` }
+          : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? { error: 'bad-content-type', message: `Content-Type must be application/json, got ${JSON.stringify(request.headers['content-type'] ?? '')}` }
+            : { error: 'bad-request', message: err.message };
+      request.log.warn({ reason: body.error, error: err.message }, 'rejected a request that is not a usable AdmissionReview');
+      return reply.code(status).send(body);
+    }
+    if (status < 500) return reply.code(status).send({ error: 'bad-request', message: err.message });
+    // Only reachable before the uid is known: the /validate handler answers its own failures.
+    request.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: 'internal', message: 'internal error' });
+  });
+
+  app.register(async (scope) => validateRoutes(scope, { policy: deps.policy, metrics, rules: deps.rules, view: () => deps.cluster?.view ?? emptyView }));
+  registerHealthRoutes(app, health);
+  app.get('/metrics', async (_request, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
+  return app;
+}

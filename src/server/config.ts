@@ -1,0 +1,112 @@
+// `netguard serve` settings: flags first, then NETGUARD_* environment variables, then
+// defaults. Pure (argv and env in, config out) so every precedence rule is unit-testable.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCommandArgs } from '../cli/args.ts';
+import { NetguardError } from '../errors.ts';
+import { DEFAULT_POLICY_FILE } from '../policies/policy-file.ts';
+
+/** The repository root: `certs/` for the development certificate lives here. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DEFAULT_CERT_DIR = join(REPO_ROOT, 'certs');
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ServeConfig {
+  policyFile: string;
+  host: string;
+  port: number;
+  /** both or neither; neither means the development certificate in certDir */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** an explicit kubeconfig (flag, NETGUARD_KUBECONFIG or KUBECONFIG); cluster.ts decides the rest */
+  kubeconfig?: { path: string; from: '--kubeconfig' | 'NETGUARD_KUBECONFIG' | 'KUBECONFIG' };
+  logLevel: LogLevel;
+  certDir: string;
+  shutdownDelayMs: number;
+  help: boolean;
+}
+
+export const SERVE_USAGE = `Usage: netguard serve [options]
+
+Options (each also read from the environment variable shown; flags win):
+  --policy FILE       policy file                    NETGUARD_POLICY    (default: bundled policies/default.yaml)
+  --host H            address to listen on           NETGUARD_HOST      (default: 127.0.0.1)
+  --port N            port to listen on (0: any)     NETGUARD_PORT      (default: 8443)
+  --tls-cert FILE     serving certificate (PEM)      NETGUARD_TLS_CERT  (default: development certificate)
+  --tls-key FILE      its private key (PEM)          NETGUARD_TLS_KEY
+  --kubeconfig FILE   cluster to watch               NETGUARD_KUBECONFIG, then KUBECONFIG
+                      (default: in-cluster service account, then ~/.kube/config, else no cluster)
+  --log-level L       fatal|error|warn|info|debug|trace|silent   NETGUARD_LOG_LEVEL (default: info)
+  -h, --help          show this help
+
+Environment only:
+  NETGUARD_CERT_DIR                  where the development certificate is kept (default: <repo>/certs)
+  NETGUARD_SHUTDOWN_DELAY_SECONDS    drain period after SIGTERM before closing (default: 5)
+`;
+
+const OPTIONS = {
+  policy: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function usage(message: string): NetguardError {
+  return new NetguardError('USAGE', message);
+}
+
+/** An empty string counts as unset: `NETGUARD_PORT= netguard serve` should mean the default. */
+function pick(flag: string | undefined, env: string | undefined): string | undefined {
+  if (flag !== undefined) return flag;
+  return env !== undefined && env !== '' ? env : undefined;
+}
+
+export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
+  if (positionals.length > 0) throw usage(`unexpected argument ${positionals[0]}`);
+
+  const portText = pick(values.port, env.NETGUARD_PORT) ?? '8443';
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw usage(`--port must be a number from 0 to 65535, got "${portText}"`);
+
+  const logLevel = (pick(values['log-level'], env.NETGUARD_LOG_LEVEL) ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw usage(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+
+  const tlsCert = pick(values['tls-cert'], env.NETGUARD_TLS_CERT);
+  const tlsKey = pick(values['tls-key'], env.NETGUARD_TLS_KEY);
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw usage('--tls-cert and --tls-key go together: give both, or neither for the development certificate');
+  }
+
+  const delayText = env.NETGUARD_SHUTDOWN_DELAY_SECONDS ?? '';
+  const delay = delayText === '' ? 5 : Number(delayText);
+  if (!Number.isFinite(delay) || delay < 0) throw usage(`NETGUARD_SHUTDOWN_DELAY_SECONDS must be a number >= 0, got "${delayText}"`);
+
+  const host = pick(values.host, env.NETGUARD_HOST) ?? '127.0.0.1';
+
+  return {
+    policyFile: pick(values.policy, env.NETGUARD_POLICY) ?? DEFAULT_POLICY_FILE,
+    host,
+    port: Number(portText),
+    ...(tlsCert !== undefined && tlsKey !== undefined ? { tlsCert, tlsKey } : {}),
+    ...kubeconfigOf(values.kubeconfig, env),
+    logLevel: logLevel as LogLevel,
+    certDir: pick(undefined, env.NETGUARD_CERT_DIR) ?? DEFAULT_CERT_DIR,
+    shutdownDelayMs: Math.round(delay * 1000),
+    help: values.help === true,
+  };
+}
+
+function kubeconfigOf(flag: string | undefined, env: NodeJS.ProcessEnv): Pick<ServeConfig, 'kubeconfig'> {
+  if (flag !== undefined) return { kubeconfig: { path: flag, from: '--kubeconfig' } };
+  if (env.NETGUARD_KUBECONFIG) return { kubeconfig: { path: env.NETGUARD_KUBECONFIG, from: 'NETGUARD_KUBECONFIG' } };
+  if (env.KUBECONFIG) return { kubeconfig: { path: env.KUBECONFIG, from: 'KUBECONFIG' } };
+  return {};
+}

@@ -1,0 +1,61 @@
+// /healthz: the process answers. /readyz: it should get traffic: a certificate and a policy
+// are loaded, the cluster caches (when a cluster is configured) have synced, and we are not
+// shutting down. Readiness flips to 503 the moment SIGTERM arrives so endpoints drop us
+// while we keep answering during the drain period.
+import type { FastifyInstance } from 'fastify';
+import type { ClusterStateSource } from '../cluster/source.ts';
+import type { Policy } from '../policies/types.ts';
+
+/** Mutable on purpose: main and the certificate watcher update it in place. */
+export interface HealthState {
+  certificate?: { notAfter: Date; fingerprint: string };
+  policy?: Policy;
+  cluster?: ClusterStateSource;
+  shuttingDown: boolean;
+}
+
+export interface Readiness {
+  ready: boolean;
+  reason?: string;
+  checks: {
+    certificate: string;
+    policy: string;
+    cluster: string;
+    shuttingDown: boolean;
+  };
+}
+
+export function readiness(state: HealthState): Readiness {
+  const unsynced = state.cluster && !state.cluster.isSynced() ? describeUnsynced(state.cluster) : undefined;
+  const checks: Readiness['checks'] = {
+    certificate: state.certificate ? `loaded (expires ${state.certificate.notAfter.toISOString()})` : 'not loaded',
+    policy: state.policy ? `loaded (${state.policy.source}, sha256 ${state.policy.hash.slice(0, 12)})` : 'not loaded',
+    cluster: !state.cluster ? 'none configured' : unsynced ? `not synced: ${unsynced}` : 'synced',
+    shuttingDown: state.shuttingDown,
+  };
+  const reason = state.shuttingDown
+    ? 'shutting down'
+    : !state.certificate
+      ? 'no serving certificate loaded'
+      : !state.policy
+        ? 'no policy loaded'
+        : unsynced
+          ? `cluster caches not synced: ${unsynced}`
+          : undefined;
+  return reason ? { ready: false, reason, checks } : { ready: true, checks };
+}
+
+function describeUnsynced(cluster: ClusterStateSource): string {
+  const families = Object.entries(cluster.status())
+    .filter(([, s]) => s && !s.synced)
+    .map(([family, s]) => (s?.error ? `${family} (${s.error})` : family));
+  return families.length > 0 ? families.join(', ') : 'waiting for the first list';
+}
+
+export function registerHealthRoutes(app: FastifyInstance, state: HealthState): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const r = readiness(state);
+    return reply.code(r.ready ? 200 : 503).send(r);
+  });
+}

@@ -1,0 +1,191 @@
+// config → policy → certificate → cluster state → listen → (SIGTERM) drain → close.
+// Everything the outside world provides (env, file checks, the cluster source, where logs
+// go) comes in through ServeIo, so the whole start-up runs in tests without a cluster.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import type { Registry } from 'prom-client';
+import type { ClusterStateSource } from '../cluster/source.ts';
+import { NetguardError } from '../errors.ts';
+import { loadPolicyFile } from '../policies/policy-file.ts';
+import type { DnsSettings } from '../policies/types.ts';
+import { buildApp, type NetguardApp } from './app.ts';
+import { chooseCluster, informerSourceFactory, type ClusterProbe, type ClusterSourceFactory } from './cluster.ts';
+import { REPO_ROOT, type ServeConfig } from './config.ts';
+import { ensureDevCertificate } from './dev-cert.ts';
+import type { HealthState } from './health.ts';
+import { createRegistry, serverMetrics } from './metrics.ts';
+import { applyCertificate, loadCertificatePair, watchCertificatePair } from './tls.ts';
+
+export interface ServeIo {
+  env: NodeJS.ProcessEnv;
+  /** where pino writes; default stdout */
+  logDestination?: pino.DestinationStream;
+  clusterProbe?: ClusterProbe;
+  clusterSourceFactory?: ClusterSourceFactory;
+  registry?: Registry;
+}
+
+export interface RunningServer {
+  app: NetguardApp;
+  /** e.g. https://127.0.0.1:8443 */
+  url: string;
+  health: HealthState;
+  logger: pino.Logger;
+  /** begin graceful shutdown (never rejects); a second call skips what is left of the drain period */
+  shutdown(reason: string): Promise<void>;
+  /** resolves with the exit code once the server has closed (0: clean) */
+  closed: Promise<number>;
+}
+
+/** The example the start-up log tells you to send: denied with or without a cluster. */
+export const SAMPLE_REVIEW = join(REPO_ROOT, 'examples', 'admission-reviews', 'nodeport-in-production.json');
+/** After the drain, how long in-flight requests may take before their sockets are cut. The apiserver gives up at 30 s. */
+const CLOSE_DEADLINE_MS = 30_000;
+
+export async function startServer(config: ServeConfig, io: ServeIo): Promise<RunningServer> {
+  const logger = pino(
+    {
+      name: 'netguard',
+      level: config.logLevel,
+      // A safety net: nothing here logs objects, and nothing ever should (Secrets pass through admission).
+      redact: { paths: ['object', 'oldObject', '*.object', '*.oldObject', 'data', 'stringData', '*.data', '*.stringData'], censor: '[redacted]' },
+    },
+    io.logDestination ?? pino.destination({ dest: 1, sync: true }),
+  );
+
+  const policy = loadPolicyFile(config.policyFile);
+  logger.info({ policy: policy.source, sha256: policy.hash, failOpen: policy.failOpen }, 'policy loaded');
+
+  const dev = config.tlsCert && config.tlsKey ? undefined : ensureDevCertificate(config.certDir, logger);
+  const certFile = config.tlsCert ?? dev!.certFile;
+  const keyFile = config.tlsKey ?? dev!.keyFile;
+  const pair = dev?.pair ?? loadCertificatePair(certFile, keyFile);
+  logger.info({ certFile, fingerprint: pair.fingerprint, notAfter: pair.notAfter.toISOString() }, 'serving certificate loaded');
+
+  const registry = io.registry ?? createRegistry();
+  const cluster = await startCluster(config, io, logger, registry, policy.dns);
+
+  const health: HealthState = { shuttingDown: false };
+  const app = buildApp({ policy, registry, logger, cluster, tls: pair, health });
+  try {
+    // Fastify turns "localhost" into one server per loopback address, and setSecureContext
+    // (certificate reload) would reach only the first: listen on 127.0.0.1 instead.
+    const host = config.host === 'localhost' ? '127.0.0.1' : config.host;
+    await app.listen({ host, port: config.port, listenTextResolver: (address) => `listening on ${address}` });
+  } catch (err) {
+    await cluster?.stop().catch(() => undefined);
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `https://${urlHost(config.host)}:${port}`;
+  const command = sampleCommand(url, dev?.caFile ?? caBeside(certFile));
+  logger.info({ url, port, command }, `try it: ${command}`);
+
+  const metrics = serverMetrics(registry);
+  const watcher = watchCertificatePair({
+    certFile,
+    keyFile,
+    current: pair,
+    logger: logger.child({ component: 'tls' }),
+    onReload(next) {
+      applyCertificate(app.server, next);
+      health.certificate = { notAfter: next.notAfter, fingerprint: next.fingerprint };
+      metrics.certificateExpiry.set(Math.floor(next.notAfter.getTime() / 1000));
+    },
+  });
+
+  let resolveClosed!: (code: number) => void;
+  const closed = new Promise<number>((resolve) => (resolveClosed = resolve));
+  let closing: Promise<void> | undefined;
+  const hurry = new AbortController();
+
+  async function close(): Promise<void> {
+    await sleep(config.shutdownDelayMs, undefined, { signal: hurry.signal }).catch(() => undefined);
+    logger.info('drain period over: closing idle connections, waiting for in-flight requests');
+    watcher.close();
+    const deadline = setTimeout(() => {
+      logger.warn({ afterMs: CLOSE_DEADLINE_MS }, 'in-flight requests did not finish; closing their connections');
+      app.server.closeAllConnections();
+    }, CLOSE_DEADLINE_MS);
+    deadline.unref();
+    let code = 0;
+    try {
+      await app.close();
+    } catch (err) {
+      code = 1;
+      logger.error({ err }, 'closing the server failed');
+    }
+    clearTimeout(deadline);
+    await cluster?.stop().catch((err: Error) => logger.warn({ error: err.message }, 'stopping the cluster caches failed'));
+    logger.info({ code }, 'stopped');
+    resolveClosed(code);
+  }
+
+  return {
+    app,
+    url,
+    health,
+    logger,
+    closed,
+    shutdown(reason) {
+      if (closing) {
+        logger.info({ reason }, 'shutdown requested again: skipping the rest of the drain period');
+        hurry.abort();
+        return closing;
+      }
+      health.shuttingDown = true;
+      logger.info({ reason, drainSeconds: config.shutdownDelayMs / 1000 }, 'shutting down: /readyz answers 503; still serving during the drain period');
+      closing = close();
+      return closing;
+    },
+  };
+}
+
+async function startCluster(
+  config: ServeConfig,
+  io: ServeIo,
+  logger: pino.Logger,
+  registry: Registry,
+  dns: DnsSettings,
+): Promise<ClusterStateSource | undefined> {
+  const probe = io.clusterProbe ?? { env: io.env, exists: existsSync, homedir: io.env.HOME ?? homedir() };
+  const choice = chooseCluster(config, probe);
+  if (choice.kind === 'none') {
+    logger.info({ reason: choice.reason }, `running without cluster state (${choice.reason}): rules that need the cluster answer "unknown" and never deny`);
+    return undefined;
+  }
+  const where = choice.kind === 'in-cluster' ? 'in-cluster service account' : `${choice.path} (${choice.from})`;
+  logger.info({ cluster: where }, `watching cluster state from ${where}`);
+  try {
+    const source = await (io.clusterSourceFactory ?? informerSourceFactory)(choice, { logger: logger.child({ component: 'cluster' }), registry, dns });
+    await source.start();
+    return source;
+  } catch (err) {
+    throw new NetguardError('CLUSTER_START', `cannot start watching the cluster (${where}): ${(err as Error).message}`, {}, { cause: err });
+  }
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** cert-manager and `kubernetes.io/tls` Secrets often carry ca.crt beside tls.crt. */
+function caBeside(certFile: string): string {
+  const ca = join(dirname(certFile), 'ca.crt');
+  return existsSync(ca) ? ca : certFile;
+}
+
+function shortPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+export function sampleCommand(url: string, caFile: string): string {
+  return `curl --cacert ${shortPath(caFile)} -H 'Content-Type: application/json' --data @${shortPath(SAMPLE_REVIEW)} ${url}/validate`;
+}

@@ -1,0 +1,494 @@
+// An in-process fake of the Kubernetes list/watch API over real HTTP, faithful where netguard's
+// reflectors depend on it:
+//   - one global resourceVersion, bumped by every write; lists report it, events carry it
+//   - GET lists (cluster-wide and namespaced paths), labelSelector, limit/continue pagination
+//     over a consistent snapshot; continue tokens expire on compaction (410, reason Expired)
+//   - list items without kind/apiVersion, as the real apiserver sends them
+//   - PartialObjectMetadataList / PartialObjectMetadata when asked via Accept (406 otherwise
+//     mismatched), bearer-token auth (401)
+//   - watch=1&resourceVersion=N: replay of history after N, then live ADDED/MODIFIED/DELETED
+//     as newline-delimited JSON; BOOKMARKs when allowWatchBookmarks; timeoutSeconds; an ERROR
+//     event with a 410 Status for an N older than the compaction window; label selector
+//     transitions become ADDED/DELETED
+// and test hooks to break it: drop watches, forbid a resource (403), slow responses, answer
+// 500/429 for a while, silence watches, compact history.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { WATCHED_RESOURCES } from '../src/cluster/resources.ts';
+import { parseLabelSelector, type LabelPredicate } from './fake-apiserver/selector.ts';
+
+export interface FakeResource {
+  group: string;
+  version: string;
+  resource: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+export interface Failure {
+  status: number;
+  /** answer this many matching requests, then stop (default: until cleared) */
+  times?: number;
+  retryAfterSeconds?: number;
+  /** only requests for this resource (plural) */
+  resource?: string;
+  /** only lists or only watches */
+  only?: 'list' | 'watch';
+}
+
+export interface RequestRecord {
+  resource: string;
+  namespace?: string;
+  watch: boolean;
+  query: Record<string, string>;
+  accept: string;
+  status: number;
+}
+
+export interface FakeOptions {
+  token?: string;
+  /** how often a watch with allowWatchBookmarks gets a BOOKMARK; default 1000 ms */
+  bookmarkIntervalMs?: number;
+  /** events kept for watch replay; older resourceVersions get 410 (default 10,000) */
+  historyLimit?: number;
+  /** resources served; default WATCHED_RESOURCES */
+  resources?: readonly FakeResource[];
+  /** listen on this port (default: any free one) */
+  port?: number;
+}
+
+interface HistoryEvent {
+  rv: number;
+  rkey: string;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  obj: any;
+  prev?: any;
+}
+
+interface Watcher {
+  rkey: string;
+  res: FakeResource;
+  namespace?: string;
+  selector: LabelPredicate;
+  metadataOnly: boolean;
+  response: http.ServerResponse;
+  /** a silenced watch writes nothing at all, as a stuck proxy would */
+  silenced: boolean;
+  close(): void;
+}
+
+interface Snapshot {
+  rv: number;
+  items: any[];
+}
+
+const STATUS = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+
+function rkeyOf(r: { group: string; resource: string }): string {
+  return r.group ? `${r.resource}.${r.group}` : r.resource;
+}
+
+export class FakeApiServer {
+  readonly token: string;
+  url = '';
+  /** every request, newest last (bounded) */
+  readonly requests: RequestRecord[] = [];
+  /** called for each API request before it is answered: a test's hook to act mid-list */
+  onRequest: ((r: RequestRecord) => void) | undefined;
+
+  private readonly server: http.Server;
+  private readonly resources = new Map<string, FakeResource>();
+  private readonly byKind = new Map<string, FakeResource>();
+  private readonly store = new Map<string, Map<string, any>>();
+  private readonly watchers = new Set<Watcher>();
+  private history: HistoryEvent[] = [];
+  private readonly historyLimit: number;
+  private readonly bookmarkIntervalMs: number;
+  private rv = 1000;
+  /** oldest resourceVersion a watch may start from */
+  private compactedRv = 1000;
+  private readonly snapshots = new Map<number, Snapshot>();
+  private snapshotSeq = 0;
+  private readonly forbidden = new Set<string>();
+  private failures: Failure[] = [];
+  private latencyMs = 0;
+  private silent = false;
+
+  private constructor(opts: FakeOptions) {
+    this.token = opts.token ?? 'fake-token';
+    this.historyLimit = opts.historyLimit ?? 10_000;
+    this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 1000;
+    for (const r of opts.resources ?? WATCHED_RESOURCES) {
+      const res = { group: r.group, version: r.version, resource: r.resource, kind: r.kind, namespaced: r.namespaced };
+      this.resources.set(rkeyOf(res), res);
+      this.byKind.set(r.kind, res);
+      this.store.set(rkeyOf(res), new Map());
+    }
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err) => {
+        if (!res.headersSent) this.sendStatus(res, 500, 'InternalError', String(err));
+        else res.destroy();
+      });
+    });
+  }
+
+  static async start(opts: FakeOptions = {}): Promise<FakeApiServer> {
+    const fake = new FakeApiServer(opts);
+    await new Promise<void>((resolve, reject) => {
+      fake.server.once('error', reject);
+      fake.server.listen(opts.port ?? 0, '127.0.0.1', resolve);
+    });
+    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    return fake;
+  }
+
+  /** A KubeConfig for this server. skipTLSVerify: client-node refuses plain http without it. */
+  kubeConfig(token = this.token): KubeConfig {
+    return fakeKubeConfig(this.url, token);
+  }
+
+  async close(): Promise<void> {
+    for (const w of [...this.watchers]) w.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // ---- store -------------------------------------------------------------------------------
+
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  /** Creates or replaces an object (by apiVersion/kind, namespace, name); returns the stored copy. */
+  apply(obj: any): any {
+    const res = this.byKind.get(obj?.kind);
+    if (!res) throw new Error(`fake apiserver does not serve kind ${obj?.kind}`);
+    const key = this.objKey(res, obj.metadata?.namespace, obj.metadata?.name);
+    const map = this.store.get(rkeyOf(res))!;
+    const prev = map.get(key);
+    const stored = structuredClone(obj);
+    stored.metadata.resourceVersion = String(++this.rv);
+    stored.metadata.creationTimestamp ??= prev?.metadata?.creationTimestamp ?? new Date(0).toISOString();
+    map.set(key, stored);
+    this.record({ rv: this.rv, rkey: rkeyOf(res), type: prev ? 'MODIFIED' : 'ADDED', obj: stored, prev });
+    return stored;
+  }
+
+  /** Deletes an object by kind; returns whether it existed. */
+  delete(kind: string, namespace: string | undefined, name: string): boolean {
+    const res = this.byKind.get(kind);
+    if (!res) throw new Error(`fake apiserver does not serve kind ${kind}`);
+    const map = this.store.get(rkeyOf(res))!;
+    const key = this.objKey(res, namespace, name);
+    const prev = map.get(key);
+    if (!prev) return false;
+    map.delete(key);
+    const gone = structuredClone(prev);
+    gone.metadata.resourceVersion = String(++this.rv);
+    this.record({ rv: this.rv, rkey: rkeyOf(res), type: 'DELETED', obj: gone, prev });
+    return true;
+  }
+
+  /** Deletes an object without telling watchers or history, as if the event were lost. */
+  deleteSilently(kind: string, namespace: string | undefined, name: string): boolean {
+    const res = this.byKind.get(kind)!;
+    this.rv++;
+    return this.store.get(rkeyOf(res))!.delete(this.objKey(res, namespace, name));
+  }
+
+  count(kind: string): number {
+    return this.store.get(rkeyOf(this.byKind.get(kind)!))!.size;
+  }
+
+  // ---- faults ------------------------------------------------------------------------------
+
+  /** Destroys every open watch connection mid-stream (no clean end). */
+  dropWatches(): number {
+    const n = this.watchers.size;
+    for (const w of [...this.watchers]) {
+      this.watchers.delete(w);
+      w.response.socket?.destroy();
+    }
+    return n;
+  }
+
+  /** Ends every open watch cleanly, as the server's timeoutSeconds would. */
+  endWatches(): void {
+    for (const w of [...this.watchers]) w.close();
+  }
+
+  /** 403 on list and watch of this resource (plural) while on. */
+  forbid(resource: string, on = true): void {
+    if (on) this.forbidden.add(resource);
+    else this.forbidden.delete(resource);
+  }
+
+  /** Answer matching requests with an error status (500, 503, 429...), until cleared or used up. */
+  fail(f: Failure): void {
+    this.failures.push({ ...f });
+  }
+
+  clearFailures(): void {
+    this.failures = [];
+  }
+
+  /** Delay every response by this much. */
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
+  /** While on, watches (open and new) write nothing: no events, no bookmarks, no end. */
+  silence(on = true): void {
+    this.silent = on;
+    for (const w of this.watchers) w.silenced = on;
+  }
+
+  /** Forgets all history: older resourceVersions get 410, open list snapshots expire. */
+  compact(): void {
+    this.compactedRv = this.rv;
+    this.history = [];
+    this.snapshots.clear();
+  }
+
+  openWatches(resource?: string): number {
+    let n = 0;
+    for (const w of this.watchers) if (!resource || w.res.resource === resource) n++;
+    return n;
+  }
+
+  // ---- HTTP --------------------------------------------------------------------------------
+
+  private objKey(res: FakeResource, namespace: string | undefined, name: string): string {
+    return res.namespaced ? `${namespace ?? 'default'}/${name}` : name;
+  }
+
+  private record(ev: HistoryEvent): void {
+    this.history.push(ev);
+    if (this.history.length > this.historyLimit * 2) {
+      const cut = this.history.length - this.historyLimit;
+      this.compactedRv = this.history[cut - 1].rv;
+      this.history = this.history.slice(cut);
+    }
+    for (const w of this.watchers) if (w.rkey === ev.rkey) this.deliver(w, ev);
+  }
+
+  private route(pathname: string): { res: FakeResource; namespace?: string } | undefined {
+    const seg = pathname.split('/').filter(Boolean);
+    let group = '';
+    let version: string;
+    let rest: string[];
+    if (seg[0] === 'api') {
+      version = seg[1];
+      rest = seg.slice(2);
+    } else if (seg[0] === 'apis') {
+      group = seg[1];
+      version = seg[2];
+      rest = seg.slice(3);
+    } else return undefined;
+    let namespace: string | undefined;
+    if (rest.length === 3 && rest[0] === 'namespaces') {
+      namespace = rest[1];
+      rest = [rest[2]];
+    }
+    if (rest.length !== 1) return undefined;
+    const res = this.resources.get(group ? `${rest[0]}.${group}` : rest[0]);
+    if (!res || res.version !== version || (namespace !== undefined && !res.namespaced)) return undefined;
+    return { res, namespace };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const query = Object.fromEntries(url.searchParams);
+    const isWatch = query.watch === '1' || query.watch === 'true';
+    const accept = String(req.headers.accept ?? '');
+    const route = this.route(url.pathname);
+    const log: RequestRecord = { resource: route?.res.resource ?? url.pathname, namespace: route?.namespace, watch: isWatch, query, accept, status: 200 };
+    this.requests.push(log);
+    if (this.requests.length > 20_000) this.requests.splice(0, 10_000);
+    const fail = (code: number, reason: string, message: string, headers: Record<string, string> = {}) => {
+      log.status = code;
+      this.sendStatus(res, code, reason, message, headers);
+    };
+
+    this.onRequest?.(log);
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (req.headers.authorization !== `Bearer ${this.token}`) return fail(401, 'Unauthorized', 'Unauthorized');
+    if (req.method !== 'GET') return fail(405, 'MethodNotAllowed', 'the fake only serves GET');
+    if (!route) return fail(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+    const { res: resource, namespace } = route;
+
+    const failure = this.failures.find((f) => (!f.resource || f.resource === resource.resource) && (!f.only || (f.only === 'watch') === isWatch));
+    if (failure) {
+      if (failure.times !== undefined && --failure.times <= 0) this.failures.splice(this.failures.indexOf(failure), 1);
+      const headers: Record<string, string> = failure.retryAfterSeconds !== undefined ? { 'Retry-After': String(failure.retryAfterSeconds) } : {};
+      return fail(failure.status, failure.status === 429 ? 'TooManyRequests' : 'InternalError', `injected failure ${failure.status}`, headers);
+    }
+    if (this.forbidden.has(resource.resource)) {
+      const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
+      return fail(403, 'Forbidden', `${resource.resource} is forbidden: User "system:serviceaccount:netguard:netguard" cannot ${isWatch ? 'watch' : 'list'} resource "${resource.resource}" in API group "${resource.group}" ${scope}`);
+    }
+
+    // Content negotiation: metadata-only forms must match the verb (List for list, plain for watch).
+    const asList = accept.includes('as=PartialObjectMetadataList');
+    const asItem = !asList && accept.includes('as=PartialObjectMetadata');
+    if ((isWatch && asList) || (!isWatch && asItem)) return fail(406, 'NotAcceptable', `only the following media types are accepted: application/json`);
+    const metadataOnly = asList || asItem;
+    const selector = parseLabelSelector(url.searchParams.get('labelSelector'));
+
+    if (isWatch) return this.serveWatch(req, res, log, resource, namespace, selector, metadataOnly, query);
+    return this.serveList(res, log, resource, namespace, selector, metadataOnly, query);
+  }
+
+  private sendStatus(res: http.ServerResponse, code: number, reason: string, message: string, headers: Record<string, string> = {}): void {
+    res.writeHead(code, { 'Content-Type': 'application/json', ...headers });
+    res.end(JSON.stringify(STATUS(code, reason, message)));
+  }
+
+  private shape(res: FakeResource, obj: any, metadataOnly: boolean, inList: boolean): any {
+    if (metadataOnly) return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+    if (!inList) return obj;
+    const { kind: _k, apiVersion: _a, ...rest } = obj; // list items carry no kind/apiVersion
+    return rest;
+  }
+
+  private matches(res: FakeResource, obj: any, namespace: string | undefined, selector: LabelPredicate): boolean {
+    if (res.namespaced && namespace !== undefined && obj.metadata.namespace !== namespace) return false;
+    return selector(obj.metadata.labels);
+  }
+
+  private serveList(
+    res: http.ServerResponse, log: RequestRecord, resource: FakeResource, namespace: string | undefined,
+    selector: LabelPredicate, metadataOnly: boolean, query: Record<string, string>,
+  ): void {
+    const limit = Number(query.limit ?? 0);
+    let snap: Snapshot;
+    let offset = 0;
+    if (query.continue) {
+      let token: { id: number; offset: number; rv: number } | undefined;
+      try {
+        token = JSON.parse(Buffer.from(query.continue, 'base64url').toString());
+      } catch {
+        log.status = 400;
+        return this.sendStatus(res, 400, 'BadRequest', 'invalid continue token');
+      }
+      const found = token && this.snapshots.get(token.id);
+      if (!found || token!.rv < this.compactedRv) {
+        log.status = 410;
+        return this.sendStatus(res, 410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+      }
+      snap = found;
+      offset = token!.offset;
+    } else {
+      // A consistent snapshot at the current resourceVersion, in key order like etcd.
+      const items = [...this.store.get(rkeyOf(resource))!.entries()]
+        .filter(([, o]) => this.matches(resource, o, namespace, selector))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, o]) => o);
+      snap = { rv: this.rv, items };
+    }
+    const end = limit > 0 ? Math.min(snap.items.length, offset + limit) : snap.items.length;
+    const metadata: any = { resourceVersion: String(snap.rv) };
+    if (end < snap.items.length) {
+      let id = [...this.snapshots].find(([, s]) => s === snap)?.[0];
+      if (id === undefined) {
+        id = ++this.snapshotSeq;
+        this.snapshots.set(id, snap);
+        if (this.snapshots.size > 50) this.snapshots.delete(this.snapshots.keys().next().value!);
+      }
+      metadata.continue = Buffer.from(JSON.stringify({ id, offset: end, rv: snap.rv })).toString('base64url');
+      metadata.remainingItemCount = snap.items.length - end;
+    }
+    const body = {
+      kind: metadataOnly ? 'PartialObjectMetadataList' : `${resource.kind}List`,
+      apiVersion: metadataOnly ? 'meta.k8s.io/v1' : resource.group ? `${resource.group}/${resource.version}` : resource.version,
+      metadata,
+      items: snap.items.slice(offset, end).map((o) => this.shape(resource, o, metadataOnly, true)),
+    };
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+
+  private serveWatch(
+    req: http.IncomingMessage, res: http.ServerResponse, log: RequestRecord, resource: FakeResource, namespace: string | undefined,
+    selector: LabelPredicate, metadataOnly: boolean, query: Record<string, string>,
+  ): void {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    const send = (ev: any) => res.write(JSON.stringify(ev) + '\n');
+    const rvParam = query.resourceVersion;
+    const from = rvParam && rvParam !== '0' ? Number(rvParam) : undefined;
+    if (from !== undefined && (!Number.isFinite(from) || from < this.compactedRv)) {
+      log.status = 410;
+      send({ type: 'ERROR', object: STATUS(410, 'Expired', `too old resource version: ${rvParam} (${this.compactedRv})`) });
+      res.end();
+      return;
+    }
+    const timers: NodeJS.Timeout[] = [];
+    const w: Watcher = {
+      rkey: rkeyOf(resource), res: resource, namespace, selector, metadataOnly, response: res, silenced: this.silent,
+      close: () => {
+        this.watchers.delete(w);
+        for (const t of timers) clearTimeout(t), clearInterval(t);
+        if (!res.writableEnded) res.end();
+      },
+    };
+    if (!w.silenced) {
+      if (from === undefined) {
+        // No resourceVersion: synthetic ADDED events for everything, then live.
+        for (const o of this.store.get(w.rkey)!.values()) {
+          if (this.matches(resource, o, namespace, selector)) send({ type: 'ADDED', object: this.shape(resource, o, metadataOnly, false) });
+        }
+      } else {
+        for (const ev of this.history) if (ev.rkey === w.rkey && ev.rv > from) this.deliver(w, ev);
+      }
+    }
+    this.watchers.add(w);
+    if (query.allowWatchBookmarks === 'true') {
+      timers.push(setInterval(() => {
+        if (w.silenced) return;
+        const kind = metadataOnly ? 'PartialObjectMetadata' : resource.kind;
+        send({ type: 'BOOKMARK', object: { kind, apiVersion: metadataOnly ? 'meta.k8s.io/v1' : resource.version, metadata: { resourceVersion: String(this.rv) } } });
+      }, this.bookmarkIntervalMs));
+    }
+    const timeoutSeconds = Number(query.timeoutSeconds ?? 0);
+    if (timeoutSeconds > 0) timers.push(setTimeout(() => { if (!w.silenced) w.close(); }, timeoutSeconds * 1000));
+    req.on('close', () => w.close());
+    res.on('close', () => w.close());
+  }
+
+  private deliver(w: Watcher, ev: HistoryEvent): void {
+    if (w.silenced) return;
+    const now = this.matches(w.res, ev.obj, w.namespace, w.selector);
+    const before = ev.prev ? this.matches(w.res, ev.prev, w.namespace, w.selector) : false;
+    let type: string | undefined;
+    if (ev.type === 'DELETED') type = before ? 'DELETED' : undefined;
+    else if (now && before) type = 'MODIFIED';
+    else if (now) type = 'ADDED';
+    else if (before) type = 'DELETED'; // moved out of the selector: watchers see a deletion
+    if (!type) return;
+    w.response.write(JSON.stringify({ type, object: this.shape(w.res, ev.obj, w.metadataOnly, false) }) + '\n');
+  }
+}
+
+/** A KubeConfig for a fake at `url` (also usable from another process than the fake's). */
+export function fakeKubeConfig(url: string, token: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    // skipTLSVerify: client-node refuses plain http without it.
+    clusters: [{ name: 'fake', server: url, skipTLSVerify: true }],
+    users: [{ name: 'fake-user', token }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'fake-user' }],
+    currentContext: 'fake',
+  });
+  return kc;
+}
+
+/** Polls `cond` until true; fails after `timeoutMs` with `what`. A bound, not a timing assertion. */
+export async function eventually(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

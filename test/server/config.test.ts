@@ -1,0 +1,154 @@
+// serve flags, their environment variables, defaults; and the "is there a cluster" decision.
+import { join } from 'node:path';
+import t from 'tap';
+import { isNetguardError } from '../../src/errors.ts';
+import { DEFAULT_POLICY_FILE } from '../../src/policies/policy-file.ts';
+import { chooseCluster, SERVICE_ACCOUNT_TOKEN, type ClusterProbe } from '../../src/server/cluster.ts';
+import { DEFAULT_CERT_DIR, parseServeConfig } from '../../src/server/config.ts';
+
+t.test('defaults', async (t) => {
+  const c = parseServeConfig([], {});
+  t.equal(c.policyFile, DEFAULT_POLICY_FILE);
+  t.equal(c.host, '127.0.0.1');
+  t.equal(c.port, 8443);
+  t.equal(c.tlsCert, undefined);
+  t.equal(c.kubeconfig, undefined);
+  t.equal(c.logLevel, 'info');
+  t.equal(c.certDir, DEFAULT_CERT_DIR);
+  t.equal(c.shutdownDelayMs, 5000);
+  t.equal(c.help, false);
+});
+
+t.test('every flag reads its env var, and flags win', async (t) => {
+  const env = {
+    NETGUARD_POLICY: '/env/policy.yaml',
+    NETGUARD_HOST: '0.0.0.0',
+    NETGUARD_PORT: '9443',
+    NETGUARD_TLS_CERT: '/env/tls.crt',
+    NETGUARD_TLS_KEY: '/env/tls.key',
+    NETGUARD_KUBECONFIG: '/env/kubeconfig',
+    KUBECONFIG: '/env/other',
+    NETGUARD_LOG_LEVEL: 'debug',
+    NETGUARD_CERT_DIR: '/env/certs',
+    NETGUARD_SHUTDOWN_DELAY_SECONDS: '0.25',
+  };
+  const fromEnv = parseServeConfig([], env);
+  t.same(
+    { ...fromEnv },
+    {
+      policyFile: '/env/policy.yaml',
+      host: '0.0.0.0',
+      port: 9443,
+      tlsCert: '/env/tls.crt',
+      tlsKey: '/env/tls.key',
+      kubeconfig: { path: '/env/kubeconfig', from: 'NETGUARD_KUBECONFIG' },
+      logLevel: 'debug',
+      certDir: '/env/certs',
+      shutdownDelayMs: 250,
+      help: false,
+    },
+  );
+  const flags = parseServeConfig(
+    ['--policy', 'p.yaml', '--host', '::1', '--port', '0', '--tls-cert', 'c', '--tls-key', 'k', '--kubeconfig', 'kc', '--log-level', 'warn'],
+    env,
+  );
+  t.equal(flags.policyFile, 'p.yaml');
+  t.equal(flags.host, '::1');
+  t.equal(flags.port, 0);
+  t.equal(flags.tlsCert, 'c');
+  t.equal(flags.tlsKey, 'k');
+  t.same(flags.kubeconfig, { path: 'kc', from: '--kubeconfig' });
+  t.equal(flags.logLevel, 'warn');
+});
+
+t.test('KUBECONFIG is used when NETGUARD_KUBECONFIG is not set', async (t) => {
+  t.same(parseServeConfig([], { KUBECONFIG: '/a:/b' }).kubeconfig, { path: '/a:/b', from: 'KUBECONFIG' });
+});
+
+t.test('empty env vars count as unset', async (t) => {
+  t.equal(parseServeConfig([], { NETGUARD_PORT: '', NETGUARD_HOST: '' }).port, 8443);
+  t.equal(parseServeConfig([], { NETGUARD_HOST: '' }).host, '127.0.0.1');
+});
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+const bad: [string, string[], Record<string, string>, RegExp][] = [
+  ['unknown flag', ['--nope'], {}, /unknown option --nope/],
+  ['flag without value', ['--port'], {}, /--port needs a value/],
+  ['port not a number', ['--port', 'http'], {}, /--port must be a number/],
+  ['port too big', [], { NETGUARD_PORT: '70000' }, /--port must be a number/],
+  ['bad log level', ['--log-level', 'loud'], {}, /--log-level must be one of/],
+  ['cert without key', ['--tls-cert', 'c'], {}, /go together/],
+  ['key without cert (env)', [], { NETGUARD_TLS_KEY: 'k' }, /go together/],
+  ['positional', ['extra'], {}, /unexpected argument extra/],
+  ['negative delay', [], { NETGUARD_SHUTDOWN_DELAY_SECONDS: '-1' }, /NETGUARD_SHUTDOWN_DELAY_SECONDS/],
+];
+for (const [name, argv, env, message] of bad) {
+  t.test(`usage error: ${name}`, async (t) => {
+    const err = thrown(() => parseServeConfig(argv, env));
+    t.ok(isNetguardError(err, 'USAGE'), 'a USAGE error');
+    t.match((err as Error).message, message);
+  });
+}
+
+t.test('-h asks for help', async (t) => {
+  t.equal(parseServeConfig(['-h'], {}).help, true);
+});
+
+// The cluster decision: a table of environments.
+function probe(env: Record<string, string>, files: string[], homedir = '/home/me'): ClusterProbe {
+  return { env, exists: (p) => files.includes(p), homedir };
+}
+const HOME_CONFIG = join('/home/me', '.kube', 'config');
+
+t.test('no kubeconfig, no service account, no ~/.kube/config: no cluster, with the reason', async (t) => {
+  const c = chooseCluster({}, probe({}, []));
+  t.equal(c.kind, 'none');
+  if (c.kind === 'none') t.match(c.reason, /no kubeconfig, not in a cluster/);
+});
+
+t.test('no home directory at all: no cluster', async (t) => {
+  t.equal(chooseCluster({}, probe({}, [HOME_CONFIG], '')).kind, 'none');
+});
+
+t.test('KUBERNETES_SERVICE_HOST without the token file is not a cluster', async (t) => {
+  t.equal(chooseCluster({}, probe({ KUBERNETES_SERVICE_HOST: '10.0.0.1' }, [])).kind, 'none');
+});
+
+t.test('in a pod: the service account', async (t) => {
+  t.same(chooseCluster({}, probe({ KUBERNETES_SERVICE_HOST: '10.0.0.1' }, [SERVICE_ACCOUNT_TOKEN, HOME_CONFIG])), { kind: 'in-cluster' });
+});
+
+t.test('~/.kube/config when nothing else is set', async (t) => {
+  t.same(chooseCluster({}, probe({}, [HOME_CONFIG])), { kind: 'kubeconfig', path: HOME_CONFIG, from: '~/.kube/config' });
+});
+
+t.test('KUBECONFIG: the first existing file of the list, before in-cluster', async (t) => {
+  const env = { KUBERNETES_SERVICE_HOST: '10.0.0.1' };
+  const c = chooseCluster({ kubeconfig: { path: '/missing:/there', from: 'KUBECONFIG' } }, probe(env, ['/there', SERVICE_ACCOUNT_TOKEN]));
+  t.same(c, { kind: 'kubeconfig', path: '/there', from: 'KUBECONFIG' });
+});
+
+t.test('KUBECONFIG naming no file falls through and says so', async (t) => {
+  const c = chooseCluster({ kubeconfig: { path: '/missing', from: 'KUBECONFIG' } }, probe({}, []));
+  t.equal(c.kind, 'none');
+  if (c.kind === 'none') t.match(c.reason, /KUBECONFIG=\/missing names no existing file/);
+});
+
+t.test('an explicit --kubeconfig that does not exist is a usage error', async (t) => {
+  const err = thrown(() => chooseCluster({ kubeconfig: { path: '/nope', from: '--kubeconfig' } }, probe({}, [])));
+  t.ok(isNetguardError(err, 'USAGE'));
+  t.match((err as Error).message, /--kubeconfig \/nope: no such file/);
+  t.same(chooseCluster({ kubeconfig: { path: '/yes', from: 'NETGUARD_KUBECONFIG' } }, probe({}, ['/yes'])), {
+    kind: 'kubeconfig',
+    path: '/yes',
+    from: 'NETGUARD_KUBECONFIG',
+  });
+});
