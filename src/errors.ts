@@ -10,7 +10,11 @@ export type ErrorCode =
   | 'BAD_REVIEW'
   | 'RULE_FAILED'
   | 'CLUSTER_START'
-  | 'CERT_REQUEST';
+  | 'CERT_REQUEST'
+  | 'KUSTOMIZE_FAILED'
+  | 'CLUSTER_READ'
+  | 'BASELINE_INVALID'
+  | 'OUTPUT_WRITE';
 
 export class NetguardError extends Error {
   readonly code: ErrorCode;

@@ -1,32 +1,53 @@
 // Evaluates a bundle of manifests offline: the bundle is the cluster. Each object is
 // reviewed as a CREATE against a view of the whole bundle, so order never matters.
 // Used by `netguard check` and by the rule fixture tests, so both see the same verdicts.
+// Cluster state (a snapshot, or a live read) joins the view but is never reviewed itself:
+// CI judges what is about to be applied, not what is already running.
 import { BundleView, isClusterScoped } from '../cluster/bundle-view.ts';
 import type { LoadedObject } from '../cluster/manifests.ts';
-import { evaluate, type RuleFailure } from '../policies/engine.ts';
-import type { Finding, KubeObject, Policy, Rule } from '../policies/types.ts';
+import { evaluate, objectRef, type RuleFailure } from '../policies/engine.ts';
+import type { Finding, KubeObject, ObjectRef, Policy, Rule, SourceLocation } from '../policies/types.ts';
 
 export interface CheckOptions {
   defaultNamespace?: string;
   rules?: readonly Rule<any>[];
+  /**
+   * Objects already in the cluster: part of the view, not reviewed. A bundle object replaces
+   * the cluster object with the same kind, namespace and name (what `kubectl apply` does);
+   * the caller drops whatever else the replacement makes obsolete (see src/check/cluster-state.ts).
+   */
+  clusterState?: readonly KubeObject[];
+}
+
+/** One reviewed object: the rules that ran on it and those an ignore annotation skipped. */
+export interface Review {
+  object: ObjectRef;
+  source: SourceLocation;
+  rules: string[];
+  ignored: { rule: string; reason: string }[];
 }
 
 export interface CheckResult {
   findings: Finding[];
   failures: (RuleFailure & { source: LoadedObject['source'] })[];
   summary: { objects: number; deny: number; warn: number; unknown: number };
+  /** Per object, in bundle order: what was evaluated (JUnit reports one testcase per object and rule). */
+  reviews: Review[];
 }
 
 export function checkBundle(loaded: readonly LoadedObject[], policy: Policy, options: CheckOptions = {}): CheckResult {
   const defaultNamespace = options.defaultNamespace ?? 'default';
   // Give namespaced objects their namespace once, so the view and the engine agree on it.
   const objects = loaded.map(({ object, source }) => ({ source, object: placeInNamespace(object, defaultNamespace) }));
+  const replaced = new Set(objects.map((o) => identity(o.object)));
+  const cluster = (options.clusterState ?? []).filter((o) => !replaced.has(identity(o)));
   const view = new BundleView(
-    objects.map((o) => o.object),
+    [...cluster, ...objects.map((o) => o.object)],
     { defaultNamespace, dns: policy.dns },
   );
   const findings: Finding[] = [];
   const failures: CheckResult['failures'] = [];
+  const reviews: Review[] = [];
   for (const { object, source } of objects) {
     const result = evaluate(
       { operation: 'CREATE', object, oldObject: null, namespace: object.metadata?.namespace },
@@ -36,10 +57,12 @@ export function checkBundle(loaded: readonly LoadedObject[], policy: Policy, opt
     );
     for (const f of result.findings) findings.push({ ...f, source });
     for (const fail of result.failures) failures.push({ ...fail, source });
+    reviews.push({ object: objectRef(object), source, rules: result.timings.map((t) => t.rule), ignored: result.ignored });
   }
   return {
     findings,
     failures,
+    reviews,
     summary: {
       objects: objects.length,
       deny: findings.filter((f) => f.action === 'deny').length,
@@ -47,6 +70,11 @@ export function checkBundle(loaded: readonly LoadedObject[], policy: Policy, opt
       unknown: findings.filter((f) => f.verdict === 'unknown').length,
     },
   };
+}
+
+/** kind/namespace/name: what makes two manifests the same object (apiVersion may differ). */
+export function identity(object: KubeObject): string {
+  return `${object.kind}/${object.metadata?.namespace ?? ''}/${object.metadata?.name}`;
 }
 
 /**

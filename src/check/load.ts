@@ -63,6 +63,14 @@ function loadFile(file: string, readStdin: () => string, result: LoadResult): vo
     result.problems.push(new NetguardError('MANIFEST_UNREADABLE', `cannot read ${label}: ${ioReason(err)}`, { file: label }));
     return;
   }
+  addText(result, text, label);
+}
+
+/**
+ * Adds the objects of one text (a file, stdin, or rendered output such as `kubectl kustomize`)
+ * to the result under `label`, with the same problems and notes as a file would get.
+ */
+export function addText(result: LoadResult, text: string, label: string): void {
   let loaded: LoadedObject[];
   try {
     loaded = parseManifests(text, label);

@@ -1,58 +1,112 @@
-// `netguard check`: the CI gate. Reads manifests, treats them as the whole cluster, prints
-// findings. Exit codes are the contract with CI scripts:
-//   0 no deny finding   1 at least one deny finding
+// `netguard check`: the CI gate. Reads manifests, treats them (plus any cluster state it was
+// given) as the whole cluster, reports findings. Exit codes are the contract with CI scripts:
+//   0 nothing --fail-on counts (default: no deny finding that the baseline does not know)
+//   1 at least one finding --fail-on counts
 //   2 the check could not be trusted: bad usage, unreadable or unparseable input, invalid
-//     policy, a rule that threw. Never a silent pass on input we did not fully read.
+//     policy or baseline, a failed kustomize build or cluster read, a report that could not
+//     be written, a rule that threw. Never a silent pass on input we did not fully read.
 import { readFileSync } from 'node:fs';
-import { checkBundle, type CheckResult } from '../check/check-bundle.ts';
-import { isClusterScoped } from '../cluster/bundle-view.ts';
-import { loadBundle, type LoadNote, type LoadResult } from '../check/load.ts';
-import { objectRef } from '../policies/engine.ts';
-import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../policies/policy-file.ts';
-import type { Policy, Rule } from '../policies/types.ts';
+import { baselineFrom, readBaseline, writeBaseline, type Baseline } from '../check/baseline.ts';
+import { checkBundle } from '../check/check-bundle.ts';
+import { describeState, loadClusterState, SNAPSHOT_COMMAND, survivingClusterState, type ClusterState } from '../check/cluster-state.ts';
+import { kustomizeBuild, kustomizeLabel } from '../check/kustomize.ts';
+import { addText, loadBundle, type LoadNote, type LoadResult } from '../check/load.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
-import { isNamespaceName, parseCommandArgs } from './args.ts';
+import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../policies/policy-file.ts';
+import { RULES } from '../policies/registry.ts';
+import type { Finding, Policy, Rule } from '../policies/types.ts';
+import { isNamespaceName, oneOf, parseCommandArgs, parseOutputSpecs, type OutputSpec } from './args.ts';
+import { reportContext, toReport, version } from './output/build-report.ts';
+import { textStyle } from './output/color.ts';
 import { formatJson } from './output/json.ts';
-import type { Report, ReportFailure } from './output/report.ts';
-import { sourceText } from './output/report.ts';
+import { formatJunit } from './output/junit.ts';
+import { sourceText, type Report, type ReportContext } from './output/report.ts';
+import { formatSarif } from './output/sarif.ts';
 import { formatText } from './output/text.ts';
+import { writeReports } from './output/write.ts';
 
 export interface CheckIO {
-  stdout: { write(s: string): unknown };
+  stdout: { write(s: string): unknown; isTTY?: boolean };
   stderr: { write(s: string): unknown };
   readStdin: () => string;
   env: Record<string, string | undefined>;
+  /** the directory SARIF paths are relative to; default process.cwd() */
+  cwd?: string;
 }
 
-export const CHECK_USAGE = `Usage: netguard check -f PATH [-f PATH...] [options]
+export const FORMATS = ['text', 'json', 'sarif', 'junit'] as const;
+export type Format = (typeof FORMATS)[number];
+export const FAIL_ON = ['deny', 'warn', 'never'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
+export const CHECK_USAGE = `Usage: netguard check (-f PATH | -k DIR)... [options]
 
 Checks Kubernetes manifests as if they were the whole cluster: a Service and the
 Deployment it selects pass whatever their order or file.
 
-Options:
-  -f, --file PATH        a file, a directory (recursive: .yaml, .yml, .json) or - for stdin; repeatable
-      --policy FILE      policy file (default: the bundled policies/default.yaml)
-  -o, --output FORMAT    text (default) or json
-  -n, --namespace NS     namespace for objects that have none (default: default)
-  -h, --help             show this help
+Input:
+  -f, --file PATH          a file, a directory (recursive: .yaml, .yml, .json) or - for stdin
+                           (e.g. helm template ... | netguard check -f -); repeatable
+  -k, --kustomize DIR      render DIR with \`kubectl kustomize DIR\` and check the result; repeatable
+  -n, --namespace NS       namespace for objects that have none (default: default)
+      --policy FILE        policy file (default: the bundled policies/default.yaml)
 
-Exit codes: 0 no deny finding, 1 at least one deny finding,
-            2 usage error, unreadable or invalid input, invalid policy, or a rule failure.
+Cluster state (joins the view, is never reported on; the bundle replaces what it redefines):
+      --cluster-state FILE a snapshot of the cluster, taken with (see below)
+      --kubeconfig FILE    read the same live from a cluster (list calls only)
+      --context NAME       the kubeconfig context to use (default: its current-context)
+
+Reports:
+  -o, --output FORMAT[=PATH]
+                           text (default), json, sarif or junit; to stdout, or to PATH
+                           (folders created); repeatable, at most one to stdout:
+                           -o text -o sarif=reports/netguard.sarif
+  -q, --quiet              only findings: no summary line, no notes on stderr
+      --fail-on LEVEL      deny (default): exit 1 on a deny finding; warn: on any finding;
+                           never: always exit 0 when the check ran
+      --baseline FILE      findings listed in FILE (by rule and kind/namespace/name) do not
+                           count; entries nothing matches any more are reported as stale
+      --write-baseline FILE
+                           record every current finding in FILE and exit 0 (they are accepted)
+  -h, --help               show this help
+
+Snapshot for --cluster-state:
+  ${SNAPSHOT_COMMAND} > FILE
+
+Exit codes: 0 no finding that --fail-on counts, 1 at least one deny finding (or
+            per --fail-on), 2 usage error, unreadable or invalid input, policy or
+            baseline, failed kustomize build or cluster read, or a rule failure.
 `;
 
 const OPTIONS = {
   file: { type: 'string', short: 'f', multiple: true },
+  kustomize: { type: 'string', short: 'k', multiple: true },
   policy: { type: 'string' },
-  output: { type: 'string', short: 'o' },
+  output: { type: 'string', short: 'o', multiple: true },
   namespace: { type: 'string', short: 'n' },
+  'cluster-state': { type: 'string', multiple: true },
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  'fail-on': { type: 'string' },
+  baseline: { type: 'string' },
+  'write-baseline': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-interface CheckArgs {
+export interface CheckArgs {
   files: string[];
+  kustomizeDirs: string[];
   policyFile: string;
-  output: 'text' | 'json';
+  outputs: OutputSpec<Format>[];
   namespace: string;
+  clusterState: string[];
+  kubeconfig?: string;
+  context?: string;
+  failOn: FailOn;
+  baseline?: string;
+  writeBaseline?: string;
+  quiet: boolean;
 }
 
 const defaultIO = (): CheckIO => ({
@@ -86,18 +140,24 @@ export async function runCheck(argv: readonly string[], io: CheckIO = defaultIO(
     io.stdout.write(CHECK_USAGE);
     return 0;
   }
+  const note = (line: string) => {
+    if (!args.quiet) io.stderr.write(`${line}\n`);
+  };
 
   let policy: Policy;
+  let baseline: Baseline | undefined;
   try {
     policy = loadPolicyFile(args.policyFile);
+    // Read before the check: a broken baseline should fail fast, not after a cluster read.
+    if (args.baseline) baseline = readBaseline(args.baseline);
   } catch (err) {
     if (!isNetguardError(err)) throw err;
     // The policy error already lists one problem per line.
     return fail([`netguard check: ${err.message}`], err);
   }
 
-  const loaded = loadBundle(args.files, io.readStdin);
-  for (const line of noteLines(loaded.notes)) io.stderr.write(`${line}\n`);
+  const loaded = loadInputs(args, io);
+  for (const line of noteLines(loaded.notes)) note(line);
   if (loaded.problems.length > 0) {
     // The bundle is the cluster: without every file, "nothing selects this" could be false.
     return fail([
@@ -106,19 +166,64 @@ export async function runCheck(argv: readonly string[], io: CheckIO = defaultIO(
     ], loaded.problems[0]);
   }
   if (loaded.objects.length === 0) {
-    return fail([`netguard check: no Kubernetes objects found in ${args.files.join(', ')}; nothing was checked`]);
+    const inputs = [...args.files, ...args.kustomizeDirs.map(kustomizeLabel)];
+    return fail([`netguard check: no Kubernetes objects found in ${inputs.join(', ')}; nothing was checked`]);
   }
 
-  const result = checkBundle(loaded.objects, policy, { defaultNamespace: args.namespace, ...(deps.rules ? { rules: deps.rules } : {}) });
-  const report = toReport(result, loaded, args.namespace);
-  io.stdout.write(args.output === 'json' ? formatJson(report) : formatText(report));
+  let state: ClusterState | undefined;
+  try {
+    state = await readClusterState(args, io);
+  } catch (err) {
+    if (!isNetguardError(err)) throw err;
+    return fail([`error: ${err.message}`, 'netguard check: cannot read the cluster state; nothing was checked'], err);
+  }
+  if (state) note(`cluster state from ${state.from}: ${describeState(state.objects)}`);
+
+  const bundle = loaded.objects.map((o) => o.object);
+  const result = checkBundle(loaded.objects, policy, {
+    defaultNamespace: args.namespace,
+    ...(deps.rules ? { rules: deps.rules } : {}),
+    ...(state ? { clusterState: survivingClusterState(state.objects, bundle, args.namespace) } : {}),
+  });
+  const report = toReport(result, loaded, args.namespace, baseline && args.baseline ? { file: args.baseline, baseline } : undefined);
+
+  try {
+    if (args.writeBaseline && result.failures.length === 0) writeBaseline(args.writeBaseline, baselineFrom(result.findings), version());
+    const ctx = reportContext(deps.rules ?? RULES, policy, io.cwd ?? process.cwd());
+    const style = textStyle(io.env, io.stdout.isTTY === true);
+    const { written } = writeReports(args.outputs, (format, toStdout) => render(format, report, ctx, toStdout ? style : { color: false, group: false }, args.quiet), io.stdout);
+    for (const w of written) note(`wrote the ${w.format} report to ${w.path}`);
+  } catch (err) {
+    if (!isNetguardError(err, 'OUTPUT_WRITE')) throw err;
+    return fail([`netguard check: ${err.message}`], err);
+  }
 
   for (const f of report.failures) {
     io.stderr.write(`error: ${sourceText(f.source)}: rule ${f.rule} failed: ${f.message}\n`);
   }
   if (debug) for (const f of result.failures) if (f.error.stack) io.stderr.write(`${f.error.stack}\n`);
-  if (report.failures.length > 0) return 2;
-  return result.summary.deny > 0 ? 1 : 0;
+  if (report.failures.length > 0) {
+    if (args.writeBaseline) io.stderr.write(`netguard check: the baseline was not written: a rule failed, so the findings are incomplete\n`);
+    return 2;
+  }
+  // When rewriting the baseline the stale entries are being dropped: nothing to point out.
+  if (report.baseline && report.baseline.stale.length > 0 && !args.writeBaseline) {
+    const s = report.baseline.stale;
+    note(`baseline ${report.baseline.file}: ${s.length} ${s.length === 1 ? 'entry' : 'entries'} no longer found (fixed, renamed or removed; drop ${s.length === 1 ? 'it' : 'them'} with --write-baseline): ${s.map((e) => `${e.rule} ${[e.kind, e.namespace, e.name].filter(Boolean).join('/')}`).join(', ')}`);
+  }
+  if (args.writeBaseline) {
+    const n = baselineFrom(result.findings).entries.length;
+    note(`wrote the baseline to ${args.writeBaseline}: ${n} ${n === 1 ? 'entry' : 'entries'}`);
+    return 0;
+  }
+  return exitCode(report.findings, args.failOn);
+}
+
+/** --fail-on: which findings fail the build. Unknown verdicts are warnings. */
+export function exitCode(findings: readonly Finding[], failOn: FailOn): 0 | 1 {
+  if (failOn === 'never') return 0;
+  if (failOn === 'warn') return findings.length > 0 ? 1 : 0;
+  return findings.some((f) => f.action === 'deny') ? 1 : 0;
 }
 
 export function parseCheckArgs(argv: readonly string[]): CheckArgs | 'help' {
@@ -128,13 +233,76 @@ export function parseCheckArgs(argv: readonly string[]): CheckArgs | 'help' {
     throw new NetguardError('USAGE', `unexpected argument ${positionals[0]}; pass manifests with -f (e.g. -f ${positionals[0]})`);
   }
   const files = values.file ?? [];
-  if (files.length === 0) throw new NetguardError('USAGE', 'no manifests given: pass -f PATH (a file, a directory, or - for stdin)');
-  if (files.filter((f) => f === '-').length > 1) throw new NetguardError('USAGE', 'stdin (-f -) can be given only once');
-  const output = values.output ?? 'text';
-  if (output !== 'text' && output !== 'json') throw new NetguardError('USAGE', `unknown output format ${output}; use text or json`);
+  const kustomizeDirs = values.kustomize ?? [];
+  if (files.length === 0 && kustomizeDirs.length === 0) {
+    throw new NetguardError('USAGE', 'no manifests given: pass -f PATH (a file, a directory, or - for stdin) or -k DIR (a kustomization)');
+  }
+  const clusterState = values['cluster-state'] ?? [];
+  const stdinUses = [...files, ...clusterState].filter((f) => f === '-').length;
+  if (stdinUses > 1) throw new NetguardError('USAGE', 'stdin (-) can be given only once, to -f or to --cluster-state');
+  if (clusterState.length > 0 && values.kubeconfig) {
+    throw new NetguardError('USAGE', '--cluster-state and --kubeconfig both give the cluster state; use one');
+  }
+  if (values.context && !values.kubeconfig) throw new NetguardError('USAGE', '--context needs --kubeconfig');
   const namespace = values.namespace ?? 'default';
   if (!isNamespaceName(namespace)) throw new NetguardError('USAGE', `--namespace ${namespace} is not a valid namespace name`);
-  return { files, policyFile: values.policy ?? DEFAULT_POLICY_FILE, output, namespace };
+  return {
+    files,
+    kustomizeDirs,
+    policyFile: values.policy ?? DEFAULT_POLICY_FILE,
+    outputs: parseOutputSpecs(values.output ?? [], FORMATS, 'text'),
+    namespace,
+    clusterState,
+    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    ...(values.context ? { context: values.context } : {}),
+    failOn: oneOf('--fail-on', values['fail-on'], FAIL_ON, 'deny'),
+    ...(values.baseline ? { baseline: values.baseline } : {}),
+    ...(values['write-baseline'] ? { writeBaseline: values['write-baseline'] } : {}),
+    quiet: values.quiet === true,
+  };
+}
+
+/** -f files and stdin, then each -k kustomization rendered by kubectl; problems collected, not thrown. */
+function loadInputs(args: CheckArgs, io: CheckIO): LoadResult {
+  const loaded = loadBundle(args.files, io.readStdin);
+  for (const dir of args.kustomizeDirs) {
+    try {
+      addText(loaded, kustomizeBuild(dir, { env: { ...process.env, ...io.env } }), kustomizeLabel(dir));
+      loaded.files.push(kustomizeLabel(dir));
+    } catch (err) {
+      if (!isNetguardError(err)) throw err;
+      loaded.problems.push(err);
+    }
+  }
+  return loaded;
+}
+
+async function readClusterState(args: CheckArgs, io: CheckIO): Promise<ClusterState | undefined> {
+  if (args.kubeconfig) {
+    // Loaded only here: a plain `netguard check` never loads the Kubernetes client.
+    const { readLiveState } = await import('../check/live-state.ts');
+    return readLiveState({ kubeconfig: args.kubeconfig, ...(args.context ? { context: args.context } : {}) });
+  }
+  if (args.clusterState.length === 0) return undefined;
+  const loaded = loadClusterState(args.clusterState, io.readStdin);
+  if (loaded.problems.length > 0) {
+    const [first, ...rest] = loaded.problems;
+    throw new NetguardError(first.code, `--cluster-state: ${[first, ...rest].map((p) => p.message).join('; ')}`, first.details);
+  }
+  return loaded.state;
+}
+
+function render(format: Format, report: Report, ctx: ReportContext, style: { color: boolean; group: boolean }, quiet: boolean): string {
+  switch (format) {
+    case 'text':
+      return formatText(report, { ...style, quiet });
+    case 'json':
+      return formatJson(report);
+    case 'sarif':
+      return formatSarif(report, ctx);
+    case 'junit':
+      return formatJunit(report);
+  }
 }
 
 /** Skipped documents, one line per reason: a folder of 40 recorded AdmissionReviews is one note, not 40. */
@@ -144,14 +312,4 @@ export function noteLines(notes: readonly LoadNote[]): string[] {
   return [...byReason].map(([reason, where]) =>
     where.length === 1 ? `${where[0]}: skipped: ${reason}` : `skipped ${where.length} documents: ${reason}: ${where.join(', ')}`,
   );
-}
-
-function toReport(result: CheckResult, loaded: LoadResult, defaultNamespace: string): Report {
-  // Failures carry only the source; find the object there to name it.
-  const bySource = new Map(loaded.objects.map((o) => [sourceText(o.source), o.object]));
-  const failures: ReportFailure[] = result.failures.map((f) => {
-    const obj = bySource.get(sourceText(f.source));
-    return { rule: f.rule, ...(obj ? { object: objectRef(obj, isClusterScoped(obj.kind) ? undefined : defaultNamespace) } : {}), source: f.source, message: f.error.message };
-  });
-  return { findings: result.findings, failures, summary: result.summary };
 }

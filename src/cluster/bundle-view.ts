@@ -59,7 +59,9 @@ export class BundleView implements ClusterView {
       if (!obj || typeof obj !== 'object') continue;
       const name = obj.metadata?.name;
       if (typeof name !== 'string') continue;
-      const ns = isClusterScoped(obj.kind) ? undefined : (obj.metadata?.namespace ?? defaultNs);
+      // kubectl's reading: a missing or empty namespace is the default one; a non-string is no namespace at all.
+      const given = obj.metadata?.namespace;
+      const ns = isClusterScoped(obj.kind) ? undefined : typeof given === 'string' && given !== '' ? given : defaultNs;
       if (ns) this.addNamespace(ns, {});
       switch (obj.kind) {
         case 'Namespace':

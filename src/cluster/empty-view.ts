@@ -1,14 +1,17 @@
-// The view of a server with no cluster configured: it knows nothing, and says so.
-// Every rule that depends on cluster state answers "unknown", which never denies.
+// A view that knows nothing, and says so. Every rule that depends on cluster state answers
+// "unknown", which never denies. emptyView serves a server with no cluster configured; tests
+// use unknownView to stand for an informer view before its first list completes.
 import { unknown, type ClusterView } from './view.ts';
 
-const REASON = 'netguard runs without cluster state (no kubeconfig, not in a cluster)';
+export function unknownView(reason: string): ClusterView {
+  return {
+    namespace: () => unknown(reason),
+    namespaces: () => unknown(reason),
+    podSources: () => unknown(reason),
+    allPodSources: () => unknown(reason),
+    ingressClasses: () => unknown(reason),
+    networkPolicies: () => unknown(reason),
+  };
+}
 
-export const emptyView: ClusterView = {
-  namespace: () => unknown(REASON),
-  namespaces: () => unknown(REASON),
-  podSources: () => unknown(REASON),
-  allPodSources: () => unknown(REASON),
-  ingressClasses: () => unknown(REASON),
-  networkPolicies: () => unknown(REASON),
-};
+export const emptyView: ClusterView = unknownView('netguard runs without cluster state (no kubeconfig, not in a cluster)');

@@ -278,12 +278,12 @@ t.test('usage errors exit 2 with one clear line and a pointer to --help', async 
   const cases: [string[], RegExp][] = [
     [['-f', file, '--bogus'], /unknown option --bogus/],
     [['-f', file, '-x'], /unknown option -x/],
-    [[], /no manifests given/],
+    [[], /no manifests given: pass -f PATH .* or -k DIR/],
     [['-f'], /option -f, --file needs a value/],
     [['-f', file, '-o', 'yaml'], /unknown output format yaml/],
     [[file], /unexpected argument .*pass manifests with -f/],
     [['-f', file, '--namespace', 'Not_A_Namespace'], /not a valid namespace name/],
-    [['-f', '-', '-f', '-'], /stdin \(-f -\) can be given only once/],
+    [['-f', '-', '-f', '-'], /stdin \(-\) can be given only once/],
   ];
   for (const [args, pattern] of cases) {
     const r = runCli(['check', ...args]);
@@ -298,6 +298,11 @@ t.test('usage errors exit 2 with one clear line and a pointer to --help', async 
 t.test('check --help prints usage on stdout and exits 0', async (t) => {
   const r = runCli(['check', '--help']);
   t.equal(r.code, 0);
-  t.match(r.stdout, /^Usage: netguard check -f PATH/);
-  t.match(r.stdout, /Exit codes: 0 no deny finding, 1 at least one deny finding/);
+  t.match(r.stdout, /^Usage: netguard check \(-f PATH \| -k DIR\)\.\.\. \[options\]/);
+  for (const option of ['--file', '--kustomize', '--cluster-state', '--kubeconfig', '--output', '--fail-on', '--baseline', '--write-baseline', '--quiet']) {
+    t.match(r.stdout, new RegExp(`^ +(-\\w, )?${option}\\b`, 'm'), `documents ${option}`);
+  }
+  t.match(r.stdout, /Exit codes: 0 no finding that --fail-on counts, 1 at least one deny finding/);
+  // The snapshot command stays on one line so it can be copied whole.
+  t.ok(r.stdout.split('\n').every((l) => l.length <= 100 || l.trim().startsWith('kubectl get ')), 'fits a terminal');
 });

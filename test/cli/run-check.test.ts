@@ -1,6 +1,7 @@
 // runCheck in-process, with rules the test controls: what a rule failure does to the report
 // and the exit code, and which namespace each object is reviewed in.
 import t from 'tap';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCheck, type CheckIO } from '../../src/cli/check.ts';
 import type { Rule } from '../../src/policies/types.ts';
@@ -117,4 +118,25 @@ t.test('a rule that throws: the report says INCOMPLETE, stderr names file:line, 
   debug.env.NETGUARD_DEBUG = '1';
   await runCheck(['-f', '-', '--policy', join(dir, 'policy.yaml')], debug, { rules: [thrower] });
   t.match(debug.err(), /Error: boom\n\s+at /, 'NETGUARD_DEBUG=1 shows the stack');
+});
+
+t.test('--write-baseline refuses an incomplete run: a rule threw, so the file is not written', async (t) => {
+  const dir = t.testdir({ 'policy.yaml': POLICY });
+  const io = capture(BUNDLE);
+  const baseline = join(dir, 'baseline.json');
+  const code = await runCheck(['-f', '-', '--policy', join(dir, 'policy.yaml'), '--write-baseline', baseline], io, { rules: [thrower] });
+  t.equal(code, 2);
+  t.notOk(existsSync(baseline), 'no baseline from a partial result');
+  t.match(io.err(), /the baseline was not written: a rule failed, so the findings are incomplete/);
+});
+
+t.test('a rule failure is an <error> in JUnit and an unsuccessful invocation in SARIF', async (t) => {
+  const dir = t.testdir({ 'policy.yaml': POLICY });
+  const io = capture(BUNDLE);
+  const junit = join(dir, 'junit.xml');
+  const code = await runCheck(['-f', '-', '--policy', join(dir, 'policy.yaml'), '-o', 'sarif', '-o', `junit=${junit}`], io, { rules: [thrower] });
+  t.equal(code, 2);
+  const log = JSON.parse(io.out());
+  t.equal(log.runs[0].invocations[0].executionSuccessful, false);
+  t.match(readFileSync(junit, 'utf8'), /<error message="rule service-selector-has-match failed: boom" type="rule-failure">/);
 });

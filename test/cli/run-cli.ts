@@ -1,5 +1,5 @@
 // Runs the real CLI in a child process, the way CI runs it, and captures what it printed.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +26,9 @@ export interface RunOptions {
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: [join(REPO, 'node_modules/.bin'), process.env.PATH].join(delimiter) };
   delete env.NETGUARD_DEBUG; // a stack trace in stderr would break the "clean errors" assertions
+  // Colour follows the terminal and these; tests set them explicitly when they mean to.
+  delete env.NO_COLOR;
+  delete env.FORCE_COLOR;
   return { ...env, ...extra };
 }
 
@@ -46,4 +49,21 @@ export function findingKeys(json: { findings: { rule: string; object: { kind: st
   return json.findings
     .map((f) => `${f.rule} ${[f.object.kind, ...(f.object.namespace ? [f.object.namespace] : []), f.object.name].join('/')}`)
     .sort();
+}
+
+/**
+ * runCli without blocking the event loop: for tests whose CLI talks to a server in this very
+ * process (the fake apiserver), which spawnSync would starve.
+ */
+export function runCliAsync(args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [opts.script ?? CLI, ...args], { cwd: opts.cwd ?? REPO, env: cliEnv(opts.env) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(opts.stdin ?? '');
+  });
 }

@@ -1,5 +1,6 @@
-// `-o json`: {findings, summary, failures}. Fields are copied by name, in a fixed order, so
-// the output shape is this file's promise and not whatever the engine happens to carry.
+// `-o json`: {findings, summary, failures}, plus {baseline} when --baseline was given.
+// Fields are copied by name, in a fixed order, so the output shape is this file's promise
+// and not whatever the engine happens to carry.
 import type { Finding } from '../../policies/types.ts';
 import type { Report } from './report.ts';
 
@@ -19,6 +20,20 @@ export function formatJson(report: Report): string {
       source: { file: f.source.file, line: f.source.line },
       message: f.message,
     })),
+    // findings: only the new ones; suppressed: known ones; stale: entries nothing matched any more.
+    ...(report.baseline
+      ? {
+          baseline: {
+            file: report.baseline.file,
+            suppressed: report.baseline.suppressed.map(findingJson),
+            stale: report.baseline.stale.map((e) => ({
+              rule: e.rule,
+              object: { kind: e.kind, ...(e.namespace ? { namespace: e.namespace } : {}), name: e.name },
+              message: e.message,
+            })),
+          },
+        }
+      : {}),
   };
   return JSON.stringify(out, null, 2) + '\n';
 }

@@ -1,6 +1,8 @@
 // What the formatters print: the check result plus the failures placed on their objects.
 // Kept apart from CheckResult so the formatters stay pure functions of plain data.
-import type { Finding, ObjectRef, SourceLocation } from '../../policies/types.ts';
+import type { BaselineEntry } from '../../check/baseline.ts';
+import type { Review } from '../../check/check-bundle.ts';
+import type { Action, Finding, ObjectRef, SourceLocation } from '../../policies/types.ts';
 
 export interface ReportFailure {
   rule: string;
@@ -10,10 +12,29 @@ export interface ReportFailure {
 }
 
 export interface Report {
+  /** With a baseline: only the findings it does not know. These decide the exit code. */
   findings: Finding[];
   /** Rules that threw: the report is incomplete when this is not empty. */
   failures: ReportFailure[];
+  /** Counts of `findings` (after the baseline), and of the objects reviewed. */
   summary: { objects: number; deny: number; warn: number; unknown: number };
+  /** What ran on each object (JUnit: one testcase per object and rule). */
+  reviews?: Review[];
+  /** Present when --baseline was given. */
+  baseline?: { file: string; suppressed: Finding[]; stale: BaselineEntry[] };
+}
+
+/** Facts about the run that some formats carry (SARIF's tool and rule metadata). */
+export interface ReportContext {
+  toolName: string;
+  toolVersion: string;
+  informationUri: string;
+  /** every rule, in registry order: SARIF's ruleIndex points into this list */
+  rules: readonly { id: string; description: string; kinds: readonly string[] }[];
+  /** the policy's action per rule id */
+  actions: Record<string, Action>;
+  /** the directory SARIF artifact URIs are relative to */
+  cwd: string;
 }
 
 /** Kind/namespace/name, or Kind/name for cluster-scoped objects. */
@@ -24,4 +45,13 @@ export function refText(ref: ObjectRef | undefined): string {
 
 export function sourceText(source: SourceLocation | undefined): string {
   return source ? `${source.file}:${source.line}` : '<unknown>';
+}
+
+/** Summary counts of a list of findings. */
+export function countFindings(findings: readonly Finding[]): { deny: number; warn: number; unknown: number } {
+  return {
+    deny: findings.filter((f) => f.action === 'deny').length,
+    warn: findings.filter((f) => f.action === 'warn').length,
+    unknown: findings.filter((f) => f.verdict === 'unknown').length,
+  };
 }

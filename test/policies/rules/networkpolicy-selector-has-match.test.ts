@@ -1,6 +1,7 @@
 // Unit tests for networkpolicy-selector-has-match beyond the fixtures: a view that cannot see
 // (the server before its caches sync), views that see only part of the cluster, and garbage.
 import t from 'tap';
+import { unknownView } from '../../../src/cluster/empty-view.ts';
 import { BundleView } from '../../../src/cluster/bundle-view.ts';
 import { known, unknown, type ClusterView, type NamespaceInfo, type PodSource } from '../../../src/cluster/view.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
@@ -10,14 +11,8 @@ import type { KubeObject, Policy, RuleContext } from '../../../src/policies/type
 
 const NOT_SYNCED = 'pods cache not synced';
 
-const unsyncedView: ClusterView = {
-  namespace: () => unknown(NOT_SYNCED),
-  namespaces: () => unknown(NOT_SYNCED),
-  podSources: () => unknown(NOT_SYNCED),
-  allPodSources: () => unknown(NOT_SYNCED),
-  ingressClasses: () => unknown(NOT_SYNCED),
-  networkPolicies: () => unknown(NOT_SYNCED),
-};
+/** Like the informer view before its first list completes. */
+const unsyncedView: ClusterView = unknownView(NOT_SYNCED);
 
 const FROM = 'cluster cache (synced 3s ago)';
 

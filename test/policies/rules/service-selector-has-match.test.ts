@@ -2,6 +2,7 @@
 // view cannot see (the server before its caches sync), garbage objects, and the helpers it
 // shares with networkpolicy-selector-has-match. Fixtures cover the bundle behaviour.
 import t from 'tap';
+import { unknownView } from '../../../src/cluster/empty-view.ts';
 import { BundleView } from '../../../src/cluster/bundle-view.ts';
 import { known, unknown, type ClusterView, type PodSource } from '../../../src/cluster/view.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
@@ -12,15 +13,8 @@ import type { KubeObject, Operation, Policy, RuleContext } from '../../../src/po
 
 const NOT_SYNCED = 'pods cache not synced';
 
-/** A view that knows nothing yet, like the informer view before its first list completes. */
-const unsyncedView: ClusterView = {
-  namespace: () => unknown(NOT_SYNCED),
-  namespaces: () => unknown(NOT_SYNCED),
-  podSources: () => unknown(NOT_SYNCED),
-  allPodSources: () => unknown(NOT_SYNCED),
-  ingressClasses: () => unknown(NOT_SYNCED),
-  networkPolicies: () => unknown(NOT_SYNCED),
-};
+/** Like the informer view before its first list completes. */
+const unsyncedView: ClusterView = unknownView(NOT_SYNCED);
 
 /** A policy built by hand so these tests do not depend on other rules' entries in the policy file. */
 function policy(action: 'deny' | 'warn'): Policy {

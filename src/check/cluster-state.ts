@@ -1,0 +1,78 @@
+// Cluster state for `netguard check`: what is already running, so CI knows the cluster's
+// IngressClasses, namespace labels, DNS pods and existing NetworkPolicies. It comes from a
+// snapshot file (--cluster-state, the output of SNAPSHOT_COMMAND) or a live read
+// (--kubeconfig, see live-state.ts). Either way it joins the view and is never reviewed.
+import { isClusterScoped } from '../cluster/bundle-view.ts';
+import type { KubeObject } from '../policies/types.ts';
+import { loadBundle, type LoadNote } from './load.ts';
+import type { NetguardError } from '../errors.ts';
+
+/** The resources a snapshot should hold; --kubeconfig lists exactly these. */
+export const SNAPSHOT_RESOURCES = ['namespaces', 'pods', 'deployments', 'statefulsets', 'daemonsets', 'ingressclasses', 'networkpolicies'] as const;
+export const SNAPSHOT_COMMAND = `kubectl get ${SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
+
+export interface ClusterState {
+  objects: KubeObject[];
+  /** where it came from, for notes: "snapshot cluster.yaml", "cluster https://..." */
+  from: string;
+}
+
+export interface ClusterStateLoad {
+  state?: ClusterState;
+  problems: NetguardError[];
+  notes: LoadNote[];
+}
+
+/** Reads snapshot files (a `kind: List`, multi-document YAML, or JSON all work). */
+export function loadClusterState(paths: readonly string[], readStdin?: () => string): ClusterStateLoad {
+  const loaded = loadBundle(paths, readStdin);
+  return {
+    problems: loaded.problems,
+    notes: loaded.notes,
+    ...(loaded.problems.length === 0 ? { state: { objects: loaded.objects.map((o) => o.object), from: `snapshot ${paths.join(', ')}` } } : {}),
+  };
+}
+
+/**
+ * The cluster objects that survive once the bundle is applied. check-bundle drops the objects
+ * the bundle replaces (same kind/namespace/name); this also drops the running pods of a
+ * workload the bundle replaces: after `kubectl apply` they are rolled away, and their old
+ * labels must not make a Service's typo look matched. Pods are tied to their workload through
+ * ownerReferences (a Deployment's ReplicaSet is named <deployment>-<pod-template-hash>).
+ */
+export function survivingClusterState(cluster: readonly KubeObject[], bundle: readonly KubeObject[], defaultNamespace: string): KubeObject[] {
+  const replaced = new Set<string>();
+  for (const o of bundle) {
+    const ns = isClusterScoped(o.kind) ? '' : nonEmpty(o.metadata?.namespace) ?? defaultNamespace;
+    replaced.add(`${o.kind}/${ns}/${o.metadata?.name}`);
+  }
+  return cluster.filter((o) => o.kind !== 'Pod' || !ownerKeys(o).some((k) => replaced.has(k)));
+}
+
+/** kind/namespace/name of the workloads that own a pod (the ReplicaSet and its Deployment). */
+export function ownerKeys(pod: KubeObject): string[] {
+  const ns = pod.metadata?.namespace ?? '';
+  const owners = Array.isArray(pod.metadata?.ownerReferences) ? (pod.metadata.ownerReferences as any[]) : [];
+  const keys: string[] = [];
+  for (const ref of owners) {
+    if (typeof ref?.kind !== 'string' || typeof ref?.name !== 'string') continue;
+    keys.push(`${ref.kind}/${ns}/${ref.name}`);
+    const hash = pod.metadata?.labels?.['pod-template-hash'];
+    if (ref.kind === 'ReplicaSet' && typeof hash === 'string' && ref.name.endsWith(`-${hash}`)) {
+      keys.push(`Deployment/${ns}/${ref.name.slice(0, -hash.length - 1)}`);
+    }
+  }
+  return keys;
+}
+
+/** "3 namespaces, 12 pods, 1 ingressclass": what the state held, for a note a person can check. */
+export function describeState(objects: readonly KubeObject[]): string {
+  const counts = new Map<string, number>();
+  for (const o of objects) counts.set(String(o.kind), (counts.get(String(o.kind)) ?? 0) + 1);
+  if (counts.size === 0) return 'no objects';
+  return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${n} ${k}`).join(', ');
+}
+
+function nonEmpty(s: unknown): string | undefined {
+  return typeof s === 'string' && s !== '' ? s : undefined;
+}

@@ -1,0 +1,97 @@
+// `netguard check --kubeconfig FILE`: the same cluster state a snapshot holds, read live with
+// paginated list calls (GET only: nothing is written, no watch is opened). It reuses the
+// informer's ApiClient, so kubeconfig handling (tokens, exec plugins, client certificates,
+// proxies) and API errors are the same as `netguard serve`'s. Loaded only when asked for:
+// a plain `netguard check` never loads the Kubernetes client.
+import { KubeConfig } from '@kubernetes/client-node';
+import { ApiClient, ApiError } from '../cluster/informer/transport.ts';
+import { ioReason } from '../cluster/manifests.ts';
+import { WATCHED_RESOURCES, type WatchedResource } from '../cluster/resources.ts';
+import { NetguardError } from '../errors.ts';
+import type { KubeObject } from '../policies/types.ts';
+import { SNAPSHOT_RESOURCES, type ClusterState } from './cluster-state.ts';
+
+export interface LiveOptions {
+  kubeconfig: string;
+  context?: string;
+  /** one list page must answer within this; default 30 s */
+  requestTimeoutMs?: number;
+  pageSize?: number;
+}
+
+const JSON_ACCEPT = 'application/json';
+
+export async function readLiveState(options: LiveOptions): Promise<ClusterState> {
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromFile(options.kubeconfig);
+    if (options.context) kc.setCurrentContext(options.context);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ? ioReason(err) : (err as Error).message;
+    throw new NetguardError('CLUSTER_READ', `--kubeconfig ${options.kubeconfig}: ${reason}`, {}, { cause: err });
+  }
+  if (options.context && !kc.getContexts().some((c) => c.name === options.context)) {
+    throw new NetguardError('CLUSTER_READ', `--context ${options.context}: no such context in ${options.kubeconfig} (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+  }
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new NetguardError('CLUSTER_READ', `--kubeconfig ${options.kubeconfig}: no current cluster (set current-context, or pass --context)`);
+
+  const client = new ApiClient(kc, { requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
+  const objects: KubeObject[] = [];
+  for (const name of SNAPSHOT_RESOURCES) {
+    const resource = WATCHED_RESOURCES.find((r) => r.resource === name)!;
+    for (const item of await listAll(client, resource, options.pageSize ?? 500, server)) objects.push(slim(item, resource));
+  }
+  return { objects, from: `cluster ${server}` };
+}
+
+async function listAll(client: ApiClient, r: WatchedResource, pageSize: number, server: string): Promise<any[]> {
+  const path = r.group === '' ? `/api/${r.version}/${r.resource}` : `/apis/${r.group}/${r.version}/${r.resource}`;
+  const items: any[] = [];
+  let continueToken: string | undefined;
+  do {
+    let page: any;
+    try {
+      page = await client.getJson(path, { limit: pageSize, continue: continueToken }, JSON_ACCEPT, new AbortController().signal);
+    } catch (err) {
+      throw listError(err, r, server);
+    }
+    if (!Array.isArray(page?.items)) throw new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server}: the answer is not a list`);
+    items.push(...page.items);
+    continueToken = typeof page.metadata?.continue === 'string' && page.metadata.continue !== '' ? page.metadata.continue : undefined;
+  } while (continueToken);
+  return items;
+}
+
+/** The errors a person can act on: RBAC, credentials, reachability. */
+function listError(err: unknown, r: WatchedResource, server: string): NetguardError {
+  if (!(err instanceof ApiError)) return new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server}: ${(err as Error)?.message ?? err}`, {}, { cause: err });
+  const verbs = `netguard check --kubeconfig needs list on ${SNAPSHOT_RESOURCES.join(', ')} (read-only)`;
+  switch (err.type) {
+    case 'forbidden':
+      return new NetguardError('CLUSTER_READ', `list ${r.resource} forbidden by RBAC on ${server}: ${verbs}`, { status: 403 }, { cause: err });
+    case 'unauthorized':
+      return new NetguardError('CLUSTER_READ', `${server} rejected the kubeconfig's credentials (HTTP 401) when listing ${r.resource}`, { status: 401 }, { cause: err });
+    case 'network':
+    case 'timeout':
+      return new NetguardError('CLUSTER_READ', `cannot reach ${server}: ${err.message}`, {}, { cause: err });
+    default:
+      return new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server} failed: ${err.message}`, {}, { cause: err });
+  }
+}
+
+/**
+ * List items carry no kind or apiVersion; put them back. Pods keep only what the view reads
+ * (labels, owners, container ports): a cluster's pods in full can be hundreds of megabytes.
+ */
+function slim(item: any, r: WatchedResource): KubeObject {
+  const apiVersion = r.group === '' ? r.version : `${r.group}/${r.version}`;
+  if (r.kind !== 'Pod') return { ...item, apiVersion, kind: r.kind };
+  const m = item?.metadata ?? {};
+  return {
+    apiVersion,
+    kind: 'Pod',
+    metadata: { name: m.name, namespace: m.namespace, labels: m.labels ?? {}, ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}) },
+    spec: { containers: (item?.spec?.containers ?? []).map((c: any) => ({ name: c?.name, ...(c?.ports ? { ports: c.ports } : {}) })) },
+  };
+}
