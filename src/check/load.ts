@@ -1,9 +1,8 @@
 // Reads the bundle for `netguard check`, collecting every problem instead of stopping at the
 // first: a CI log that names all the broken files at once saves a push per file.
 // Parsing itself lives in src/cluster/manifests.ts, shared with the fixture harness.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { expandPaths, ioReason, parseManifests, type LoadedObject } from '../cluster/manifests.ts';
+import { expandPaths, ioReason, parseManifests, readManifestFile, readManifestStdin, type LoadedObject } from '../cluster/manifests.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
 
 /** A document left out, and why ("not a Kubernetes object ..."). */
@@ -25,7 +24,7 @@ export interface LoadResult {
 
 export const STDIN_LABEL = '<stdin>';
 
-export function loadBundle(paths: readonly string[], readStdin: () => string = () => readFileSync(0, 'utf8')): LoadResult {
+export function loadBundle(paths: readonly string[], readStdin: () => string = readManifestStdin): LoadResult {
   const result: LoadResult = { objects: [], problems: [], notes: [], files: [] };
   const seen = new Set<string>();
   for (const path of paths) {
@@ -58,9 +57,10 @@ function loadFile(file: string, readStdin: () => string, result: LoadResult): vo
   const label = file === '-' ? STDIN_LABEL : file;
   let text: string;
   try {
-    text = file === '-' ? readStdin() : readFileSync(file, 'utf8');
+    // A file is read with a size cap and must be UTF-8 (readManifestFile); stdin is capped by parseManifests.
+    text = file === '-' ? readStdin() : readManifestFile(file);
   } catch (err) {
-    result.problems.push(new NetguardError('MANIFEST_UNREADABLE', `cannot read ${label}: ${ioReason(err)}`, { file: label }));
+    result.problems.push(isNetguardError(err) ? err : new NetguardError('MANIFEST_UNREADABLE', `cannot read ${label}: ${ioReason(err)}`, { file: label }));
     return;
   }
   addText(result, text, label);

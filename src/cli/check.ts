@@ -5,7 +5,7 @@
 //   2 the check could not be trusted: bad usage, unreadable or unparseable input, invalid
 //     policy or baseline, a failed kustomize build or cluster read, a report that could not
 //     be written, a rule that threw. Never a silent pass on input we did not fully read.
-import { readFileSync } from 'node:fs';
+import { readManifestStdin } from '../cluster/manifests.ts';
 import { baselineFrom, readBaseline, writeBaseline, type Baseline } from '../check/baseline.ts';
 import { checkBundle } from '../check/check-bundle.ts';
 import { describeState, loadClusterState, SNAPSHOT_COMMAND, survivingClusterState, type ClusterState } from '../check/cluster-state.ts';
@@ -112,7 +112,7 @@ export interface CheckArgs {
 const defaultIO = (): CheckIO => ({
   stdout: process.stdout,
   stderr: process.stderr,
-  readStdin: () => readFileSync(0, 'utf8'),
+  readStdin: readManifestStdin,
   env: process.env,
 });
 

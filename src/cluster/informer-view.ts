@@ -2,6 +2,9 @@
 // caches behind a question are complete. Until a family has finished its first list (or while
 // RBAC forbids listing it) every question that needs it is answered "unknown" with the reason,
 // so rules never mistake an empty cache for an empty cluster. Behaves like BundleView otherwise.
+// Once synced, a family keeps answering from its last known state whatever happens to the API
+// server; each known answer says how far behind it may be (ageSeconds: 0 while every watch
+// behind it is live), and the engine turns that into "stale" with the policy's staleAfterSeconds.
 import { toRequirements, type LabelSelector } from '../policies/selectors.ts';
 import type { KeyedStore, NamespacedStore } from './informer/stores.ts';
 import type { PodIndex } from './informer/pod-index.ts';
@@ -25,6 +28,11 @@ export interface FamilyState {
   lastSyncAt?: number;
   /** why it is not synced: "list ingressclasses forbidden by RBAC", "pods cache not synced yet" */
   reason?: string;
+  /**
+   * Epoch ms since when the family may be behind the cluster: the oldest lastSyncAt among its
+   * reflectors that are not live (no healthy open watch). Undefined while every watch is live.
+   */
+  behindSince?: number;
 }
 
 export class InformerView implements ClusterView {
@@ -74,18 +82,27 @@ export class InformerView implements ClusterView {
     return this.answer(['services'], () => this.caches.services.list(this.dnsNamespace));
   }
 
+  /**
+   * Known answers carry ageSeconds: 0 while every watch behind them is live, else the seconds
+   * since the least recent of those caches last heard from the API server (a list, an event or
+   * a bookmark). The engine decides with the policy's staleAfterSeconds what counts as stale;
+   * the view keeps serving the last known state either way.
+   */
   private answer<T>(families: readonly ResourceFamily[], read: () => T): Answer<T> {
     let oldest = Infinity;
+    let behind = Infinity;
     for (const f of families) {
       const s = this.state(f);
       if (!s.synced) return unknown(s.reason ?? `${f} cache not synced yet`);
       if (s.lastSyncAt !== undefined && s.lastSyncAt < oldest) oldest = s.lastSyncAt;
+      if (s.behindSince !== undefined && s.behindSince < behind) behind = s.behindSince;
     }
-    const age = oldest === Infinity ? 0 : Math.max(0, Math.floor((this.now() - oldest) / 1000));
+    const now = this.now();
+    const age = oldest === Infinity ? 0 : Math.max(0, Math.floor((now - oldest) / 1000));
     if (age !== this.lastAge) {
       this.lastAge = age;
       this.lastFrom = `cluster cache (synced ${age}s ago)`;
     }
-    return known(read(), this.lastFrom);
+    return known(read(), this.lastFrom, behind === Infinity ? 0 : Math.max(0, (now - behind) / 1000));
   }
 }

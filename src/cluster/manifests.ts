@@ -1,7 +1,8 @@
 // Reads manifests for `netguard check` and for test fixtures: files, directories
 // (recursive .yaml/.yml/.json) and stdin; multi-document YAML; `kind: List`.
 // Every object keeps the file and line it came from.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { isCollection, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type YAMLError } from 'yaml';
 import { NetguardError } from '../errors.ts';
@@ -14,7 +15,97 @@ export interface LoadedObject {
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 /** Alias expansion is capped: a "billion laughs" document must fail, not eat the heap. */
-const MAX_ALIAS_COUNT = 1000;
+export const MAX_ALIAS_COUNT = 1000;
+/**
+ * One input (file or stdin) may be at most 32 MiB. Parsing costs ~40x the text in memory: a
+ * 32 MiB bundle (~80,000 objects) takes ~1.4 GB and ~15 s, which a CI runner still has; the
+ * largest rendered charts are a few MiB. Past it the check stops with an error, it never
+ * checks part of a file.
+ */
+export const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Reads a manifest file, refusing more than MAX_MANIFEST_BYTES and anything that is not UTF-8
+ * text. Reads in chunks, so a device or an endless pipe (-f /dev/zero) stops at the cap.
+ */
+export function readManifestFile(file: string): string {
+  let fd: number;
+  try {
+    const st = statSync(file);
+    if (st.isFile() && st.size > MAX_MANIFEST_BYTES) throw tooLarge(file, st.size);
+    fd = openSync(file, 'r');
+  } catch (err) {
+    if (err instanceof NetguardError) throw err;
+    throw new NetguardError('MANIFEST_UNREADABLE', `cannot read ${file}: ${ioReason(err)}`, { file });
+  }
+  try {
+    return decodeText(readCapped(fd, file), file);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Standard input, read like a file: at most MAX_MANIFEST_BYTES, UTF-8 only. */
+export function readManifestStdin(): string {
+  return decodeText(readCapped(0, '<stdin>'), '<stdin>');
+}
+
+/** Reads fd to its end in chunks, stopping with an error past MAX_MANIFEST_BYTES. */
+function readCapped(fd: number, file: string): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(1024 * 1024);
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (err) {
+        // A non-blocking pipe with nothing in it yet: wait a little and read again.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > MAX_MANIFEST_BYTES) throw tooLarge(file, total);
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+    }
+  } catch (err) {
+    if (err instanceof NetguardError) throw err;
+    throw new NetguardError('MANIFEST_UNREADABLE', `cannot read ${file}: ${ioReason(err)}`, { file });
+  }
+  return Buffer.concat(chunks, total);
+}
+
+function tooLarge(file: string, bytes: number): NetguardError {
+  const size = bytes > MAX_MANIFEST_BYTES ? `more than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB` : `${bytes} bytes`;
+  return new NetguardError(
+    'MANIFEST_UNREADABLE',
+    `${file}: ${size}, over the limit of ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB per input file; split the bundle into several files`,
+    { file, bytes },
+  );
+}
+
+/** UTF-8 bytes to text; anything else (a binary, UTF-16, Latin-1) is an error naming the line. */
+export function decodeText(bytes: Buffer, file: string): string {
+  if (bytes.length > MAX_MANIFEST_BYTES) throw tooLarge(file, bytes.length);
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) throw notText(file, bytes, nul, 'contains NUL bytes');
+  if (!isUtf8(bytes)) {
+    const text = bytes.toString('utf8');
+    const bad = text.indexOf('\uFFFD');
+    const offset = bad === -1 ? 0 : Buffer.byteLength(text.slice(0, bad));
+    throw notText(file, bytes, offset, 'not UTF-8');
+  }
+  return bytes.toString('utf8');
+}
+
+function notText(file: string, bytes: Buffer, offset: number, why: string): NetguardError {
+  let line = 1;
+  for (let i = bytes.indexOf(10); i !== -1 && i < offset; i = bytes.indexOf(10, i + 1)) line++;
+  return new NetguardError('MANIFEST_PARSE', `${file}:${line}: not a text file (${why}, byte ${offset}); manifests are UTF-8 YAML or JSON`, { file, line });
+}
 
 /** Expands directories into their manifest files, sorted so output order is stable. */
 export function expandPaths(paths: readonly string[]): string[] {
@@ -47,24 +138,49 @@ export function ioReason(err: unknown): string {
   return m && e.code ? `${m[1]} (${e.code})` : (e?.message ?? String(err));
 }
 
-export function loadManifestFiles(paths: readonly string[], readStdin: () => string = () => readFileSync(0, 'utf8')): LoadedObject[] {
+export function loadManifestFiles(paths: readonly string[], readStdin: () => string = readManifestStdin): LoadedObject[] {
   const out: LoadedObject[] = [];
   for (const file of expandPaths(paths)) {
     let text: string;
-    try {
-      text = file === '-' ? readStdin() : readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new NetguardError('MANIFEST_UNREADABLE', `cannot read ${file}: ${ioReason(err)}`, { file });
-    }
+    if (file === '-') {
+      try {
+        text = readStdin();
+      } catch (err) {
+        throw new NetguardError('MANIFEST_UNREADABLE', `cannot read ${file}: ${ioReason(err)}`, { file });
+      }
+    } else text = readManifestFile(file);
     out.push(...parseManifests(text, file === '-' ? '<stdin>' : file));
   }
   return out;
 }
 
 export function parseManifests(text: string, file: string): LoadedObject[] {
+  if (text.length > MAX_MANIFEST_BYTES) throw tooLarge(file, Buffer.byteLength(text));
   if (text.includes('\u0000')) {
-    throw new NetguardError('MANIFEST_PARSE', `${file}:1: not a text file (contains NUL bytes)`, { file, line: 1 });
+    const line = text.slice(0, text.indexOf('\u0000')).split('\n').length;
+    throw new NetguardError('MANIFEST_PARSE', `${file}:${line}: not a text file (contains NUL bytes); manifests are UTF-8 YAML or JSON`, { file, line });
   }
+  try {
+    return parseText(text, file);
+  } catch (err) {
+    if (err instanceof NetguardError) throw err;
+    // Whatever the YAML library throws on hostile input (stack exhaustion on absurd nesting...)
+    // is still a file we could not read: an error naming it, never a crash.
+    throw new NetguardError('MANIFEST_PARSE', `${file}: cannot be read: ${yamlProblem(err)}`, { file });
+  }
+}
+
+/** The parser's message with the hostile cases said plainly. */
+function yamlProblem(err: unknown): string {
+  const message = String((err as Error)?.message ?? err).split('\n')[0];
+  if (/Maximum call stack/i.test(message)) return 'nested too deeply (the YAML parser ran out of stack)';
+  if (/alias count/i.test(message)) {
+    return `YAML aliases expand to too many nodes (at most ${MAX_ALIAS_COUNT} alias expansions per document): a "billion laughs" document?`;
+  }
+  return message.length > 300 ? `${message.slice(0, 299)}…` : message;
+}
+
+function parseText(text: string, file: string): LoadedObject[] {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
   const out: LoadedObject[] = [];
@@ -73,7 +189,7 @@ export function parseManifests(text: string, file: string): LoadedObject[] {
     if (err) {
       // With prettyErrors off the parser leaves linePos unset: the offset is the reliable part.
       const line = err.linePos?.[0]?.line ?? lineCounter.linePos(err.pos[0]).line;
-      throw new NetguardError('MANIFEST_PARSE', `${file}:${line}: YAML does not parse: ${describeYamlError(err, doc, lineCounter)}`, { file, line });
+      throw new NetguardError('MANIFEST_PARSE', `${file}:${line}: YAML does not parse: ${yamlProblem({ message: describeYamlError(err, doc, lineCounter) })}`, { file, line });
     }
     rejectCollectionKeys(doc, file, lineCounter, text);
     const start = doc.contents?.range?.[0];
@@ -82,7 +198,7 @@ export function parseManifests(text: string, file: string): LoadedObject[] {
     try {
       data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
-      throw new NetguardError('MANIFEST_PARSE', `${file}:${line}: ${(e as Error).message}`, { file, line });
+      throw new NetguardError('MANIFEST_PARSE', `${file}:${line}: ${yamlProblem(e)}`, { file, line });
     }
     if (data === null || data === undefined) continue; // empty document between ---
     if (typeof data !== 'object' || Array.isArray(data)) {
@@ -92,9 +208,13 @@ export function parseManifests(text: string, file: string): LoadedObject[] {
     if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray((obj as any).items)) {
       const itemsNode = isMap(doc.contents) ? doc.contents.get('items', true) : undefined;
       (obj as any).items.forEach((item: unknown, i: number) => {
-        if (!item || typeof item !== 'object' || Array.isArray(item)) return;
         const itemStart = isSeq(itemsNode) ? (itemsNode.items[i] as any)?.range?.[0] : undefined;
         const itemLine = typeof itemStart === 'number' ? lineCounter.linePos(itemStart).line : line;
+        if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+          // Dropping it quietly would check less than the file holds.
+          const what = item === null ? 'null' : Array.isArray(item) ? 'a list' : typeof item;
+          throw new NetguardError('MANIFEST_PARSE', `${file}:${itemLine}: items[${i}] of this ${obj.kind} must be a Kubernetes object (a map), not ${what}`, { file, line: itemLine });
+        }
         out.push({ object: item as KubeObject, source: { file, line: itemLine } });
       });
       continue;

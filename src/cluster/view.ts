@@ -9,11 +9,23 @@
 import type { GeneratedLabels, Labels, LabelSelector } from '../policies/selectors.ts';
 
 export type Answer<T> =
-  | { known: true; value: T; /** e.g. "the bundle", "cluster cache (synced 4s ago)" */ from: string }
+  | {
+      known: true;
+      value: T;
+      /** e.g. "the bundle", "cluster cache (synced 4s ago)" */
+      from: string;
+      /**
+       * Live views only: how far behind the cluster this answer may be, in seconds. 0 while every
+       * watch behind it is open and healthy; otherwise the time since the cache last heard from the
+       * API server. The engine compares it with the policy's staleAfterSeconds. Absent: not a live
+       * view (a bundle is exactly what it is).
+       */
+      ageSeconds?: number;
+    }
   | { known: false; /** e.g. "pods cache not synced yet", "list pods forbidden by RBAC" */ reason: string };
 
-export function known<T>(value: T, from: string): Answer<T> {
-  return { known: true, value, from };
+export function known<T>(value: T, from: string, ageSeconds?: number): Answer<T> {
+  return ageSeconds === undefined ? { known: true, value, from } : { known: true, value, from, ageSeconds };
 }
 
 export function unknown<T>(reason: string): Answer<T> {

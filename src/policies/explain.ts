@@ -7,7 +7,7 @@ import {
   formatSelector, fromMap, requirementMatches, requirementsMatch, toRequirements,
   type GeneratedLabels, type Labels, type LabelSelector, type Requirement,
 } from './selectors.ts';
-import { closest, editDistance, nearest, truncate } from './suggest.ts';
+import { editDistance, editDistanceWithin, nearest, truncate, typoBudget } from './suggest.ts';
 import type { RuleContext } from './types.ts';
 
 /** Pod sources read for "did you mean" evidence; enough for any namespace a person reads. */
@@ -54,15 +54,96 @@ interface LabelSet {
 /** Enumerated generated values offered as suggestions (web-0, web-1...); enough to show the pattern. */
 const GENERATED_SUGGESTIONS = 20;
 
-/** key=value pairs a label set is known to carry: its own labels and enumerated generated ones. */
-function pairsOf(set: LabelSet): Map<string, { key: string; value: string }> {
-  const pairs = new Map<string, { key: string; value: string }>();
-  for (const [key, value] of Object.entries(set.labels)) pairs.set(`${key}=${value}`, { key, value });
-  for (const [key, values] of Object.entries(set.generated ?? {})) {
-    if (values === '*') continue;
-    for (const value of values.slice(0, GENERATED_SUGGESTIONS)) pairs.set(`${key}=${value}`, { key, value });
+/**
+ * closest() of one wanted key=value among the key=value pairs a label set is known to carry
+ * (its own labels, then enumerated generated ones), for many sets in a row: distances are
+ * remembered per pair, so the labels many pods share are compared once, and a pair's text is
+ * built only when it is new or close. When several pairs read the same, the later one wins.
+ */
+class PairFinder {
+  readonly want: string;
+  private readonly lower: string;
+  private readonly max: number;
+  private readonly memo = new Map<string, Map<string, number>>();
+  private readonly exact = new Map<string, number>();
+  private best: string | undefined;
+  private bestD = Infinity;
+  private bestKey = '';
+  private bestValue = '';
+
+  constructor(want: string) {
+    this.want = want;
+    this.lower = want.toLowerCase();
+    this.max = typoBudget(want);
   }
-  return pairs;
+
+  /** The closest pair's text in `set`, if any is within the typo budget; pair() then says which it is. */
+  in(set: LabelSet): string | undefined {
+    this.best = undefined;
+    this.bestD = Infinity;
+    const labels = set.labels;
+    for (const key of Object.keys(labels)) this.consider(key, labels[key]);
+    const generated = set.generated;
+    if (generated) {
+      for (const key of Object.keys(generated)) {
+        const values = generated[key];
+        if (values === '*') continue;
+        const n = Math.min(values.length, GENERATED_SUGGESTIONS);
+        for (let i = 0; i < n; i++) this.consider(key, values[i]);
+      }
+    }
+    return this.best;
+  }
+
+  /** The key and value of the pair the last in() found. */
+  pair(): { key: string; value: string } {
+    return { key: this.bestKey, value: this.bestValue };
+  }
+
+  /** The plain (case-sensitive) edit distance from the wanted pair, remembered. */
+  distance(text: string): number {
+    let d = this.exact.get(text);
+    if (d === undefined) this.exact.set(text, (d = editDistance(this.want, text)));
+    return d;
+  }
+
+  private consider(key: string, value: string): void {
+    // A distance is at least the difference in length: most pairs end here, for free.
+    if (Math.abs(key.length + 1 + value.length - this.want.length) > this.max) return;
+    let byValue = this.memo.get(key);
+    if (!byValue) this.memo.set(key, (byValue = new Map()));
+    let d = byValue.get(value);
+    if (d === undefined) byValue.set(value, (d = editDistanceWithin(this.lower, `${key}=${value}`.toLowerCase(), this.max)));
+    if (d > this.max || d > this.bestD) return;
+    const text = `${key}=${value}`;
+    if (text === this.want) return;
+    if (text === this.best) {
+      this.bestKey = key;
+      this.bestValue = value;
+    } else if (d < this.bestD || (this.best !== undefined && text < this.best)) {
+      this.best = text;
+      this.bestD = d;
+      this.bestKey = key;
+      this.bestValue = value;
+    }
+  }
+}
+
+/** Has a set with these very labels and generated labels (same objects) been seen? Records it if not. */
+function seenBefore(seen: Map<Labels, GeneratedLabels | undefined | (GeneratedLabels | undefined)[]>, set: LabelSet): boolean {
+  if (!seen.has(set.labels)) {
+    seen.set(set.labels, set.generated);
+    return false;
+  }
+  const gens = seen.get(set.labels);
+  if (!Array.isArray(gens)) {
+    if (gens === set.generated) return true;
+    seen.set(set.labels, [gens, set.generated]);
+    return false;
+  }
+  if (gens.includes(set.generated)) return true;
+  gens.push(set.generated);
+  return false;
 }
 
 /**
@@ -71,29 +152,43 @@ function pairsOf(set: LabelSet): Map<string, { key: string; value: string }> {
  */
 export function nearMiss<T extends LabelSet>(reqs: readonly Requirement[], sets: readonly T[]): { fix: string; set: T } | undefined {
   let best: { fix: string; set: T; d: number } | undefined;
+  // Replicas share their label set (the informer caches intern them): judge each set once; the
+  // first of equals is the one named, as before. Distances to labels many sets share are
+  // remembered per requirement.
+  const seen = new Map<Labels, GeneratedLabels | undefined | (GeneratedLabels | undefined)[]>();
+  // Only single-value equality is a "typo"; NotIn, Exists and sets are deliberate.
+  const finders = reqs.map((r) => (r.operator === 'In' && r.values.length === 1 ? new PairFinder(`${r.key}=${r.values[0]}`) : undefined));
   for (const set of sets) {
-    const pairs = pairsOf(set);
-    const fixed: Requirement[] = [];
+    if (seenBefore(seen, set)) continue;
     let d = 0;
-    for (const r of reqs) {
-      if (requirementMatches(r, set.labels, set.generated)) {
-        fixed.push(r);
-        continue;
-      }
-      // Only single-value equality is a "typo"; NotIn, Exists and sets are deliberate.
-      const want = r.operator === 'In' && r.values.length === 1 ? `${r.key}=${r.values[0]}` : undefined;
-      const got = want === undefined ? undefined : closest(want, pairs.keys());
-      if (want === undefined || got === undefined) {
+    for (let i = 0; i < reqs.length; i++) {
+      if (requirementMatches(reqs[i], set.labels, set.generated)) continue;
+      const finder = finders[i];
+      const got = finder?.in(set);
+      if (!finder || got === undefined) {
         d = Infinity;
         break;
       }
-      d += editDistance(want, got);
-      const p = pairs.get(got)!;
-      if (!fixed.some((f) => f.key === p.key)) fixed.push({ key: p.key, operator: 'In', values: [p.value] });
+      d += finder.distance(got);
     }
-    if (d > 0 && d < Infinity && (!best || d < best.d)) best = { fix: formatRequirements(fixed), set, d };
+    if (d > 0 && d < Infinity && (!best || d < best.d)) best = { fix: formatRequirements(fixedFor(reqs, finders, set)), set, d };
   }
   return best && { fix: best.fix, set: best.set };
+}
+
+/** The selector with each requirement `set` fails replaced by the pair nearMiss found for it. */
+function fixedFor(reqs: readonly Requirement[], finders: readonly (PairFinder | undefined)[], set: LabelSet): Requirement[] {
+  const fixed: Requirement[] = [];
+  reqs.forEach((r, i) => {
+    if (requirementMatches(r, set.labels, set.generated)) {
+      fixed.push(r);
+      return;
+    }
+    finders[i]!.in(set);
+    const p = finders[i]!.pair();
+    if (!fixed.some((f) => f.key === p.key)) fixed.push({ key: p.key, operator: 'In', values: [p.value] });
+  });
+  return fixed;
 }
 
 /** Existing key=value labels nearest to what the selector asks for, as evidence (generated ones are noise here). */
@@ -146,9 +241,7 @@ export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], 
       : `checked ${capped ? 'the first ' : ''}${n} ${n === 1 ? 'pod/template' : 'pods/templates'} in ${from}`;
 
   // The classic mistake: labels on the Deployment's metadata instead of its pod template.
-  const misplaced = sources.find(
-    (s) => s.workloadLabels && Object.keys(s.workloadLabels).length > 0 && requirementsMatch(reqs, { ...s.labels, ...s.workloadLabels }, s.generated),
-  );
+  const misplaced = sources.find((s) => (s.workloadLabels ? matchesWithWorkloadLabels(reqs, s.labels, s.workloadLabels, s.generated) : false));
   if (misplaced) {
     return {
       checked,
@@ -174,6 +267,22 @@ export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], 
     hint: 'fix the selector, or the labels in the pod template (spec.template.metadata.labels)',
     kind: 'labels',
   };
+}
+
+/**
+ * Would the selector match if the workload's own labels were on its pod template? That is
+ * requirementsMatch over { ...labels, ...workloadLabels }, built only when the workload's labels
+ * change a key the selector reads (Helm puts the same labels on both: usually they do not).
+ */
+function matchesWithWorkloadLabels(reqs: readonly Requirement[], labels: Labels, workloadLabels: Labels, generated?: GeneratedLabels): boolean {
+  let empty = true;
+  for (const _ in workloadLabels) {
+    empty = false;
+    break;
+  }
+  if (empty) return false;
+  const differs = reqs.some((r) => Object.hasOwn(workloadLabels, r.key) && (!Object.hasOwn(labels, r.key) || labels[r.key] !== workloadLabels[r.key]));
+  return requirementsMatch(reqs, differs ? { ...labels, ...workloadLabels } : labels, generated);
 }
 
 /** A namespace other than `except` where `selector` does select something, if a quick probe finds one. */

@@ -48,8 +48,8 @@ export function podSelectorOf(policy: NetworkPolicyInfo): unknown {
 /** Parsed podSelectors, per policy object: a namespace's policies are matched against every pod. */
 const podRequirements = new WeakMap<NetworkPolicyInfo, Requirement[] | null>();
 
-/** An invalid selector cannot pass apiserver validation, so such a policy selects nothing here. */
-export function selectsPod(policy: NetworkPolicyInfo, pod: PodSource): boolean {
+/** spec.podSelector as requirements (parsed once per policy object); null when invalid. */
+export function podSelectorRequirements(policy: NetworkPolicyInfo): Requirement[] | null {
   let reqs = podRequirements.get(policy);
   if (reqs === undefined) {
     try {
@@ -59,6 +59,12 @@ export function selectsPod(policy: NetworkPolicyInfo, pod: PodSource): boolean {
     }
     podRequirements.set(policy, reqs);
   }
+  return reqs;
+}
+
+/** An invalid selector cannot pass apiserver validation, so such a policy selects nothing here. */
+export function selectsPod(policy: NetworkPolicyInfo, pod: PodSource): boolean {
+  const reqs = podSelectorRequirements(policy);
   return reqs !== null && requirementsMatch(reqs, pod.labels, pod.generated);
 }
 
@@ -291,8 +297,35 @@ export class DnsReach {
   }
 }
 
+/** Hints already rendered, per DNS settings: a denial repeated by retries or CI runs renders its YAML once. */
+const hintCache = new WeakMap<DnsSettings, Map<string, string>>();
+const HINT_CACHE_SIZE = 256;
+
+/** Only strings, arrays and plain objects: then JSON text identifies the value exactly. */
+function onlyStrings(v: unknown): boolean {
+  if (typeof v === 'string') return true;
+  if (Array.isArray(v)) return v.every(onlyStrings);
+  if (!isRecord(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  for (const k in v) if (!onlyStrings(v[k])) return false;
+  return true;
+}
+
 /** A ready-to-apply NetworkPolicy that adds DNS egress (and nothing else) for `podSelector`. */
 export function allowDnsPolicyYaml(namespace: string, name: string, podSelector: unknown, dns: DnsSettings): string {
+  const selector = cleanSelector(podSelector);
+  if (!onlyStrings(selector)) return renderAllowDns(namespace, name, selector, dns);
+  let cache = hintCache.get(dns);
+  if (!cache) hintCache.set(dns, (cache = new Map()));
+  const key = JSON.stringify([namespace, name, selector]);
+  let yaml = cache.get(key);
+  if (yaml === undefined) {
+    if (cache.size >= HINT_CACHE_SIZE) cache.clear();
+    cache.set(key, (yaml = renderAllowDns(namespace, name, selector, dns)));
+  }
+  return yaml;
+}
+
+function renderAllowDns(namespace: string, name: string, selector: Record<string, unknown>, dns: DnsSettings): string {
   const ports = dns.ports.flatMap((port) => [
     { protocol: 'UDP', port },
     { protocol: 'TCP', port },
@@ -310,7 +343,7 @@ export function allowDnsPolicyYaml(namespace: string, name: string, podSelector:
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name, namespace },
-    spec: { podSelector: cleanSelector(podSelector), policyTypes: ['Egress'], egress },
+    spec: { podSelector: selector, policyTypes: ['Egress'], egress },
   };
   return stringify(policy);
 }

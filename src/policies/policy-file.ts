@@ -4,11 +4,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { isCollection, isMap, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode } from 'yaml';
 import { NetguardError } from '../errors.ts';
 import { RULES } from './registry.ts';
 import { buildPolicySchema } from './policy-schema.ts';
-import type { BaseRuleConfig, DnsSettings, Policy } from './types.ts';
+import { DEFAULT_STALE_AFTER_SECONDS, type BaseRuleConfig, type DnsSettings, type Policy } from './types.ts';
 
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policies/default.yaml', import.meta.url));
 
@@ -25,26 +25,56 @@ const DEFAULT_EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease'];
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validate = ajv.compile(buildPolicySchema(RULES));
 
+/** A ConfigMap holds at most 1 MiB; a policy is a few hundred bytes. Larger is a mistake, not a policy. */
+export const MAX_POLICY_BYTES = 1024 * 1024;
+/** Alias expansion cap: a "billion laughs" policy fails instead of eating the heap. */
+const MAX_POLICY_ALIASES = 100;
+
 export function loadPolicyFile(file: string = DEFAULT_POLICY_FILE): Policy {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     throw new NetguardError('POLICY_NOT_FOUND', `cannot read policy file ${file}: ${(err as Error).message}`, { file });
   }
-  return parsePolicy(text, file);
+  if (bytes.length > MAX_POLICY_BYTES) {
+    throw new NetguardError('POLICY_INVALID', `${file}: the policy file is ${bytes.length} bytes; the limit is ${MAX_POLICY_BYTES} (1 MiB, a ConfigMap's own limit)`, { file });
+  }
+  return parsePolicy(bytes.toString('utf8'), file);
 }
 
 export function parsePolicy(text: string, source = '<policy>'): Policy {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let doc: ReturnType<typeof parseDocument>;
+  let data: unknown;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (err) {
+    throw new NetguardError('POLICY_INVALID', `${source}: YAML does not parse: ${yamlProblem(err)}`, { file: source });
+  }
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     // With prettyErrors off the parser leaves linePos unset: the offset is the reliable part.
     const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
-    throw new NetguardError('POLICY_INVALID', `${source}${line ? `:${line}` : ''}: YAML does not parse: ${e.message.split('\n')[0]}`, { file: source, line });
+    throw new NetguardError('POLICY_INVALID', `${source}${line ? `:${line}` : ''}: YAML does not parse: ${yamlProblem(e)}`, { file: source, line });
   }
-  const data = doc.toJS({ maxAliasCount: 100 });
+  // A mapping, list or binary used as a key: no policy key is one, and toJS would stringify it (with a process warning).
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key as any;
+      // A collection, or a scalar whose value is not a string or number (!!binary, !!timestamp...).
+      if (!isCollection(key) && !(typeof key?.value === 'object' && key.value !== null)) return undefined;
+      const offset = (pair.key as YamlNode).range?.[0];
+      const line = typeof offset === 'number' ? lineCounter.linePos(offset).line : undefined;
+      throw new NetguardError('POLICY_INVALID', `${source}${line ? `:${line}` : ''}: a mapping, list or binary value is used as a key; policy keys are plain strings`, { file: source, line });
+    },
+  });
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_POLICY_ALIASES });
+  } catch (err) {
+    // "Excessive alias count" (an alias bomb) or a stack overflow on absurd nesting.
+    throw new NetguardError('POLICY_INVALID', `${source}: YAML cannot be read: ${yamlProblem(err)}`, { file: source });
+  }
   if (!validate(data)) {
     const messages = (validate.errors ?? []).map((err) => describeSchemaError(err, doc, lineCounter, source));
     throw new NetguardError('POLICY_INVALID', `invalid policy ${source}:\n  ${[...new Set(messages)].join('\n  ')}`, {
@@ -72,6 +102,7 @@ function withDefaults(data: any, text: string, source: string): Policy {
     apiVersion: 'netguard.io/v1',
     kind: 'Policy',
     failOpen: data.failOpen ?? true,
+    staleAfterSeconds: data.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS,
     excludeNamespaces: data.excludeNamespaces ?? DEFAULT_EXCLUDED,
     dns: { ...DEFAULT_DNS, ...(data.dns ?? {}), portNames: { ...DEFAULT_DNS.portNames, ...(data.dns?.portNames ?? {}) } },
     rules,
@@ -88,7 +119,7 @@ function describeSchemaError(err: ErrorObject, doc: ReturnType<typeof parseDocum
   if (err.keyword === 'additionalProperties') {
     const key = String((err.params as any).additionalProperty);
     nodePath = [...path, key];
-    what = `unknown key "${key}"`;
+    what = `unknown key ${quoteKey(key)}`;
   } else if (err.keyword === 'required') {
     what = `missing key "${(err.params as any).missingProperty}"`;
   } else if (err.keyword === 'enum' || err.keyword === 'const') {
@@ -98,7 +129,7 @@ function describeSchemaError(err: ErrorObject, doc: ReturnType<typeof parseDocum
     what = err.message ?? 'is invalid';
   }
   const line = lineOf(doc, nodePath, lc, err.keyword === 'additionalProperties');
-  const at = nodePath.length > 0 ? nodePath.join('.') : '(top level)';
+  const at = nodePath.length > 0 ? keyPath(nodePath) : '(top level)';
   return `${at}${line ? ` (${source}:${line})` : ''}: ${what}`;
 }
 
@@ -119,4 +150,28 @@ function lineOf(doc: ReturnType<typeof parseDocument>, path: string[], lc: LineC
   const target = (isKey ? keyNode : (node as YamlNode | undefined)) ?? keyNode;
   const offset = (target as any)?.range?.[0];
   return typeof offset === 'number' ? lc.linePos(offset).line : undefined;
+}
+
+/** The parser's message, first line, with the two hostile cases said plainly. */
+function yamlProblem(err: unknown): string {
+  const message = String((err as Error)?.message ?? err).split('\n')[0];
+  if (/Maximum call stack/i.test(message)) return 'nested too deeply (stack exhausted)';
+  if (/alias count/i.test(message)) return `aliases expand to too many nodes (more than ${MAX_POLICY_ALIASES}): ${message}`;
+  return message.length > 300 ? `${message.slice(0, 299)}…` : message;
+}
+
+/** rules.egress-allows-dns.action; a key that is empty, odd or long is quoted and bounded: rules["my rule"]. */
+function keyPath(path: readonly string[]): string {
+  return path
+    .map((seg, i) => {
+      if (/^[A-Za-z0-9_-]{1,64}$/.test(seg)) return i === 0 ? seg : `.${seg}`;
+      return `[${quoteKey(seg)}]`;
+    })
+    .join('');
+}
+
+/** A key as JSON, at most 64 characters, invisible and line-breaking characters escaped. */
+function quoteKey(key: string): string {
+  const shown = key.length > 64 ? `${key.slice(0, 63)}…` : key;
+  return JSON.stringify(shown).replace(/[\p{C}\p{Zl}\p{Zp}]|(?! )\p{Zs}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -35,6 +35,13 @@ export function buildPolicySchema(rules: readonly Rule<any>[]): Record<string, u
       apiVersion: { const: 'netguard.io/v1' },
       kind: { const: 'Policy' },
       failOpen: { type: 'boolean', description: 'allow the request when netguard itself fails' },
+      staleAfterSeconds: {
+        type: 'number',
+        minimum: 0,
+        maximum: 86400,
+        description:
+          'a cluster cache is fresh while its watch is live or when it heard from the API server within this many seconds; findings that rest on a stale cache warn instead of deny (default 120)',
+      },
       excludeNamespaces: namespacePatterns,
       dns: {
         type: 'object',

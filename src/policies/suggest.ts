@@ -5,49 +5,123 @@
 
 /** Edit distance where insert, delete, substitute and swap-adjacent each cost 1. */
 export function editDistance(a: string, b: string): number {
+  return editDistanceWithin(a, b, Math.max(a.length, b.length));
+}
+
+/** Scratch rows for editDistanceWithin, grown on demand (the process is single-threaded). */
+let rows = new Int32Array(3 * 64);
+
+/**
+ * Edit distance when it is at most `max`, else max + 1: only the band of cells within `max` of
+ * the diagonal is computed, and the work stops once two rows have nothing left under the bound.
+ * The suggestion helpers only care about small distances, and label lists are long.
+ */
+export function editDistanceWithin(a: string, b: string, max: number): number {
   if (a === b) return 0;
-  if (a.length === 0) return b.length;
-  if (b.length === 0) return a.length;
-  // Three rolling rows: the swap needs the row two back.
-  let prev2 = new Array<number>(b.length + 1).fill(0);
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  let cur = new Array<number>(b.length + 1).fill(0);
-  for (let i = 1; i <= a.length; i++) {
-    cur[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2] + 1);
-      cur[j] = d;
-    }
-    [prev2, prev, cur] = [prev, cur, prev2];
+  // A common prefix or suffix never needs an edit: compare what lies between.
+  let start = 0;
+  let endA = a.length;
+  let endB = b.length;
+  while (start < endA && start < endB && a.charCodeAt(start) === b.charCodeAt(start)) start++;
+  while (endA > start && endB > start && a.charCodeAt(endA - 1) === b.charCodeAt(endB - 1)) endA--, endB--;
+  if (start > 0 || endA < a.length || endB < b.length) {
+    a = a.slice(start, endA);
+    b = b.slice(start, endB);
   }
-  return prev[b.length];
+  const la = a.length;
+  const lb = b.length;
+  if (Math.abs(la - lb) > max) return max + 1;
+  if (la === 0 || lb === 0) return Math.max(la, lb);
+  // The distance is at most the longer length: a wider band changes nothing.
+  if (max > Math.max(la, lb)) max = Math.max(la, lb);
+  const big = max + 1;
+  if (rows.length < 3 * (lb + 1)) rows = new Int32Array(6 * (lb + 1));
+  const w = lb + 1;
+  // Three rolling rows at offsets p2 (two back), p1 (previous), c (current) in one scratch buffer.
+  let p2 = 0;
+  let p1 = w;
+  let c = 2 * w;
+  for (let j = 0; j <= lb; j++) {
+    rows[p2 + j] = big;
+    rows[p1 + j] = j <= max ? j : big;
+  }
+  let prevMin = 0;
+  for (let i = 1; i <= la; i++) {
+    const lo = Math.max(1, i - max);
+    const hi = Math.min(lb, i + max);
+    rows[c] = i <= max ? i : big;
+    if (lo > 1) rows[c + lo - 1] = big;
+    let rowMin = lo === 1 ? rows[c] : big;
+    const ai = a.charCodeAt(i - 1);
+    const ai1 = i > 1 ? a.charCodeAt(i - 2) : -1;
+    for (let j = lo; j <= hi; j++) {
+      const bj = b.charCodeAt(j - 1);
+      let d = rows[p1 + j - 1] + (ai === bj ? 0 : 1);
+      const del = rows[p1 + j] + 1;
+      if (del < d) d = del;
+      const ins = rows[c + j - 1] + 1;
+      if (ins < d) d = ins;
+      if (j > 1 && ai === b.charCodeAt(j - 2) && ai1 === bj) {
+        const swap = rows[p2 + j - 2] + 1;
+        if (swap < d) d = swap;
+      }
+      if (d > big) d = big;
+      rows[c + j] = d;
+      if (d < rowMin) rowMin = d;
+    }
+    if (hi < lb) rows[c + hi + 1] = big;
+    // A cell reads only the two rows above it: two rows past the bound mean the answer is too.
+    if (rowMin > max && prevMin > max) return big;
+    prevMin = rowMin;
+    const t = p2;
+    p2 = p1;
+    p1 = c;
+    c = t;
+  }
+  return Math.min(rows[p1 + lb], big);
+}
+
+
+/** The typo budget for an input: a distance that scales with length (typos, not rewrites). */
+export function typoBudget(input: string): number {
+  return Math.max(1, Math.min(3, Math.floor(input.length / 3)));
 }
 
 /** The closest candidate within a distance that scales with length (typos, not rewrites). */
 export function closest(input: string, candidates: Iterable<string>): string | undefined {
-  const maxDistance = Math.max(1, Math.min(3, Math.floor(input.length / 3)));
+  const max = typoBudget(input);
+  const lower = input.toLowerCase();
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
     if (c === input) continue;
-    const d = editDistance(input.toLowerCase(), c.toLowerCase());
+    // Only distances up to the budget (and up to the best so far) can change the answer.
+    const d = editDistanceWithin(lower, c.toLowerCase(), Math.min(bestD, max));
+    if (d > max) continue;
     if (d < bestD || (d === bestD && best !== undefined && c < best)) {
       best = c;
       bestD = d;
     }
   }
-  return bestD <= maxDistance ? best : undefined;
+  return best;
 }
 
-/** Up to `n` candidates ordered by distance, for "nearest labels found" evidence. */
+/** Up to `n` candidates ordered by distance (ties: localeCompare), for "nearest labels found" evidence. */
 export function nearest(input: string, candidates: Iterable<string>, n = 3): string[] {
-  return [...new Set(candidates)]
-    .map((c) => ({ c, d: editDistance(input, c) }))
-    .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
-    .slice(0, n)
-    .map((x) => x.c);
+  if (n <= 0) return [];
+  // The n best so far, in order; a candidate further than the n-th best cannot enter.
+  const top: { c: string; d: number }[] = [];
+  for (const c of new Set(candidates)) {
+    const bound = top.length < n ? Infinity : top[top.length - 1].d;
+    const d = bound === Infinity ? editDistance(input, c) : editDistanceWithin(input, c, bound);
+    if (d > bound) continue;
+    let at = top.length;
+    while (at > 0 && (top[at - 1].d > d || (top[at - 1].d === d && top[at - 1].c.localeCompare(c) > 0))) at--;
+    if (at >= n) continue;
+    top.splice(at, 0, { c, d });
+    if (top.length > n) top.pop();
+  }
+  return top.map((x) => x.c);
 }
 
 /** Cut user-supplied text so messages stay bounded. */

@@ -55,6 +55,11 @@ export interface Finding {
   message: string;
   hint?: string;
   source?: SourceLocation;
+  /**
+   * Set when the rule consulted a cluster cache older than the policy's staleAfterSeconds: the
+   * age in seconds. Such a finding never denies (a deny is downgraded to warn) and says so.
+   */
+  staleSeconds?: number;
 }
 
 /** Settings every rule accepts, plus the rule's own parameters. */
@@ -73,10 +78,19 @@ export interface DnsSettings {
   ips: string[];
 }
 
+/** A cluster cache not live for longer than this is stale: its findings warn instead of deny. */
+export const DEFAULT_STALE_AFTER_SECONDS = 120;
+
 export interface Policy {
   apiVersion: 'netguard.io/v1';
   kind: 'Policy';
   failOpen: boolean;
+  /**
+   * A cache is fresh while its watch is live, or when it heard from the API server within this
+   * many seconds; otherwise its answers are stale and deny findings that rest on them become
+   * warnings. policy-file always sets it; absent (hand-built policies): DEFAULT_STALE_AFTER_SECONDS.
+   */
+  staleAfterSeconds?: number;
   excludeNamespaces: string[];
   dns: DnsSettings;
   rules: Record<string, BaseRuleConfig & Record<string, unknown>>;

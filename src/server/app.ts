@@ -10,12 +10,19 @@ import { emptyView } from '../cluster/empty-view.ts';
 import type { Policy, Rule } from '../policies/types.ts';
 import { MAX_BODY_BYTES } from './admission.ts';
 import { registerHealthRoutes, type HealthState } from './health.ts';
+import { requireClientCertificate } from './client-auth.ts';
 import { serverMetrics } from './metrics.ts';
+import { policyStore, recordPolicyInfo, type PolicyStore } from './policy-reload.ts';
 import { tlsOptions, type CertificatePair } from './tls.ts';
 import { validateRoutes } from './validate.ts';
 
 export interface AppDeps {
+  /** the policy at start; with `policies`, the store's current policy wins */
   policy: Policy;
+  /** the reloadable policy (main's policy file watcher replaces it); default: a store holding `policy` */
+  policies?: PolicyStore;
+  /** PEM of the CA that signs the apiserver's client certificate: requests without one get 401 (needs tls) */
+  clientCa?: string;
   /** created once in main; the informer caches register on it too */
   registry: Registry;
   /** default: silent */
@@ -34,13 +41,20 @@ export type NetguardApp = FastifyInstance<HttpsServer>;
 
 export function buildApp(deps: AppDeps): NetguardApp {
   const health: HealthState = deps.health ?? { shuttingDown: false };
-  health.policy = deps.policy;
+  const policies = deps.policies ?? policyStore(deps.policy);
+  health.policy = policies.current;
   health.cluster = deps.cluster;
   if (deps.tls) health.certificate = { notAfter: deps.tls.notAfter, fingerprint: deps.tls.fingerprint };
 
   const metrics = serverMetrics(deps.registry);
-  metrics.policyInfo.reset();
-  metrics.policyInfo.set({ hash: deps.policy.hash, source: deps.policy.source }, 1);
+  recordPolicyInfo(metrics, policies.current);
+  // Loaded at start: the file's watcher (main) drops this to 0 while the file holds a rejected change.
+  metrics.policyLastReloadSuccess.set(1);
+  policies.onChange((next) => {
+    health.policy = next;
+    recordPolicyInfo(metrics, next);
+  });
+  if (deps.clientCa && !deps.tls) throw new Error('buildApp: clientCa needs tls (client certificates exist only over TLS)');
   if (deps.tls) metrics.certificateExpiry.set(Math.floor(deps.tls.notAfter.getTime() / 1000));
 
   // The cast: Fastify's types pick the server type from literal options; ours is decided at run time.
@@ -48,7 +62,7 @@ export function buildApp(deps: AppDeps): NetguardApp {
     loggerInstance: deps.logger ?? pino({ level: 'silent' }),
     // One line per admission decision is logged by the handler; Fastify's per-request pair would double it.
     logController: new LogController({ disableRequestLogging: true }),
-    ...(deps.tls ? { https: tlsOptions(deps.tls) } : {}),
+    ...(deps.tls ? { https: tlsOptions(deps.tls, deps.clientCa) } : {}),
     // On close: idle keep-alive sockets are closed at once, in-flight requests finish.
     forceCloseConnections: 'idle',
     // Longer than the apiserver's idle-connection timeout (Go's 90 s): the client should be the
@@ -77,7 +91,19 @@ export function buildApp(deps: AppDeps): NetguardApp {
     return reply.code(500).send({ error: 'internal', message: 'internal error' });
   });
 
-  app.register(async (scope) => validateRoutes(scope, { policy: deps.policy, metrics, rules: deps.rules, view: () => deps.cluster?.view ?? emptyView }));
+  // Before any route and any body parsing: an unauthenticated request is answered 401 unread.
+  if (deps.clientCa) requireClientCertificate(app, metrics);
+  app.register(async (scope) =>
+    validateRoutes(scope, {
+      // Read once per request by the handler: a reload swaps what the next request sees.
+      get policy() {
+        return policies.current;
+      },
+      metrics,
+      rules: deps.rules,
+      view: () => deps.cluster?.view ?? emptyView,
+    }),
+  );
   registerHealthRoutes(app, health);
   app.get('/metrics', async (_request, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
   return app;

@@ -20,6 +20,8 @@ export interface ServeConfig {
   /** both or neither; neither means the development certificate in certDir */
   tlsCert?: string;
   tlsKey?: string;
+  /** CA bundle (PEM) that signs the apiserver's client certificate; set: every request but the probes and /metrics needs one */
+  clientCa?: string;
   /** an explicit kubeconfig (flag, NETGUARD_KUBECONFIG or KUBECONFIG); cluster.ts decides the rest */
   kubeconfig?: { path: string; from: '--kubeconfig' | 'NETGUARD_KUBECONFIG' | 'KUBECONFIG' };
   logLevel: LogLevel;
@@ -36,6 +38,9 @@ Options (each also read from the environment variable shown; flags win):
   --port N            port to listen on (0: any)     NETGUARD_PORT      (default: 8443)
   --tls-cert FILE     serving certificate (PEM)      NETGUARD_TLS_CERT  (default: development certificate)
   --tls-key FILE      its private key (PEM)          NETGUARD_TLS_KEY
+  --client-ca FILE    require a client certificate   NETGUARD_CLIENT_CA (default: none)
+                      signed by this CA (the apiserver's); others get 401.
+                      GET /healthz, /readyz and /metrics stay open.
   --kubeconfig FILE   cluster to watch               NETGUARD_KUBECONFIG, then KUBECONFIG
                       (default: in-cluster service account, then ~/.kube/config, else no cluster)
   --log-level L       fatal|error|warn|info|debug|trace|silent   NETGUARD_LOG_LEVEL (default: info)
@@ -52,6 +57,7 @@ const OPTIONS = {
   port: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'client-ca': { type: 'string' },
   kubeconfig: { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -90,12 +96,14 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!Number.isFinite(delay) || delay < 0) throw usage(`NETGUARD_SHUTDOWN_DELAY_SECONDS must be a number >= 0, got "${delayText}"`);
 
   const host = pick(values.host, env.NETGUARD_HOST) ?? '127.0.0.1';
+  const clientCa = pick(values['client-ca'], env.NETGUARD_CLIENT_CA);
 
   return {
     policyFile: pick(values.policy, env.NETGUARD_POLICY) ?? DEFAULT_POLICY_FILE,
     host,
     port: Number(portText),
     ...(tlsCert !== undefined && tlsKey !== undefined ? { tlsCert, tlsKey } : {}),
+    ...(clientCa !== undefined ? { clientCa } : {}),
     ...kubeconfigOf(values.kubeconfig, env),
     logLevel: logLevel as LogLevel,
     certDir: pick(undefined, env.NETGUARD_CERT_DIR) ?? DEFAULT_CERT_DIR,

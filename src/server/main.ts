@@ -12,11 +12,13 @@ import { NetguardError } from '../errors.ts';
 import { loadPolicyFile } from '../policies/policy-file.ts';
 import type { DnsSettings } from '../policies/types.ts';
 import { buildApp, type NetguardApp } from './app.ts';
+import { loadClientCa } from './client-auth.ts';
 import { chooseCluster, informerSourceFactory, type ClusterProbe, type ClusterSourceFactory } from './cluster.ts';
 import { REPO_ROOT, type ServeConfig } from './config.ts';
 import { ensureDevCertificate } from './dev-cert.ts';
 import type { HealthState } from './health.ts';
 import { createRegistry, serverMetrics } from './metrics.ts';
+import { policyStore, watchPolicyFile } from './policy-reload.ts';
 import { applyCertificate, loadCertificatePair, watchCertificatePair } from './tls.ts';
 
 export interface ServeIo {
@@ -64,12 +66,17 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
   const keyFile = config.tlsKey ?? dev!.keyFile;
   const pair = dev?.pair ?? loadCertificatePair(certFile, keyFile);
   logger.info({ certFile, fingerprint: pair.fingerprint, notAfter: pair.notAfter.toISOString() }, 'serving certificate loaded');
+  const clientCa = config.clientCa ? loadClientCa(config.clientCa) : undefined;
+  if (clientCa) {
+    logger.info({ clientCa: config.clientCa, certificates: clientCa.certificates }, 'client certificates required: requests without one signed by this CA get 401 (GET /healthz, /readyz, /metrics stay open)');
+  }
 
   const registry = io.registry ?? createRegistry();
   const cluster = await startCluster(config, io, logger, registry, policy.dns);
 
   const health: HealthState = { shuttingDown: false };
-  const app = buildApp({ policy, registry, logger, cluster, tls: pair, health });
+  const policies = policyStore(policy);
+  const app = buildApp({ policy, policies, registry, logger, cluster, tls: pair, health, ...(clientCa ? { clientCa: clientCa.pem } : {}) });
   try {
     // Fastify turns "localhost" into one server per loopback address, and setSecureContext
     // (certificate reload) would reach only the first: listen on 127.0.0.1 instead.
@@ -92,11 +99,13 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
     current: pair,
     logger: logger.child({ component: 'tls' }),
     onReload(next) {
-      applyCertificate(app.server, next);
+      applyCertificate(app.server, next, clientCa?.pem);
       health.certificate = { notAfter: next.notAfter, fingerprint: next.fingerprint };
       metrics.certificateExpiry.set(Math.floor(next.notAfter.getTime() / 1000));
     },
   });
+
+  const policyWatcher = watchPolicyFile({ file: config.policyFile, store: policies, logger: logger.child({ component: 'policy' }), metrics });
 
   let resolveClosed!: (code: number) => void;
   const closed = new Promise<number>((resolve) => (resolveClosed = resolve));
@@ -107,6 +116,7 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
     await sleep(config.shutdownDelayMs, undefined, { signal: hurry.signal }).catch(() => undefined);
     logger.info('drain period over: closing idle connections, waiting for in-flight requests');
     watcher.close();
+    policyWatcher.close();
     const deadline = setTimeout(() => {
       logger.warn({ afterMs: CLOSE_DEADLINE_MS }, 'in-flight requests did not finish; closing their connections');
       app.server.closeAllConnections();

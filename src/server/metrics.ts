@@ -15,6 +15,9 @@ export interface ServerMetrics {
   ruleFailures: Counter<'rule'>;
   certificateExpiry: Gauge;
   policyInfo: Gauge<'hash' | 'source'>;
+  policyReloadErrors: Counter;
+  policyLastReloadSuccess: Gauge;
+  unauthorized: Counter<'reason'>;
 }
 
 /** 0.1 ms to 10 s: rules are synchronous lookups, so most land in the first buckets. */
@@ -74,6 +77,22 @@ export function serverMetrics(registry: Registry): ServerMetrics {
       name: 'netguard_policy_info',
       help: 'The loaded policy: always 1, labelled with its sha256 and file',
       labelNames: ['hash', 'source'],
+      registers,
+    }),
+    policyReloadErrors: new Counter({
+      name: 'netguard_policy_reload_errors_total',
+      help: 'Policy file changes that could not be loaded (unreadable or invalid); the previous policy stays in force. Counted once per distinct bad content',
+      registers,
+    }),
+    policyLastReloadSuccess: new Gauge({
+      name: 'netguard_policy_last_reload_success',
+      help: '1 when the policy file on disk is the policy in force (or loaded cleanly); 0 while it holds a change that was rejected',
+      registers,
+    }),
+    unauthorized: new Counter({
+      name: 'netguard_unauthorized_requests_total',
+      help: 'Requests refused with 401 because --client-ca is set and the client presented no certificate signed by it',
+      labelNames: ['reason'],
       registers,
     }),
   };

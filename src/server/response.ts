@@ -1,9 +1,10 @@
 // Building AdmissionReview answers: allowed / denied / withWarnings / errored, and the one
 // place that turns an Evaluation into an answer. The answer always carries request.uid:
 // the apiserver rejects any other.
-import type { Evaluation } from '../policies/engine.ts';
+import type { BudgetExhausted, Evaluation } from '../policies/engine.ts';
 import type { Finding } from '../policies/types.ts';
 import type { ReviewApiVersion } from './admission.ts';
+import { formatMs } from './budget.ts';
 
 export interface AdmissionStatus {
   code: number;
@@ -27,6 +28,10 @@ export interface AdmissionReviewAnswer {
 
 /** kubectl prints warnings whole, but the apiserver may truncate past 256 characters. */
 export const MAX_WARNING_CHARS = 256;
+/** The denial message: many findings, each quoting names from the request, must not make it unbounded. */
+export const MAX_STATUS_MESSAGE_CHARS = 4096;
+/** 16 × 256 characters: the apiserver's own budget for the warnings of one request (4096). */
+export const MAX_WARNINGS = 16;
 /** Audit annotations land in every audit event for the request; keep them small. */
 export const MAX_AUDIT_VALUE_CHARS = 1024;
 
@@ -48,12 +53,15 @@ export function allowed(uid: string): AdmissionResponse {
 }
 
 export function denied(uid: string, message: string, code = 403, reason = 'Forbidden'): AdmissionResponse {
-  return { uid, allowed: false, status: { code, reason, message } };
+  return { uid, allowed: false, status: { code, reason, message: truncate(message, MAX_STATUS_MESSAGE_CHARS) } };
 }
 
 export function withWarnings(response: AdmissionResponse, warnings: readonly string[]): AdmissionResponse {
   if (warnings.length === 0) return response;
-  return { ...response, warnings: [...(response.warnings ?? []), ...warnings.map((w) => truncate(oneLine(w), MAX_WARNING_CHARS))] };
+  const all = [...(response.warnings ?? []), ...warnings.map((w) => truncate(oneLine(w), MAX_WARNING_CHARS))];
+  // The apiserver keeps about 4096 characters of warnings in all: past that, say how many were left out.
+  const kept = all.length <= MAX_WARNINGS ? all : [...all.slice(0, MAX_WARNINGS - 1), `netguard: ${all.length - MAX_WARNINGS + 1} more warnings not shown (see the audit annotations)`];
+  return { ...response, warnings: kept };
 }
 
 /**
@@ -91,12 +99,16 @@ export function fromEvaluation(uid: string, evaluation: Evaluation, failOpen: bo
   const failedRules = evaluation.failures.map((f) => f.rule);
   const failVerdict = failOpen ? 'not enforced for this request (failOpen: true)' : 'request refused (failOpen: false)';
   for (const rule of failedRules) warnings.push(`netguard[${rule}]: netguard failed to evaluate this rule; ${failVerdict}`);
+  const incomplete = evaluation.incomplete;
+  if (incomplete) warnings.push(`netguard: ${outOfTime(incomplete)}; ${failVerdict}`);
 
   let response: AdmissionResponse;
   if (denials.length > 0) {
     response = denied(uid, denials.map((f) => `[${f.rule}] ${describe(f)}`).join('; '));
   } else if (failedRules.length > 0 && !failOpen) {
     response = denied(uid, `netguard failed to evaluate ${failedRules.join(', ')}; failOpen is false, so the request is refused`, 500, 'InternalError');
+  } else if (incomplete && !failOpen) {
+    response = denied(uid, `netguard ${outOfTime(incomplete)}; failOpen is false, so the request is refused`, 504, 'Timeout');
   } else {
     response = allowed(uid);
   }
@@ -104,6 +116,12 @@ export function fromEvaluation(uid: string, evaluation: Evaluation, failOpen: bo
 
   const audit = auditAnnotations(evaluation);
   return Object.keys(audit).length > 0 ? { ...response, auditAnnotations: audit } : response;
+}
+
+/** "ran out of its 2.4s evaluation budget (rule x took 2.5s); not evaluated: y, z" */
+export function outOfTime(b: BudgetExhausted): string {
+  const slow = b.slowRule ? ` (rule ${b.slowRule.rule} took ${formatMs(b.slowRule.ms)})` : ' before any rule ran';
+  return `ran out of its ${formatMs(b.budgetMs)} evaluation budget${slow}; not evaluated: ${b.notEvaluated.join(', ')}`;
 }
 
 function auditAnnotations(evaluation: Evaluation): Record<string, string> {

@@ -3,12 +3,12 @@
 // swap a `..data` symlink rather than write the files, so we watch the directory AND poll:
 // fs.watch can miss events on some filesystems, polling cannot.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import type pino from 'pino';
 import { NetguardError } from '../errors.ts';
+import { watchFiles } from './file-watch.ts';
 
 export interface CertificatePair {
   cert: string;
@@ -48,14 +48,32 @@ export function loadCertificatePair(certFile: string, keyFile: string): Certific
   return parseCertificatePair(cert, key, `${certFile} + ${keyFile}`);
 }
 
-/** HTTPS options: HTTP/1.1 only (no ALPN h2), TLS 1.2 or newer. */
-export function tlsOptions(pair: CertificatePair): { cert: string; key: string; minVersion: 'TLSv1.2' } {
-  return { cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' };
+export interface TlsServerOptions {
+  cert: string;
+  key: string;
+  minVersion: 'TLSv1.2';
+  /** with a client CA (client-auth.ts): ask for a client certificate, verify it against ca, answer 401 ourselves */
+  ca?: string;
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
 }
 
-/** New handshakes use the new pair; established connections keep theirs, so nothing in flight drops. */
-export function applyCertificate(server: TlsServer, pair: CertificatePair): void {
-  server.setSecureContext(tlsOptions(pair));
+/**
+ * HTTPS options: HTTP/1.1 only (no ALPN h2), TLS 1.2 or newer. With `clientCa`, clients are asked
+ * for a certificate; the handshake succeeds without one so the request can get a JSON 401.
+ */
+export function tlsOptions(pair: CertificatePair, clientCa?: string): TlsServerOptions {
+  const base: TlsServerOptions = { cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' };
+  return clientCa ? { ...base, ca: clientCa, requestCert: true, rejectUnauthorized: false } : base;
+}
+
+/**
+ * New handshakes use the new pair; established connections keep theirs, so nothing in flight drops.
+ * The client CA must be passed again: a secure context replaces the old one whole, `ca` included.
+ */
+export function applyCertificate(server: TlsServer, pair: CertificatePair, clientCa?: string): void {
+  const { cert, key, minVersion, ca } = tlsOptions(pair, clientCa);
+  server.setSecureContext({ cert, key, minVersion, ...(ca ? { ca } : {}) });
 }
 
 export interface CertificateWatcherOptions {
@@ -80,10 +98,6 @@ export function watchCertificatePair(opts: CertificateWatcherOptions): Certifica
   const { certFile, keyFile, logger } = opts;
   let current = opts.current;
   let lastRejected = '';
-  let running: Promise<void> | undefined;
-  let again = false;
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
 
   async function checkOnce(): Promise<void> {
     let cert: string;
@@ -116,49 +130,12 @@ export function watchCertificatePair(opts: CertificateWatcherOptions): Certifica
     lastRejected = what;
   }
 
-  /** One check at a time; a request during a check runs once more after it. */
-  function check(): Promise<void> {
-    if (closed) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await checkOnce();
-      } while (again && !closed);
-    })().finally(() => (running = undefined));
-    return running;
-  }
-
-  function schedule(): void {
-    if (closed) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => void check(), opts.debounceMs ?? 100);
-    timer.unref();
-  }
-
-  const watchers: FSWatcher[] = [];
-  for (const dir of new Set([dirname(certFile), dirname(keyFile)])) {
-    try {
-      const w = watch(dir, { persistent: false }, schedule);
-      w.on('error', (err) => logger.warn({ dir, error: err.message }, 'certificate directory watch failed; relying on polling'));
-      watchers.push(w);
-    } catch (err) {
-      logger.warn({ dir, error: (err as Error).message }, 'cannot watch the certificate directory; relying on polling');
-    }
-  }
-  const poll = setInterval(() => void check(), opts.pollMs ?? 10_000);
-  poll.unref();
-
-  return {
-    check,
-    close() {
-      closed = true;
-      clearInterval(poll);
-      clearTimeout(timer);
-      for (const w of watchers) w.close();
-    },
-  };
+  return watchFiles({
+    files: [certFile, keyFile],
+    reload: checkOnce,
+    logger,
+    what: 'certificate',
+    ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+    ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
+  });
 }

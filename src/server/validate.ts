@@ -8,8 +8,9 @@ import type { ClusterView } from '../cluster/view.ts';
 import { evaluate, type Evaluation } from '../policies/engine.ts';
 import type { Policy, Rule } from '../policies/types.ts';
 import { decodeReview, MAX_BODY_BYTES, type AdmissionRequest } from './admission.ts';
+import { evaluationBudget } from './budget.ts';
 import type { AdmissionResult, ServerMetrics } from './metrics.ts';
-import { errored, fromEvaluation, review, type AdmissionResponse } from './response.ts';
+import { errored, fromEvaluation, review, truncate, type AdmissionResponse } from './response.ts';
 
 export interface ValidateDeps {
   policy: Policy;
@@ -29,14 +30,21 @@ export async function validateRoutes(app: FastifyInstance, deps: ValidateDeps): 
 }
 
 function handle(request: FastifyRequest, reply: FastifyReply, deps: ValidateDeps): FastifyReply {
+  const arrived = performance.now();
   const decoded = decodeReview(request.headers['content-type'], request.body as Buffer | undefined);
   if (!decoded.ok) {
     deps.metrics.requests.inc({ operation: 'unknown', kind: 'unknown', result: 'error' });
-    request.log.warn({ reason: decoded.reason, uid: decoded.uid, error: decoded.message }, 'rejected a request that is not a usable AdmissionReview');
-    return reply.code(400).send({ error: decoded.reason, message: decoded.message, ...(decoded.uid ? { uid: decoded.uid } : {}) });
+    // The message may quote the request (a kind, an apiVersion, a JSON snippet): bounded, never echoed whole.
+    const message = publicText(decoded.message, MAX_ERROR_MESSAGE_CHARS);
+    const uid = decoded.uid === undefined ? undefined : publicText(decoded.uid, MAX_LOGGED_UID_CHARS);
+    request.log.warn({ reason: decoded.reason, uid, error: message }, 'rejected a request that is not a usable AdmissionReview');
+    return reply.code(400).send({ error: decoded.reason, message, ...(uid ? { uid } : {}) });
   }
   const { apiVersion, request: req } = decoded.review;
-  const log = request.log.child({ uid: req.uid });
+  // One policy per request, even if a reload swaps the policy while this request is in flight.
+  const policy = deps.policy;
+  const log = request.log.child({ uid: publicText(req.uid, MAX_LOGGED_UID_CHARS) });
+  const budget = evaluationBudget((request.query as Record<string, unknown> | undefined)?.timeout);
   const start = performance.now();
   let response: AdmissionResponse;
   let evaluation: Evaluation | undefined;
@@ -45,45 +53,65 @@ function handle(request: FastifyRequest, reply: FastifyReply, deps: ValidateDeps
     evaluation = evaluate(
       { operation: req.operation, object: req.object, oldObject: req.oldObject, namespace: req.namespace },
       deps.view(),
-      deps.policy,
+      policy,
       deps.rules,
+      { budget: { deadline: arrived + budget.budgetMs, budgetMs: budget.budgetMs, startedAt: arrived } },
     );
-    for (const f of evaluation.failures) log.error({ rule: f.rule, err: f.error }, 'rule threw; answering per failOpen');
-    failed = evaluation.failures.length > 0;
-    response = fromEvaluation(req.uid, evaluation, deps.policy.failOpen);
+    for (const f of evaluation.failures) log.error({ rule: f.rule, err: errorForLog(f.error) }, 'rule threw; answering per failOpen');
+    failed = evaluation.failures.length > 0 || evaluation.incomplete !== undefined;
+    logSlow(log, evaluation, budget, performance.now() - arrived);
+    response = fromEvaluation(req.uid, evaluation, policy.failOpen);
   } catch (err) {
-    log.error({ err }, 'admission handler failed; answering per failOpen');
+    log.error({ err: errorForLog(err) }, 'admission handler failed; answering per failOpen');
     failed = true;
-    response = errored(req.uid, deps.policy.failOpen, 'internal error while reviewing this request');
+    response = errored(req.uid, policy.failOpen, 'internal error while reviewing this request');
   }
   const seconds = (performance.now() - start) / 1000;
   try {
     record(deps.metrics, req, evaluation, response, failed, seconds);
     log.info(
       {
-        kind: req.kind.kind,
-        namespace: req.namespace,
-        name: req.name ?? nameOf(req),
+        // Names, kinds and reasons come from the request: bounded. The objects themselves are never logged.
+        kind: publicText(req.kind.kind, 64),
+        namespace: req.namespace === undefined ? undefined : publicText(req.namespace, 64),
+        name: logName(req),
         operation: req.operation,
         dryRun: req.dryRun,
         allowed: response.allowed,
         rules: [...new Set(evaluation?.findings.map((f) => f.rule) ?? [])],
         ...(evaluation?.failures.length ? { failed: evaluation.failures.map((f) => f.rule) } : {}),
-        ...(evaluation?.ignored.length ? { ignored: evaluation.ignored.map((i) => i.rule) } : {}),
+        // Every honoured ignore annotation is logged with its (bounded) reason and counted in netguard_ignore_annotations_total.
+        ...(evaluation?.ignored.length ? { ignored: evaluation.ignored.map((i) => ({ rule: i.rule, reason: publicText(i.reason, MAX_LOGGED_REASON_CHARS) })) } : {}),
         ...(evaluation?.skipped ? { skipped: evaluation.skipped } : {}),
+        ...(evaluation?.stale ? { stale: evaluation.stale.map((s) => ({ rule: s.rule, ageSeconds: Math.round(s.ageSeconds) })) } : {}),
         durationMs: Math.round(seconds * 1e6) / 1000,
       },
       'admission decision',
     );
   } catch (err) {
     // Metrics and logs must never cost the apiserver its answer.
-    log.error({ err }, 'recording the admission decision failed');
+    log.error({ err: errorForLog(err) }, 'recording the admission decision failed');
   }
   return reply.code(200).send(review(apiVersion, response));
 }
 
+/** Budget trouble is logged with the slowest rule: the operator's lead to a rule that needs work. */
+function logSlow(log: FastifyRequest['log'], ev: Evaluation, budget: ReturnType<typeof evaluationBudget>, elapsedMs: number): void {
+  if (!ev.incomplete && elapsedMs <= budget.budgetMs) return;
+  const slowest = ev.timings.reduce<{ rule: string; ms: number } | undefined>((a, t) => (!a || t.ms > a.ms ? t : a), undefined);
+  const fields = {
+    slowRule: slowest?.rule,
+    slowRuleMs: slowest ? Math.round(slowest.ms) : undefined,
+    budgetMs: Math.round(budget.budgetMs),
+    timeoutMs: budget.timeoutMs,
+    elapsedMs: Math.round(elapsedMs),
+  };
+  if (ev.incomplete) log.warn({ ...fields, notEvaluated: ev.incomplete.notEvaluated }, 'evaluation budget exhausted; rules skipped, answering per failOpen');
+  else log.warn(fields, 'evaluation finished but overran its budget');
+}
+
 function record(m: ServerMetrics, req: AdmissionRequest, ev: Evaluation | undefined, res: AdmissionResponse, failed: boolean, seconds: number): void {
-  const kind = req.kind.kind || 'unknown';
+  const kind = kindLabel(req.kind.kind);
   const result: AdmissionResult = failed ? 'error' : res.allowed ? 'allowed' : 'denied';
   m.requests.inc({ operation: req.operation, kind, result });
   if (!ev) return;
@@ -97,4 +125,42 @@ function record(m: ServerMetrics, req: AdmissionRequest, ev: Evaluation | undefi
 function nameOf(req: AdmissionRequest): string | undefined {
   const meta = (req.object ?? req.oldObject)?.metadata;
   return typeof meta?.name === 'string' ? meta.name : typeof meta?.generateName === 'string' ? `${meta.generateName}*` : undefined;
+}
+
+/** Bounds on what the request can put into an answer's error message or a log line. */
+export const MAX_ERROR_MESSAGE_CHARS = 512;
+const MAX_LOGGED_UID_CHARS = 128;
+const MAX_LOGGED_REASON_CHARS = 120;
+
+/**
+ * Request-supplied text made safe to echo: one line, at most `max` characters, and without the
+ * snippet of the body V8 quotes in JSON.parse errors (it could be a Secret's bytes).
+ */
+export function publicText(text: string, max: number): string {
+  const unquoted = text.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON/s, ' (not valid JSON)');
+  return truncate(unquoted.replace(/[\u0000-\u001f\u007f]+/g, ' '), max);
+}
+
+function logName(req: AdmissionRequest): string | undefined {
+  const name = req.name ?? nameOf(req);
+  return name === undefined ? undefined : publicText(String(name), 253);
+}
+
+/** A thrown error as logged: type, bounded message and stack frames; never the objects it may hold. */
+function errorForLog(err: unknown): { type: string; message: string; stack: string } {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const message = publicText(e.message, 512);
+  const frames = (e.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 12);
+  return { type: e.name, message, stack: [`${e.name}: ${message}`, ...frames].join('\n') };
+}
+
+/** Metric label values are kept forever: at most 64 distinct kinds, each a plausible kind name; the rest count as "other". */
+const MAX_KIND_LABELS = 64;
+const kindLabels = new Set<string>();
+function kindLabel(kind: string): string {
+  if (kind === '') return 'unknown';
+  if (kindLabels.has(kind)) return kind;
+  if (!/^[A-Za-z][A-Za-z0-9]{0,62}$/.test(kind) || kindLabels.size >= MAX_KIND_LABELS) return 'other';
+  kindLabels.add(kind);
+  return kind;
 }

@@ -82,11 +82,17 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
   const familyState = (family: ResourceFamily): FamilyState => {
     const rs = byFamily.get(family) ?? [];
     let oldest = Infinity;
+    let behind = Infinity;
     for (const r of rs) {
       if (!r.synced) return notSynced(family, rs);
       oldest = Math.min(oldest, r.lastSyncAt ?? 0);
+      if (!r.live) behind = Math.min(behind, r.lastSyncAt ?? 0);
     }
-    return { synced: true, lastSyncAt: oldest === Infinity ? undefined : oldest };
+    return {
+      synced: true,
+      lastSyncAt: oldest === Infinity ? undefined : oldest,
+      behindSince: behind === Infinity ? undefined : behind,
+    };
   };
   const notSynced = (family: ResourceFamily, rs: readonly Reflector<any>[]): FamilyState => {
     const forbidden = rs.find((r) => !r.synced && r.forbidden);

@@ -6,6 +6,8 @@ export interface ReflectorGaugeSource {
   readonly id: string;
   size(): number;
   readonly synced: boolean;
+  /** a healthy watch is open: the cache follows the cluster */
+  readonly live: boolean;
   readonly lastSyncAt: number | undefined;
 }
 
@@ -47,6 +49,12 @@ export function cacheMetrics(registry: Registry): CacheMetrics {
     name: 'netguard_cluster_cache_synced', help: '1 once the resource completed its first list',
     labelNames: ['resource'], registers,
     collect() { this.reset(); each((s) => this.set({ resource: s.id }, s.synced ? 1 : 0)); },
+  }));
+  getOrCreate(registry, 'netguard_cluster_cache_live', () => new Gauge({
+    name: 'netguard_cluster_cache_live',
+    help: '1 while the resource has a healthy open watch; 0 while listing, backing off, or not yet heard from after a reconnect (its answers then age toward staleAfterSeconds)',
+    labelNames: ['resource'], registers,
+    collect() { this.reset(); each((s) => this.set({ resource: s.id }, s.live ? 1 : 0)); },
   }));
   return {
     relists: getOrCreate(registry, 'netguard_cluster_cache_relists_total', () => new Counter({

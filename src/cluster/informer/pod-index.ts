@@ -92,6 +92,8 @@ export class PodIndex {
   private readonly counts = new Map<Kind, number>();
   /** container ports of the DNS pods, from their separate full watch: namespace → name → ports */
   private readonly ports = new Map<string, Map<string, readonly ContainerPort[]>>();
+  /** the entry the last upsert() replaced with a new one (undefined: added, or unchanged) */
+  private replaced: Entry | undefined;
 
   /** Number of cached entries of one kind. */
   count(kind: Kind): number {
@@ -116,14 +118,13 @@ export class PodIndex {
     }
     const key = keyOf(src.kind, src.name);
     const prev = b.byKey.get(key);
+    const ports = src.kind === 'Pod' ? this.ports.get(src.namespace)?.get(src.name) : undefined;
+    this.replaced = undefined;
+    // Unchanged (every relist, most watch updates): keep the stored entry, touch nothing.
+    if (prev && (src.kind === 'Pod' ? prev.owner === src.owner && prev.ports === ports && sameLabels(prev.labels, src.labels) : sameEntry(prev, src))) return prev;
     const labels = this.labelSets.acquire(src.labels);
     let entry: Entry;
     if (src.kind === 'Pod') {
-      const ports = this.ports.get(src.namespace)?.get(src.name);
-      if (prev && prev.labels === labels && prev.owner === src.owner && prev.ports === ports) {
-        this.labelSets.release(labels);
-        return prev;
-      }
       // Replicas share their owner: reuse the group's copy of the string instead of a table.
       const owner = src.owner === undefined ? undefined : sameOwner(b.groups.get(labels), src.owner);
       // Two literal shapes only keep V8's hidden classes shared and the objects small.
@@ -138,6 +139,7 @@ export class PodIndex {
     }
     if (prev) this.unindex(b, key, prev);
     this.index(b, key, entry);
+    this.replaced = prev;
     return entry;
   }
 
@@ -158,7 +160,16 @@ export class PodIndex {
    */
   replaceKind(kind: Kind, items: readonly Entry[]): void {
     const keep = new Set<Entry>();
-    for (const item of items) if (item.kind === kind) keep.add(this.upsert(item));
+    // A key listed twice can leave a replaced entry in `keep`: then the counts below prove nothing.
+    let repeated = false;
+    for (const item of items) {
+      if (item.kind !== kind) continue;
+      const stored = this.upsert(item);
+      if (this.replaced !== undefined && keep.has(this.replaced)) repeated = true;
+      keep.add(stored);
+    }
+    // Every cached entry of this kind was just listed (the usual relist): nothing to drop, no scan.
+    if (!repeated && this.count(kind) === keep.size) return;
     for (const [ns, b] of this.buckets) {
       for (const [key, e] of b.byKey) if (e.kind === kind && !keep.has(e)) this.unindex(b, key, e);
       if (b.byKey.size === 0) this.buckets.delete(ns);
@@ -346,6 +357,48 @@ export class PodIndex {
       if (p.values.size === 0) b.postings.delete(k);
     }
   }
+}
+
+/** Same keys, same values: what the interner would call one label set. */
+function sameLabels(a: Labels, b: Labels): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k] || !Object.hasOwn(b, k)) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
+/** JSON-like values (generated labels, ports) equal by content. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  let n = 0;
+  for (const k in a) {
+    if (!Object.hasOwn(b, k) || !sameValue((a as any)[k], (b as any)[k])) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
+/**
+ * Would upserting workload `src` store what `prev` already is? The stored entry is src with its
+ * label sets interned and wildcard generated labels shared, so: same keys, equal contents.
+ */
+function sameEntry(prev: Entry, src: Entry): boolean {
+  let n = 0;
+  for (const k in src) {
+    const a = (prev as any)[k];
+    const b = (src as any)[k];
+    n++;
+    if (a === b) continue;
+    if (k === 'labels' || k === 'workloadLabels' ? !(a && b && sameLabels(a, b)) : !sameValue(a, b)) return false;
+  }
+  for (const _ in prev) n--;
+  return n === 0;
 }
 
 function sameOwner(g: Group | undefined, owner: string): string {

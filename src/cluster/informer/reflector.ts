@@ -65,6 +65,8 @@ export class Reflector<T> {
   /** last error, cleared by the next successful list or watch event */
   error: string | undefined;
   errorType: ApiError['type'] | undefined;
+  /** a watch request is accepted (2xx) and its stream still open */
+  private watchOpen = false;
 
   private resourceVersion = '';
   private stopped = true;
@@ -93,6 +95,15 @@ export class Reflector<T> {
 
   size(): number {
     return this.spec.sink.size();
+  }
+
+  /**
+   * Live: synced, and a watch stream is open with no error since the last list or event, so the
+   * cache follows the cluster as it changes. Not live: listing, backing off after an error, or
+   * re-opened but not yet heard from; the cache is then only as recent as lastSyncAt.
+   */
+  get live(): boolean {
+    return this.synced && this.phase === 'watch' && this.watchOpen && this.error === undefined;
   }
 
   /** True when the last error was an RBAC refusal (the view reports it while unsynced). */
@@ -217,23 +228,28 @@ export class Reflector<T> {
     const signal = this.newSignal();
     const startedAt = Date.now();
     let events = 0;
-    await this.deps.client.watch(
-      this.spec.path,
-      {
-        watch: 1,
-        resourceVersion: this.resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds,
-        labelSelector: this.spec.labelSelector,
-      },
-      this.spec.watchAccept,
-      signal,
-      t.watchIdleMs,
-      (ev) => {
-        events++;
-        this.onEvent(ev);
-      },
-    );
+    try {
+      await this.deps.client.watch(
+        this.spec.path,
+        {
+          watch: 1,
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+          labelSelector: this.spec.labelSelector,
+        },
+        this.spec.watchAccept,
+        signal,
+        t.watchIdleMs,
+        (ev) => {
+          events++;
+          this.onEvent(ev);
+        },
+        () => (this.watchOpen = true),
+      );
+    } finally {
+      this.watchOpen = false;
+    }
     // A watch that ends at once with nothing in it is a fault (a proxy closing streams, say);
     // treating it as one gives it a backoff instead of a busy loop.
     if (events === 0 && Date.now() - startedAt < 1000) {

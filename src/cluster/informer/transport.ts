@@ -87,9 +87,13 @@ export class ApiClient {
    * A watch: calls onEvent for each newline-delimited JSON event; resolves when the server
    * ends the stream cleanly (timeoutSeconds), rejects with an ApiError otherwise. `idleMs`
    * is silence detection: no bytes at all for that long and the stream is declared dead.
+   * `onOpen` is called once the server accepted the watch (a 2xx, before any event).
    */
-  async watch(path: string, query: Query, accept: string, signal: AbortSignal, idleMs: number, onEvent: (ev: any) => void): Promise<void> {
+  async watch(
+    path: string, query: Query, accept: string, signal: AbortSignal, idleMs: number, onEvent: (ev: any) => void, onOpen?: () => void,
+  ): Promise<void> {
     const res = await this.open(path, query, accept, signal, idleMs, 'idle');
+    onOpen?.();
     await new Promise<void>((resolve, reject) => {
       let pending = '';
       let settled = false;

@@ -4,9 +4,9 @@
 // version let go, but only when the change is what takes their DNS away.
 import type { ClusterView, NetworkPolicyInfo, PodSource } from '../../cluster/view.ts';
 import {
-  allowDnsPolicyYaml, DnsReach, podSelectorOf, policyInfo, restrictsEgress, selectsPod, type DnsCoverage, type DnsStatus,
+  allowDnsPolicyYaml, DnsReach, podSelectorOf, podSelectorRequirements, policyInfo, restrictsEgress, selectsPod, type DnsCoverage, type DnsStatus,
 } from '../network-policy.ts';
-import { formatSelector, isEmptySelector, selectorCovers, toRequirements, type LabelSelector } from '../selectors.ts';
+import { formatSelector, isEmptySelector, selectorCovers, toRequirements, type GeneratedLabels, type Labels, type LabelSelector } from '../selectors.ts';
 import { truncate } from '../suggest.ts';
 import type { BaseRuleConfig, Rule, RuleFinding } from '../types.ts';
 
@@ -14,7 +14,8 @@ import type { BaseRuleConfig, Rule, RuleFinding } from '../types.ts';
 const POD_LIMIT = 1000;
 
 interface Affected {
-  pods: string[];
+  /** the pods (named as Kind/name when reported), or a description such as "pods matching app=api" */
+  pods: (PodSource | string)[];
   /** the egress-restricting policies whose union was judged */
   policies: Set<string>;
   coverage: DnsCoverage;
@@ -125,22 +126,70 @@ function names(policies: readonly NetworkPolicyInfo[]): Set<string> {
 
 /** Groups pods by the set of egress-restricting policies selecting them; each set is judged once. */
 function judge(pods: readonly PodSource[], policies: readonly NetworkPolicyInfo[], reach: DnsReach): Affected[] {
+  const restricting = policies.filter(restrictsEgress);
+  // The usual lock-down: every restricting policy selects all pods (podSelector: {}) or, invalid,
+  // none. Then the same policies select every pod: one group, no per-pod matching.
+  if (restricting.every((p) => { const reqs = podSelectorRequirements(p); return reqs === null || reqs.length === 0; })) {
+    const selecting = restricting.filter((p) => podSelectorRequirements(p) !== null);
+    return selecting.length === 0 || pods.length === 0 ? [] : [{ pods: [...pods], policies: names(selecting), coverage: reach.coverage(selecting) }];
+  }
   const groups = new Map<string, Affected>();
+  // The same policies select every pod with the same labels: replicas share one label set in
+  // the cluster caches, so each set is matched once (null: no policy restricts it).
+  const byLabels = new Map<Labels, Map<GeneratedLabels | undefined, Affected | null>>();
+  // Lookups come group by group, so a pod usually shares its labels with the one before.
+  let lastLabels: Labels | undefined;
+  let lastGenerated: GeneratedLabels | undefined;
+  let lastGroup: Affected | null = null;
   for (const pod of pods) {
-    const selecting = policies.filter((p) => restrictsEgress(p) && selectsPod(p, pod));
-    if (selecting.length === 0) continue; // unrestricted: all egress allowed
-    const key = selecting.map((p) => p.name).join('\0');
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { pods: [], policies: names(selecting), coverage: reach.coverage(selecting) }));
-    g.pods.push(`${pod.kind}/${truncate(pod.name, 50)}`);
+    const labels = pod.labels;
+    const generated = pod.generated;
+    if (labels === lastLabels && generated === lastGenerated) {
+      if (lastGroup) lastGroup.pods.push(pod);
+      continue;
+    }
+    lastLabels = labels;
+    lastGenerated = generated;
+    let byGenerated = byLabels.get(pod.labels);
+    if (!byGenerated) byLabels.set(pod.labels, (byGenerated = new Map()));
+    let g = byGenerated.get(pod.generated);
+    if (g === undefined) {
+      const selecting = restricting.filter((p) => selectsPod(p, pod));
+      if (selecting.length === 0) {
+        g = null; // unrestricted: all egress allowed
+      } else {
+        const key = selecting.map((p) => p.name).join('\0');
+        g = groups.get(key) ?? null;
+        if (!g) groups.set(key, (g = { pods: [], policies: names(selecting), coverage: reach.coverage(selecting) }));
+      }
+      byGenerated.set(pod.generated, g);
+    }
+    lastGroup = g;
+    if (g) g.pods.push(pod);
   }
   return [...groups.values()];
 }
 
-function list(all: readonly string[], max = 3): string {
-  const items = [...new Set(all)]; // a bundle may hold the same object twice
-  const shown = items.slice(0, max).join(', ');
-  return items.length > max ? `${shown} and ${items.length - max} more` : shown;
+/**
+ * "Pod/a, Pod/b, Pod/c and 7 more": the first `max` distinct names and how many others. A bundle
+ * may hold the same object twice, so names are counted once. Pods are named Kind/name (name cut
+ * at 50); descriptions contain spaces, so they never read like a pod.
+ */
+function list(all: readonly (PodSource | string)[], max = 3): string {
+  const names = new Map<string, Set<string>>(); // kind → names, '' → descriptions
+  const shown: string[] = [];
+  let count = 0;
+  for (const item of all) {
+    const kind = typeof item === 'string' ? '' : item.kind;
+    const name = typeof item === 'string' ? item : item.name.length > 50 ? truncate(item.name, 50) : item.name;
+    let seen = names.get(kind);
+    if (!seen) names.set(kind, (seen = new Set()));
+    const before = seen.size;
+    if (seen.add(name).size === before) continue;
+    if (count++ < max) shown.push(kind === '' ? name : `${kind}/${name}`);
+  }
+  const text = shown.join(', ');
+  return count > max ? `${text} and ${count - max} more` : text;
 }
 
 /** "pods matching app=api", or "every pod in payments" for an empty selector. */

@@ -1,0 +1,64 @@
+// An InformerView filled directly from objects, through the same projections and stores the
+// informer sinks use (no HTTP): for in-process lookups and rule evaluation at scale.
+import { StringInterner } from '../../src/cluster/informer/intern.ts';
+import { PodIndex } from '../../src/cluster/informer/pod-index.ts';
+import {
+  projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts, projectService, projectWorkload,
+} from '../../src/cluster/informer/projections.ts';
+import { KeyedStore, NamespacedStore } from '../../src/cluster/informer/stores.ts';
+import { InformerView, type InformerCaches } from '../../src/cluster/informer-view.ts';
+import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource } from '../../src/cluster/view.ts';
+import type { ServiceInfo } from '../../src/cluster/informer/projections.ts';
+import { DNS_LABELS } from './cluster.ts';
+
+export function indexedView(objects: Iterable<any>, dnsNamespace = 'kube-system'): InformerView {
+  const strings = new StringInterner();
+  const caches: InformerCaches = {
+    pods: new PodIndex(),
+    namespaces: new KeyedStore<NamespaceInfo>((n) => n.name),
+    ingressClasses: new KeyedStore<IngressClassInfo>((c) => c.name),
+    networkPolicies: new NamespacedStore<NetworkPolicyInfo>(),
+    services: new NamespacedStore<ServiceInfo>(),
+  };
+  for (const o of objects) {
+    switch (o.kind) {
+      case 'Pod': {
+        const p = projectPod(o, strings);
+        if (p) caches.pods.upsert(p);
+        const l = o.metadata.labels ?? {};
+        if (o.metadata.namespace === dnsNamespace && Object.entries(DNS_LABELS).every(([k, v]) => l[k] === v)) {
+          const ports = projectPodPorts(o);
+          if (ports) caches.pods.setPorts(ports.namespace, ports.name, ports.ports);
+        }
+        break;
+      }
+      case 'Namespace': {
+        const n = projectNamespace(o, strings);
+        if (n) caches.namespaces.upsert(n);
+        break;
+      }
+      case 'IngressClass': {
+        const c = projectIngressClass(o);
+        if (c) caches.ingressClasses.upsert(c);
+        break;
+      }
+      case 'NetworkPolicy': {
+        const p = projectNetworkPolicy(o);
+        if (p) caches.networkPolicies.upsert(p);
+        break;
+      }
+      case 'Service': {
+        if (o.metadata.namespace !== dnsNamespace) break;
+        const s = projectService(o, strings);
+        if (s) caches.services.upsert(s);
+        break;
+      }
+      default: {
+        const w = projectWorkload(o, o.kind as PodSource['kind'], strings);
+        if (w) caches.pods.upsert(w);
+      }
+    }
+  }
+  const synced = { synced: true, lastSyncAt: Date.now() };
+  return new InformerView(caches, () => synced, dnsNamespace);
+}
