@@ -16,7 +16,10 @@ FROM node:24-bookworm-slim
 RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
       /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
 WORKDIR /app
+# A 16 MiB young generation: the paginated list burst at start-up otherwise grows it to
+# ~130 MiB and RSS never gives it back (npm run bench:cache: 411 MB -> 335 MB at 100,000 pods).
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=16 \
     NETGUARD_HOST=0.0.0.0 \
     NETGUARD_PORT=8443
 # Owned by root and read-only to the app user: the process cannot modify its own code.

@@ -97,3 +97,7 @@ t.test('the Dockerfile parser sees what it should (so the checks above can fail)
   t.notMatch(s[0].from, /^node:24/);
   t.notMatch(s[1].instructions[0].args, /^\d+$/);
 });
+
+t.test('the image caps the young generation (measured by npm run bench:cache)', async (t) => {
+  t.match(readFileSync(join(REPO, 'Dockerfile'), 'utf8'), /NODE_OPTIONS=--max-semi-space-size=16\b/);
+});
