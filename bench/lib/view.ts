@@ -5,7 +5,7 @@ import { PodIndex } from '../../src/cluster/informer/pod-index.ts';
 import {
   projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts, projectService, projectWorkload,
 } from '../../src/cluster/informer/projections.ts';
-import { KeyedStore, NamespacedStore } from '../../src/cluster/informer/stores.ts';
+import { emptyCaches } from '../../src/cluster/informer/stores.ts';
 import { InformerView, type InformerCaches } from '../../src/cluster/informer-view.ts';
 import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource } from '../../src/cluster/view.ts';
 import type { ServiceInfo } from '../../src/cluster/informer/projections.ts';
@@ -13,13 +13,7 @@ import { DNS_LABELS } from './cluster.ts';
 
 export function indexedView(objects: Iterable<any>, dnsNamespace = 'kube-system'): InformerView {
   const strings = new StringInterner();
-  const caches: InformerCaches = {
-    pods: new PodIndex(),
-    namespaces: new KeyedStore<NamespaceInfo>((n) => n.name),
-    ingressClasses: new KeyedStore<IngressClassInfo>((c) => c.name),
-    networkPolicies: new NamespacedStore<NetworkPolicyInfo>(),
-    services: new NamespacedStore<ServiceInfo>(),
-  };
+  const caches: InformerCaches = emptyCaches();
   for (const o of objects) {
     switch (o.kind) {
       case 'Pod': {

@@ -17,7 +17,7 @@ import {
   projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts, projectService, projectWorkload, type ServiceInfo,
 } from './projections.ts';
 import { Reflector, type ReflectorSpec, type ReflectorTuning, type Sink } from './reflector.ts';
-import { KeyedStore, NamespacedStore } from './stores.ts';
+import { emptyCaches } from './stores.ts';
 import { ApiClient } from './transport.ts';
 
 export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
@@ -64,13 +64,7 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
   };
   const logger = opts.logger.child({ component: 'cluster-cache' });
   const strings = new StringInterner();
-  const caches: InformerCaches = {
-    pods: new PodIndex(),
-    namespaces: new KeyedStore<NamespaceInfo>((n) => n.name),
-    ingressClasses: new KeyedStore<IngressClassInfo>((c) => c.name),
-    networkPolicies: new NamespacedStore<NetworkPolicyInfo>(),
-    services: new NamespacedStore<ServiceInfo>(),
-  };
+  const caches: InformerCaches = emptyCaches();
   const client = new ApiClient(kc, { requestTimeoutMs: tuning.requestTimeoutMs });
   const metrics = cacheMetrics(opts.registry);
   const deps = { client, logger, metrics, tuning };

@@ -1,6 +1,10 @@
 // Caches for the small families (namespaces, IngressClasses, NetworkPolicies, DNS Services):
 // a map by key plus a lazily rebuilt array, so readers get a stable list without a copy per
 // lookup. Replacing swaps the whole map in one step (a relist never shows a half state).
+import type { InformerCaches } from '../informer-view.ts';
+import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo } from '../view.ts';
+import { PodIndex } from './pod-index.ts';
+import type { ServiceInfo } from './projections.ts';
 export class KeyedStore<T> {
   private items = new Map<string, T>();
   private snapshot: readonly T[] | undefined;
@@ -75,4 +79,15 @@ export class NamespacedStore<T extends { namespace: string; name: string }> {
   list(namespace: string): readonly T[] {
     return this.byNs.get(namespace)?.values() ?? [];
   }
+}
+
+/** Empty caches for an informer source, or for a view filled directly (benchmarks). */
+export function emptyCaches(): InformerCaches {
+  return {
+    pods: new PodIndex(),
+    namespaces: new KeyedStore<NamespaceInfo>((n) => n.name),
+    ingressClasses: new KeyedStore<IngressClassInfo>((c) => c.name),
+    networkPolicies: new NamespacedStore<NetworkPolicyInfo>(),
+    services: new NamespacedStore<ServiceInfo>(),
+  };
 }
