@@ -14,7 +14,3 @@ export const RULES: readonly Rule<any>[] = [
   nodeportNamespaceAllowed,
   serviceSelectorHasMatch,
 ];
-
-export function ruleById(id: string): Rule<any> | undefined {
-  return RULES.find((r) => r.id === id);
-}

@@ -5,6 +5,7 @@ import { isNetguardError } from '../../src/errors.ts';
 import { DEFAULT_POLICY_FILE } from '../../src/policies/policy-file.ts';
 import { chooseCluster, SERVICE_ACCOUNT_TOKEN, type ClusterProbe } from '../../src/server/cluster.ts';
 import { DEFAULT_CERT_DIR, parseServeConfig } from '../../src/server/config.ts';
+import { thrown } from './helpers.ts';
 
 t.test('defaults', async (t) => {
   const c = parseServeConfig([], {});
@@ -70,14 +71,6 @@ t.test('empty env vars count as unset', async (t) => {
   t.equal(parseServeConfig([], { NETGUARD_HOST: '' }).host, '127.0.0.1');
 });
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}
 
 const bad: [string, string[], Record<string, string>, RegExp][] = [
   ['unknown flag', ['--nope'], {}, /unknown option --nope/],

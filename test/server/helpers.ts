@@ -227,3 +227,13 @@ export function captureLogs(level = 'info'): { logger: pino.Logger; lines: any[]
   });
   return { logger: pino({ level }, stream), lines };
 }
+
+/** The error fn throws, or undefined: for assertions on typed errors' codes and details. */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}

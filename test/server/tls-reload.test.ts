@@ -9,21 +9,13 @@ import { isNetguardError } from '../../src/errors.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { Registry } from '../../src/server/metrics.ts';
 import { applyCertificate, loadCertificatePair, parseCertificatePair, watchCertificatePair, type CertificatePair } from '../../src/server/tls.ts';
-import { captureLogs, httpsCall, reviewOf, testCertificates, testPolicy, TEST_RULES } from './helpers.ts';
+import { captureLogs, httpsCall, reviewOf, testCertificates, testPolicy, TEST_RULES, thrown } from './helpers.ts';
 
 const A = testCertificates();
 const B = testCertificates();
 const C = testCertificates();
 const CAS = [A.ca, B.ca, C.ca];
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}
 
 t.test('parseCertificatePair refuses what it cannot serve', async (t) => {
   const cases: [string, string, string, RegExp][] = [

@@ -6,7 +6,7 @@ import { emptyView } from '../../../src/cluster/empty-view.ts';
 import { known, type ClusterView, type IngressClassInfo } from '../../../src/cluster/view.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
 import { pickDefaultClass } from '../../../src/policies/rules/ingress-class-exists.ts';
-import { closest as didYouMean } from '../../../src/policies/suggest.ts';
+import { closest } from '../../../src/policies/suggest.ts';
 import type { KubeObject, Operation } from '../../../src/policies/types.ts';
 import { policyWith } from '../../helpers/policy.ts';
 
@@ -79,11 +79,11 @@ t.test('pickDefaultClass: newest first, then name; missing timestamps are oldest
   t.equal(pickDefaultClass([c('stamped', true, '2020-01-01T00:00:00Z'), c('unstamped', true), c('garbage', true, 'yesterday')])?.name, 'stamped');
 });
 
-t.test('didYouMean catches swapped letters and plain typos, not unrelated names', async (t) => {
-  t.equal(didYouMean('ngnix', ['nginx', 'traefik']), 'nginx');
-  t.equal(didYouMean('traefk', ['nginx', 'traefik']), 'traefik');
-  t.equal(didYouMean('haproxy', ['nginx', 'traefik']), undefined);
-  t.equal(didYouMean('nginx', ['nginx']), undefined, 'never suggests the input itself');
+t.test('closest() catches swapped letters and plain typos, not unrelated names', async (t) => {
+  t.equal(closest('ngnix', ['nginx', 'traefik']), 'nginx');
+  t.equal(closest('traefk', ['nginx', 'traefik']), 'traefik');
+  t.equal(closest('haproxy', ['nginx', 'traefik']), undefined);
+  t.equal(closest('nginx', ['nginx']), undefined, 'never suggests the input itself');
 });
 
 t.test('garbage never throws and never invents a class', async (t) => {

@@ -1,6 +1,7 @@
 // Unit tests for networkpolicy-selector-has-match beyond the fixtures: a view that cannot see
 // (the server before its caches sync), views that see only part of the cluster, and garbage.
 import t from 'tap';
+import { policyWith } from '../../helpers/policy.ts';
 import { unknownView } from '../../../src/cluster/empty-view.ts';
 import { BundleView } from '../../../src/cluster/bundle-view.ts';
 import { known, unknown, type ClusterView, type NamespaceInfo, type PodSource } from '../../../src/cluster/view.ts';
@@ -33,16 +34,7 @@ const nsInfo = (name: string, labels: Record<string, string> = {}): NamespaceInf
 const pod = (namespace: string, name: string, labels: Record<string, string>): PodSource => ({ kind: 'Pod', namespace, name, labels });
 
 function policy(action: 'deny' | 'warn'): Policy {
-  return {
-    apiVersion: 'netguard.io/v1',
-    kind: 'Policy',
-    failOpen: true,
-    excludeNamespaces: ['kube-system'],
-    dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' }, ports: [53], portNames: { udp: 'dns', tcp: 'dns-tcp' }, ips: [] },
-    rules: { [rule.id]: { action, excludeNamespaces: [], allowIgnoreAnnotation: true } },
-    hash: 'test',
-    source: '<test>',
-  };
+  return policyWith({ rules: { [rule.id]: { action } } });
 }
 
 function netpol(spec: unknown, namespace = 'shop'): KubeObject {

@@ -2,6 +2,7 @@
 // view cannot see (the server before its caches sync), garbage objects, and the helpers it
 // shares with networkpolicy-selector-has-match. Fixtures cover the bundle behaviour.
 import t from 'tap';
+import { policyWith } from '../../helpers/policy.ts';
 import { unknownView } from '../../../src/cluster/empty-view.ts';
 import { BundleView } from '../../../src/cluster/bundle-view.ts';
 import { known, unknown, type ClusterView, type PodSource } from '../../../src/cluster/view.ts';
@@ -16,18 +17,8 @@ const NOT_SYNCED = 'pods cache not synced';
 /** Like the informer view before its first list completes. */
 const unsyncedView: ClusterView = unknownView(NOT_SYNCED);
 
-/** A policy built by hand so these tests do not depend on other rules' entries in the policy file. */
 function policy(action: 'deny' | 'warn'): Policy {
-  return {
-    apiVersion: 'netguard.io/v1',
-    kind: 'Policy',
-    failOpen: true,
-    excludeNamespaces: ['kube-system'],
-    dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' }, ports: [53], portNames: { udp: 'dns', tcp: 'dns-tcp' }, ips: [] },
-    rules: { [rule.id]: { action, excludeNamespaces: [], allowIgnoreAnnotation: true } },
-    hash: 'test',
-    source: '<test>',
-  };
+  return policyWith({ rules: { [rule.id]: { action } } });
 }
 
 function ctx(object: KubeObject | null, cluster: ClusterView, operation: Operation = 'CREATE'): RuleContext {
