@@ -56,15 +56,17 @@ const GENERATED_SUGGESTIONS = 20;
 
 /**
  * closest() of one wanted key=value among the key=value pairs a label set is known to carry
- * (its own labels, then enumerated generated ones), for many sets in a row: distances are
- * remembered per pair, so the labels many pods share are compared once, and a pair's text is
- * built only when it is new or close. When several pairs read the same, the later one wins.
+ * (its own labels, then enumerated generated ones), for many sets in a row. Most pairs are
+ * ruled out without building their text: first by length, then by character counts (see
+ * CharCounts); the edit distance of the few left is remembered per pair text, so labels many
+ * sets share are measured once. When several pairs read the same, the later one wins.
  */
 class PairFinder {
   readonly want: string;
   private readonly lower: string;
   private readonly max: number;
-  private readonly memo = new Map<string, Map<string, number>>();
+  private readonly counts: CharCounts;
+  private readonly memo = new Map<string, number>();
   private readonly exact = new Map<string, number>();
   private best: string | undefined;
   private bestD = Infinity;
@@ -75,6 +77,7 @@ class PairFinder {
     this.want = want;
     this.lower = want.toLowerCase();
     this.max = typoBudget(want);
+    this.counts = new CharCounts(this.lower);
   }
 
   /** The closest pair's text in `set`, if any is within the typo budget; pair() then says which it is. */
@@ -82,10 +85,20 @@ class PairFinder {
     this.best = undefined;
     this.bestD = Infinity;
     const labels = set.labels;
-    for (const key of Object.keys(labels)) this.consider(key, labels[key]);
+    const entries = entriesOf(labels);
+    if (entries) {
+      // The length test first, on the number kept beside each pair: most pairs end there
+      // without their strings being read at all.
+      const want = this.want.length;
+      const max = this.max;
+      for (let i = 0; i < entries.length; i += 3) {
+        const d = (entries[i + 2] as number) - want;
+        if (d <= max && d >= -max) this.consider(entries[i] as string, entries[i + 1] as string);
+      }
+    } else for (const key in labels) this.consider(key, labels[key]);
     const generated = set.generated;
     if (generated) {
-      for (const key of Object.keys(generated)) {
+      for (const key in generated) {
         const values = generated[key];
         if (values === '*') continue;
         const n = Math.min(values.length, GENERATED_SUGGESTIONS);
@@ -108,14 +121,14 @@ class PairFinder {
   }
 
   private consider(key: string, value: string): void {
-    // A distance is at least the difference in length: most pairs end here, for free.
+    // A distance is at least the difference in length, and at least half the characters the
+    // two do not share: most pairs end here, for free.
     if (Math.abs(key.length + 1 + value.length - this.want.length) > this.max) return;
-    let byValue = this.memo.get(key);
-    if (!byValue) this.memo.set(key, (byValue = new Map()));
-    let d = byValue.get(value);
-    if (d === undefined) byValue.set(value, (d = editDistanceWithin(this.lower, `${key}=${value}`.toLowerCase(), this.max)));
-    if (d > this.max || d > this.bestD) return;
+    if (this.counts.lowerBound(key, value) > this.max) return;
     const text = `${key}=${value}`;
+    let d = this.memo.get(text);
+    if (d === undefined) this.memo.set(text, (d = editDistanceWithin(this.lower, text.toLowerCase(), this.max)));
+    if (d > this.max || d > this.bestD) return;
     if (text === this.want) return;
     if (text === this.best) {
       this.bestKey = key;
@@ -127,6 +140,109 @@ class PairFinder {
       this.bestValue = value;
     }
   }
+}
+
+/**
+ * A frozen label set's entries as [key, value, length of "key=value", key, value, length...],
+ * built once per set. The informer caches intern label sets as frozen objects that live as
+ * long as their pods. A server explaining a near miss walks hundreds of sets scattered over
+ * the heap: for-in over that many shapes is slow, and so is reading every string's length;
+ * one flat array per set is read in order. Unfrozen sets (a bundle's) could change, so they
+ * are not remembered.
+ */
+const ENTRIES = new WeakMap<Labels, readonly (string | number)[]>();
+
+function entriesOf(labels: Labels): readonly (string | number)[] | undefined {
+  let entries = ENTRIES.get(labels);
+  if (entries !== undefined || !Object.isFrozen(labels)) return entries;
+  const flat: (string | number)[] = [];
+  for (const key in labels) flat.push(key, labels[key], key.length + 1 + labels[key].length);
+  ENTRIES.set(labels, flat);
+  return flat;
+}
+
+const EQUALS = 61; // '='
+
+/**
+ * A lower bound on the case-insensitive edit distance between one fixed string and
+ * "key=value", from character counts alone: an insertion or deletion changes the counts'
+ * difference by one, a substitution by at most two, a swap not at all, so the distance is at
+ * least half the difference. The counts after "key=" are kept per key (a namespace has a few
+ * dozen keys and thousands of values), so a pair costs a pass over its value. Text outside
+ * ASCII (never valid in labels) gets bound 0: its lowercase may be ASCII, which the counts
+ * could not follow.
+ */
+export class CharCounts {
+  private readonly want: Int32Array;
+  private readonly length: number;
+  private readonly ascii: boolean;
+  private readonly afterKey = new Map<string, KeyCounts | undefined>();
+
+  constructor(lower: string) {
+    this.want = new Int32Array(128);
+    this.length = lower.length;
+    let ascii = true;
+    for (let i = 0; i < lower.length; i++) {
+      const c = lower.charCodeAt(i);
+      if (c >= 128) ascii = false;
+      else this.want[c]++;
+    }
+    this.ascii = ascii;
+  }
+
+  lowerBound(key: string, value: string): number {
+    let k = this.afterKey.get(key);
+    if (k === undefined) {
+      if (this.afterKey.has(key)) return 0;
+      this.afterKey.set(key, (k = this.countKey(key)));
+      if (k === undefined) return 0;
+    }
+    // want's counts minus those of "key=", and what that leaves: want's characters not met
+    // (unmatched) and the text's characters want lacks (extra).
+    const diff = k.diff;
+    let unmatched = k.unmatched;
+    let extra = k.extra;
+    let i = 0;
+    for (; i < value.length; i++) {
+      let c = value.charCodeAt(i);
+      if (c >= 128) break;
+      if (c >= 65 && c <= 90) c += 32;
+      if (diff[c] > 0) unmatched--;
+      else extra++;
+      diff[c]--;
+    }
+    const ascii = i === value.length;
+    // Put the counts back for the next value.
+    while (i-- > 0) {
+      let c = value.charCodeAt(i);
+      if (c >= 65 && c <= 90) c += 32;
+      diff[c]++;
+    }
+    return ascii ? Math.ceil((unmatched + extra) / 2) : 0;
+  }
+
+  /** The counts after "key="; undefined when either side is not ASCII. */
+  private countKey(key: string): KeyCounts | undefined {
+    if (!this.ascii) return undefined;
+    const diff = this.want.slice();
+    let unmatched = this.length;
+    let extra = 0;
+    for (let i = 0; i <= key.length; i++) {
+      let c = i < key.length ? key.charCodeAt(i) : EQUALS;
+      if (c >= 128) return undefined;
+      if (c >= 65 && c <= 90) c += 32;
+      if (diff[c] > 0) unmatched--;
+      else extra++;
+      diff[c]--;
+    }
+    return { diff, unmatched, extra };
+  }
+}
+
+interface KeyCounts {
+  diff: Int32Array;
+  unmatched: number;
+  extra: number;
 }
 
 /** Has a set with these very labels and generated labels (same objects) been seen? Records it if not. */

@@ -62,6 +62,10 @@ export function buildApp(deps: AppDeps): NetguardApp {
     loggerInstance: deps.logger ?? pino({ level: 'silent' }),
     // One line per admission decision is logged by the handler; Fastify's per-request pair would double it.
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child here: /validate binds its own child to the AdmissionReview uid (the
+    // id that means something in the apiserver's audit log), and two children per request cost
+    // more than the line itself. Other log lines carry reqId explicitly.
+    childLoggerFactory: (logger) => logger,
     ...(deps.tls ? { https: tlsOptions(deps.tls, deps.clientCa) } : {}),
     // On close: idle keep-alive sockets are closed at once, in-flight requests finish.
     forceCloseConnections: 'idle',
@@ -82,12 +86,12 @@ export function buildApp(deps: AppDeps): NetguardApp {
           : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
             ? { error: 'bad-content-type', message: `Content-Type must be application/json, got ${JSON.stringify(request.headers['content-type'] ?? '')}` }
             : { error: 'bad-request', message: err.message };
-      request.log.warn({ reason: body.error, error: err.message }, 'rejected a request that is not a usable AdmissionReview');
+      request.log.warn({ reqId: request.id, reason: body.error, error: err.message }, 'rejected a request that is not a usable AdmissionReview');
       return reply.code(status).send(body);
     }
     if (status < 500) return reply.code(status).send({ error: 'bad-request', message: err.message });
     // Only reachable before the uid is known: the /validate handler answers its own failures.
-    request.log.error({ err }, 'request failed');
+    request.log.error({ reqId: request.id, err }, 'request failed');
     return reply.code(500).send({ error: 'internal', message: 'internal error' });
   });
 

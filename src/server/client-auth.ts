@@ -69,7 +69,7 @@ export function requireClientCertificate(app: FastifyInstance, metrics: ServerMe
     // authorizationError is OpenSSL's code: UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED...
     const reason = !presented ? 'no-certificate' : String(socket.authorizationError ?? 'not-authorized');
     metrics.unauthorized.inc({ reason: presented ? 'not-trusted' : 'no-certificate' });
-    request.log.warn({ reason, remoteAddress: request.ip, method: request.method, path: request.url.split('?')[0].slice(0, 100) }, 'refused a request without a trusted client certificate');
+    request.log.warn({ reqId: request.id, reason, remoteAddress: request.ip, method: request.method, path: request.url.split('?')[0].slice(0, 100) }, 'refused a request without a trusted client certificate');
     const message = presented
       ? `the client certificate is not signed by the configured client CA (${reason})`
       : 'a client certificate signed by the configured client CA is required';

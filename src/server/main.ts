@@ -52,10 +52,15 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
     {
       name: 'netguard',
       level: config.logLevel,
-      // A safety net: nothing here logs objects, and nothing ever should (Secrets pass through admission).
-      redact: { paths: ['object', 'oldObject', '*.object', '*.oldObject', 'data', 'stringData', '*.data', '*.stringData'], censor: '[redacted]' },
+      // A safety net: nothing here logs objects, and nothing ever should (Secrets pass through
+      // admission). Top-level paths only: wildcard paths walk every field of every line, which
+      // cost about a tenth of a request's CPU; tests assert no line carries object data.
+      redact: { paths: ['object', 'oldObject', 'data', 'stringData', 'request', 'review'], censor: '[redacted]' },
     },
-    io.logDestination ?? pino.destination({ dest: 1, sync: true }),
+    // Asynchronous: lines written while a write is in flight go out together in the next one, so
+    // a busy webhook makes one write(2) per batch instead of one per decision, and a slow log
+    // pipe never stalls an admission answer. pino flushes what is left on exit.
+    io.logDestination ?? pino.destination({ dest: 1, sync: false }),
   );
 
   const policy = loadPolicyFile(config.policyFile);

@@ -37,7 +37,7 @@ function handle(request: FastifyRequest, reply: FastifyReply, deps: ValidateDeps
     // The message may quote the request (a kind, an apiVersion, a JSON snippet): bounded, never echoed whole.
     const message = publicText(decoded.message, MAX_ERROR_MESSAGE_CHARS);
     const uid = decoded.uid === undefined ? undefined : publicText(decoded.uid, MAX_LOGGED_UID_CHARS);
-    request.log.warn({ reason: decoded.reason, uid, error: message }, 'rejected a request that is not a usable AdmissionReview');
+    request.log.warn({ reqId: request.id, reason: decoded.reason, uid, error: message }, 'rejected a request that is not a usable AdmissionReview');
     return reply.code(400).send({ error: decoded.reason, message, ...(uid ? { uid } : {}) });
   }
   const { apiVersion, request: req } = decoded.review;

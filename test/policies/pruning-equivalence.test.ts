@@ -2,7 +2,7 @@
 // the answers of the plain definitions they replace (the changes are for speed only).
 import fc from 'fast-check';
 import t from 'tap';
-import { formatRequirements, nearMiss } from '../../src/policies/explain.ts';
+import { CharCounts, formatRequirements, nearMiss } from '../../src/policies/explain.ts';
 import { requirementMatches, type Requirement } from '../../src/policies/selectors.ts';
 import { closest, editDistance, editDistanceWithin, nearest } from '../../src/policies/suggest.ts';
 
@@ -126,10 +126,14 @@ function nearMissReference<T extends { labels: Record<string, string>; generated
 
 t.test('nearMiss agrees with the reference, with shared and repeated label sets', async (t) => {
   const key = fc.constantFrom('app', 'App', 'tier', 'app.kubernetes.io/name', 'ap');
-  const value = fc.constantFrom('web', 'wbe', 'api', 'apii', 'Web', 'db', 'web-0', 'web-1', '');
+  // \u212a (KELVIN SIGN) lower-cases to ASCII "k": the character-count bound must not rule it out.
+  const value = fc.constantFrom('web', 'wbe', 'api', 'apii', 'Web', 'db', 'web-0', 'web-1', '', 'wek', 'we\u212a', 'w\u00e9b');
   const labels = fc.dictionary(key, value, { maxKeys: 4 });
   const generated = fc.option(fc.dictionary(key, fc.oneof(fc.constant('*' as const), fc.array(value, { maxLength: 3 })), { maxKeys: 2 }), { nil: undefined });
-  const sets = fc.array(fc.record({ labels, generated }), { minLength: 1, maxLength: 8 }).chain((base) =>
+  // Frozen label sets (as the informer caches intern them) take the remembered-entries path.
+  const sets = fc.tuple(fc.array(fc.record({ labels, generated }), { minLength: 1, maxLength: 8 }), fc.boolean())
+    .map(([base, frozen]) => (frozen ? base.map((b) => ({ ...b, labels: Object.freeze(b.labels) })) : base))
+    .chain((base) =>
     // Replicas: the same label set objects again, in any order (as the cluster caches share them).
     fc.array(fc.nat(base.length - 1), { maxLength: 12 }).map((picks) => [...base, ...picks.map((i) => ({ ...base[i], name: `copy-${i}` }))]),
   );
@@ -147,4 +151,25 @@ t.test('nearMiss agrees with the reference, with shared and repeated label sets'
     { numRuns: 3000 },
   );
   t.pass();
+});
+
+t.test('CharCounts.lowerBound never exceeds the case-insensitive edit distance', async (t) => {
+  const unit = fc.constantFrom('a', 'b', 'c', 'A', 'B', '=', '/', '-', '.', 'k', 'K', '\u212a', '\u00e9');
+  const text = fc.string({ unit, maxLength: 16 });
+  fc.assert(
+    fc.property(text, text, text, (want, key, value) => {
+      const lower = want.toLowerCase();
+      const bound = new CharCounts(lower).lowerBound(key, value);
+      return bound <= editDistanceReference(lower, `${key}=${value}`.toLowerCase());
+    }),
+    { numRuns: 20000 },
+  );
+  // One CharCounts serves many pairs in a row: the counts it restores after each must be exact.
+  const counts = new CharCounts('app.kubernetes.io/name=apii');
+  t.equal(counts.lowerBound('app.kubernetes.io/name', 'api'), 1);
+  t.ok(counts.lowerBound('pod-template-hash', '5d8f7c9b4') > 3, 'an unrelated label is ruled out without an edit distance');
+  t.equal(counts.lowerBound('app.kubernetes.io/name', 'api'), 1, 'the same answer after other pairs');
+  t.equal(counts.lowerBound('app.kubernetes.io/name', 'apii'), 0);
+  t.equal(counts.lowerBound('App.Kubernetes.IO/Name', 'APII'), 0, 'case-insensitive');
+  t.equal(counts.lowerBound('app.kubernetes.io/name', 'ap\u212ai'), 0, 'outside ASCII: no bound');
 });

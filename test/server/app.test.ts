@@ -141,7 +141,7 @@ t.test('excluded namespaces are allowed without evaluation, using request.namesp
 });
 
 t.test('bad input through inject', async (t) => {
-  const { app: a } = app();
+  const { app: a, logs } = app();
   const send = (payload: string | undefined, contentType?: string) =>
     a.inject({ method: 'POST', url: '/validate', headers: contentType ? { 'content-type': contentType } : {}, ...(payload !== undefined ? { payload } : {}) });
 
@@ -165,6 +165,20 @@ t.test('bad input through inject', async (t) => {
   t.equal(res.json().error, 'body-too-large');
   res = await a.inject({ method: 'GET', url: '/validate' });
   t.equal(res.statusCode, 404);
+  // Fastify makes no per-request child logger (the decision line has its own, bound to the
+  // uid): rejections before any uid name Fastify's request id themselves.
+  const rejected = logs.lines.filter((l) => /not a usable AdmissionReview/.test(l.msg));
+  t.equal(rejected.length, 6, 'every rejection is logged once');
+  t.ok(rejected.every((l) => typeof l.reqId === 'string' && l.reqId !== ''), 'each with its request id');
+});
+
+t.test('the decision line is bound to the AdmissionReview uid, once', async (t) => {
+  const { app: a, logs } = app();
+  await validate(a, { uid: 'uid-bound-1' });
+  const decisions = logs.lines.filter((l) => l.msg === 'admission decision');
+  t.equal(decisions.length, 1);
+  t.equal(decisions[0].uid, 'uid-bound-1');
+  t.notOk('reqId' in decisions[0], 'no second, Fastify-made binding');
 });
 
 t.test('healthz and readyz', async (t) => {
