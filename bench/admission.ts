@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFake } from './lib/cluster.ts';
+import { imageRuntime } from './lib/image-runtime.ts';
 import { benchArgs, fmt, header, median, summarize, table, verdict, writeResult, type BenchArgs } from './lib/common.ts';
 import { mismatch, reviewMix, withUid, type ReviewCase } from './lib/reviews.ts';
 import { httpsCall, makeCertificate, startFloor, startNetguard, type CertFiles, type ServerProcess } from './lib/servers.ts';
@@ -120,9 +121,11 @@ export async function run(args: BenchArgs): Promise<Record<string, unknown>> {
   const servers: ServerProcess[] = [];
   try {
     const cert = makeCertificate(join(dir, 'certs'));
+    // netguard runs as the container image runs it (its Dockerfile's NODE_OPTIONS and MALLOC_*).
+    const image = imageRuntime();
     const [netguard, netguardWarn, floor, fastifyFloor] = await Promise.all([
-      startNetguard({ dir, cert, kubeconfig: fake.kubeconfig }),
-      startNetguard({ dir, cert, kubeconfig: fake.kubeconfig, logLevel: 'warn', name: NETGUARD_WARN }),
+      startNetguard({ dir, cert, kubeconfig: fake.kubeconfig, nodeFlags: image.nodeFlags, env: image.env }),
+      startNetguard({ dir, cert, kubeconfig: fake.kubeconfig, logLevel: 'warn', name: NETGUARD_WARN, nodeFlags: image.nodeFlags, env: image.env }),
       startFloor(cert),
       startFloor(cert, 'fastify'),
     ]);
@@ -137,7 +140,7 @@ export async function run(args: BenchArgs): Promise<Record<string, unknown>> {
     console.log(`cluster: ${fmt.int(size.pods)} pods in ${size.namespaces} namespaces (+ ${fmt.int(workloads)} workloads, ${c.NetworkPolicy ?? 0} NetworkPolicies) in the fake apiserver (a child process); netguard cached ${fmt.int(cachedPods)} pods, ready ${fmt.s(netguard.readyMs)} after spawn`);
     console.log(`load: autocannon in this process, ${CONNECTIONS} connections, keep-alive, ${mix.length} AdmissionReviews in turn (${Math.min(...sizes)}-${Math.max(...sizes)} bytes; ${mix.filter((x) => !x.expect.allowed).length} deny, ${mix.filter((x) => x.expect.warning).length} warn, every answer checked first)`);
     console.log(`${seconds} s per run (after a ${warmupSeconds} s warm-up each), ${rounds} rounds, the servers in rotating order each round; medians. Each server is its own process.`);
-    console.log(`floor = plain node:https (parse, allow); Fastify floor = the same in Fastify with netguard's options; netguard = \`netguard serve\` (default log level info: one line per decision, to a file)\n`);
+    console.log(`floor = plain node:https (parse, allow); Fastify floor = the same in Fastify with netguard's options; netguard = \`netguard serve\` (default log level info: one line per decision, to a file) with the image's runtime settings (${image.label})\n`);
 
     // Warm-up (JIT, TLS sessions, caches), then rotate so drift on a shared machine hits all alike.
     if (warmupSeconds > 0) for (const server of servers) await load(server, cert, mix, warmupSeconds, 0);
