@@ -7,7 +7,7 @@
 // server's CPU per request (read inside it), which a busy shared machine disturbs less.
 //
 //   node bench/admission.ts [--quick] [--results DIR]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,17 @@ const NETGUARD = 'netguard';
 const NETGUARD_WARN = 'netguard, log level warn';
 const FLOOR = 'floor';
 const FASTIFY_FLOOR = 'Fastify floor';
+const NETGUARD_RULES_OFF = 'netguard, every rule off';
+
+/** The bundled policy with every rule's action set to off: netguard's request path without its rules. */
+function rulesOffPolicy(dir: string): string {
+  const text = readFileSync(new URL('../policies/default.yaml', import.meta.url), 'utf8');
+  const off = text.replace(/action: (?:deny|warn)\b/g, 'action: off');
+  if ((off.match(/action: off/g) ?? []).length < 5) throw new Error('rules-off policy: expected an action for each of the 5 rules in policies/default.yaml');
+  const file = join(dir, 'rules-off.yaml');
+  writeFileSync(file, off);
+  return file;
+}
 
 export async function run(args: BenchArgs): Promise<Record<string, unknown>> {
   const size = args.quick ? { pods: 400, namespaces: 8 } : { pods: 50_000, namespaces: 500 };
@@ -123,16 +134,17 @@ export async function run(args: BenchArgs): Promise<Record<string, unknown>> {
     const cert = makeCertificate(join(dir, 'certs'));
     // netguard runs as the container image runs it (its Dockerfile's NODE_OPTIONS and MALLOC_*).
     const image = imageRuntime();
-    const [netguard, netguardWarn, floor, fastifyFloor] = await Promise.all([
+    const [netguard, netguardWarn, netguardOff, floor, fastifyFloor] = await Promise.all([
       startNetguard({ dir, cert, kubeconfig: fake.kubeconfig, nodeFlags: image.nodeFlags, env: image.env }),
       startNetguard({ dir, cert, kubeconfig: fake.kubeconfig, logLevel: 'warn', name: NETGUARD_WARN, nodeFlags: image.nodeFlags, env: image.env }),
+      startNetguard({ dir, cert, kubeconfig: fake.kubeconfig, name: NETGUARD_RULES_OFF, nodeFlags: image.nodeFlags, env: { ...image.env, NETGUARD_POLICY: rulesOffPolicy(dir) } }),
       startFloor(cert),
       startFloor(cert, 'fastify'),
     ]);
-    servers.push(netguard, netguardWarn, floor, fastifyFloor);
+    servers.push(netguard, netguardWarn, netguardOff, floor, fastifyFloor);
     const ready = await netguard.metrics();
     const cachedPods = ready['netguard_cluster_cache_objects{resource="pods"}'] ?? NaN;
-    for (const server of servers) await preflight(server, cert, mix, server === floor || server === fastifyFloor);
+    for (const server of servers) await preflight(server, cert, mix, server === floor || server === fastifyFloor || server === netguardOff);
 
     const sizes = mix.map((c) => Buffer.byteLength(c.body));
     const c = fake.counts;
@@ -146,7 +158,7 @@ export async function run(args: BenchArgs): Promise<Record<string, unknown>> {
     if (warmupSeconds > 0) for (const server of servers) await load(server, cert, mix, warmupSeconds, 0);
     const evalBefore = meanEvaluationSums(await netguard.metrics());
     const runs: LoadResult[] = [];
-    const order = [floor, fastifyFloor, netguardWarn, netguard];
+    const order = [floor, fastifyFloor, netguardOff, netguardWarn, netguard];
     for (let r = 1; r <= rounds; r++) {
       for (let i = 0; i < order.length; i++) runs.push(await load(order[(i + r - 1) % order.length], cert, mix, seconds, r));
     }
@@ -155,7 +167,7 @@ export async function run(args: BenchArgs): Promise<Record<string, unknown>> {
     const evalUs = evaluationUsSince(evalBefore, meanEvaluationSums(metrics));
 
     const med = (server: string, key: keyof LoadResult) => median(runs.filter((x) => x.server === server).map((x) => x[key] as number));
-    const names = [FLOOR, FASTIFY_FLOOR, NETGUARD_WARN, NETGUARD];
+    const names = [FLOOR, FASTIFY_FLOOR, NETGUARD_RULES_OFF, NETGUARD_WARN, NETGUARD];
     const summary = Object.fromEntries(names.map((n) => [n, {
       rps: med(n, 'rps'), p50: med(n, 'p50'), p90: med(n, 'p90'), p99: med(n, 'p99'), cpuPerRequestUs: med(n, 'cpuPerRequestUs'),
       errors: runs.filter((x) => x.server === n).reduce((a, x) => a + x.errors + x.non2xx, 0),
@@ -175,7 +187,10 @@ export async function run(args: BenchArgs): Promise<Record<string, unknown>> {
     const cpu = (n: string) => summary[n].cpuPerRequestUs;
     console.log(`\nnetguard / floor throughput: ${fmt.ratio(ratio)} (per round: ${perRound.map(fmt.ratio).join(', ')})`);
     console.log(`where netguard's ${cpu(NETGUARD).toFixed(0)} µs of CPU per request go: floor ${cpu(FLOOR).toFixed(0)} µs (TLS, HTTP, JSON.parse) + Fastify ${(cpu(FASTIFY_FLOOR) - cpu(FLOOR)).toFixed(0)} µs`
-      + ` + netguard's request path ${(cpu(NETGUARD_WARN) - cpu(FASTIFY_FLOOR)).toFixed(0)} µs (of which rule evaluation ${evalUs.toFixed(0)} µs, its own histogram's mean) + the info log line ${(cpu(NETGUARD) - cpu(NETGUARD_WARN)).toFixed(0)} µs\n`);
+      + ` + netguard's request path without rules ${(cpu(NETGUARD_RULES_OFF) - cpu(FASTIFY_FLOOR)).toFixed(0)} µs (decode, engine, response, metrics, its log line)`
+      + ` + the rules ${(cpu(NETGUARD) - cpu(NETGUARD_RULES_OFF)).toFixed(0)} µs (rule evaluation's own histogram: ${evalUs.toFixed(0)} µs mean; the rest is the cache misses and garbage they leave to the rest of the request)`
+      + `; at log level warn ${cpu(NETGUARD_WARN).toFixed(0)} µs`);
+    console.log(`ceiling: with every rule off netguard reaches ${fmt.ratio(summary[NETGUARD_RULES_OFF].rps / summary[FLOOR].rps)} of the floor\n`);
     console.log(table(
       ['round', 'server', '>req/s', '>p50', '>p99', '>max', '>requests'],
       runs.map((x) => [x.round, x.server, fmt.int(x.rps), fmt.ms(x.p50), fmt.ms(x.p99), fmt.ms(x.max), fmt.int(x.requests)]),
