@@ -31,7 +31,8 @@ import { indexedView } from './lib/view.ts';
 interface MemoryRow {
   pods: number;
   workloads: number;
-  nodeFlags: string;
+  /** the image's runtime settings (node flags and MALLOC_*) the row ran with; '' for plain Node */
+  runtime: string;
   heapUsed: number;
   heapTotal: number;
   rss: number;
@@ -51,7 +52,7 @@ async function memory(args: BenchArgs): Promise<{ rows: MemoryRow[]; heapPerPod:
       const server = await startNetguard({ dir, cert, kubeconfig: fake.kubeconfig, logLevel: 'warn', nodeFlags: runtime?.nodeFlags, env: runtime?.env });
       try {
         const m = await server.memory();
-        rows.push({ pods, workloads, nodeFlags: runtime?.label ?? '', heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, readyMs: server.readyMs });
+        rows.push({ pods, workloads, runtime: runtime?.label ?? '', heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, readyMs: server.readyMs });
       } finally {
         await server.stop();
       }
@@ -74,15 +75,15 @@ async function memory(args: BenchArgs): Promise<{ rows: MemoryRow[]; heapPerPod:
   console.log(table(
     ['>pods cached', '>workloads cached', 'runtime settings', '>heap used', '>heap / pod', '>heap total', '>RSS (whole process)', '>RSS / pod', '>ready after'],
     rows.map((r) => [
-      fmt.int(r.pods), fmt.int(r.workloads), r.nodeFlags || '(plain node)', fmt.mb(r.heapUsed),
+      fmt.int(r.pods), fmt.int(r.workloads), r.runtime || '(plain node)', fmt.mb(r.heapUsed),
       r.pods > 0 ? fmt.bytes((r.heapUsed - base.heapUsed) / r.pods) : '',
       fmt.mb(r.heapTotal), fmt.mb(r.rss), r.pods > 0 ? fmt.bytes((r.rss - base.rss) / r.pods) : '', fmt.s(r.readyMs),
     ]),
   ));
   console.log(`\n(The 0-pod row is the process floor: Node with type stripping, Fastify, pino, prom-client and @kubernetes/client-node.`);
   console.log(` "heap total" is what V8 has reserved after GC: it grows with the burst of list parsing, mostly young generation.)`);
-  const perPod = rows.filter((r) => r.pods > 0 && r.workloads === 0 && !r.nodeFlags).map((r) => ({ pods: r.pods, heapPerPod: (r.heapUsed - base.heapUsed) / r.pods, rssPerPod: (r.rss - base.rss) / r.pods }));
-  const asShipped = rows.find((r) => r.pods === top && r.workloads === 0 && r.nodeFlags !== '')!;
+  const perPod = rows.filter((r) => r.pods > 0 && r.workloads === 0 && !r.runtime).map((r) => ({ pods: r.pods, heapPerPod: (r.heapUsed - base.heapUsed) / r.pods, rssPerPod: (r.rss - base.rss) / r.pods }));
+  const asShipped = rows.find((r) => r.pods === top && r.workloads === 0 && r.runtime !== '')!;
   return { rows, heapPerPod: perPod[perPod.length - 1].heapPerPod, rssAt100k: asShipped.rss, topPods: top, perPod };
 }
 

@@ -1,7 +1,7 @@
 // Unit tests for networkpolicy-selector-has-match beyond the fixtures: a view that cannot see
 // (the server before its caches sync), views that see only part of the cluster, and garbage.
 import t from 'tap';
-import { policyWith } from '../../helpers/policy.ts';
+import { policyWith, warnContext } from '../../helpers/policy.ts';
 import { unknownView } from '../../../src/cluster/empty-view.ts';
 import { BundleView } from '../../../src/cluster/bundle-view.ts';
 import { known, unknown, type ClusterView, type NamespaceInfo, type PodSource } from '../../../src/cluster/view.ts';
@@ -42,15 +42,7 @@ function netpol(spec: unknown, namespace = 'shop'): KubeObject {
 }
 
 function ctx(object: KubeObject | null, cluster: ClusterView): RuleContext {
-  return {
-    operation: 'CREATE',
-    object,
-    oldObject: null,
-    namespace: (object?.metadata?.namespace as string | undefined) ?? 'shop',
-    cluster,
-    config: { action: 'warn', excludeNamespaces: [], allowIgnoreAnnotation: true },
-    policy: policy('warn'),
-  };
+  return warnContext(rule.id, object, cluster);
 }
 
 const busy = {

@@ -2,7 +2,7 @@
 // view cannot see (the server before its caches sync), garbage objects, and the helpers it
 // shares with networkpolicy-selector-has-match. Fixtures cover the bundle behaviour.
 import t from 'tap';
-import { policyWith } from '../../helpers/policy.ts';
+import { policyWith, warnContext } from '../../helpers/policy.ts';
 import { unknownView } from '../../../src/cluster/empty-view.ts';
 import { BundleView } from '../../../src/cluster/bundle-view.ts';
 import { known, unknown, type ClusterView, type PodSource } from '../../../src/cluster/view.ts';
@@ -22,15 +22,7 @@ function policy(action: 'deny' | 'warn'): Policy {
 }
 
 function ctx(object: KubeObject | null, cluster: ClusterView, operation: Operation = 'CREATE'): RuleContext {
-  return {
-    operation,
-    object,
-    oldObject: null,
-    namespace: (object?.metadata?.namespace as string | undefined) ?? 'shop',
-    cluster,
-    config: { action: 'warn', excludeNamespaces: [], allowIgnoreAnnotation: true },
-    policy: policy('warn'),
-  };
+  return warnContext(rule.id, object, cluster, operation);
 }
 
 function service(spec: unknown, namespace = 'shop'): KubeObject {
