@@ -12,12 +12,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BundleView } from '../src/cluster/bundle-view.ts';
-import { podSourceFromObject } from '../src/cluster/pod-sources.ts';
-import type { ClusterView, PodSource } from '../src/cluster/view.ts';
+import { BundleView } from '../src/bundle/bundle-view.ts';
+import { podSourceFromObject } from '../src/kube/pod-sources.ts';
+import type { ClusterView, PodSource } from '../src/view/view.ts';
 import { evaluate } from '../src/policies/engine.ts';
 import { loadPolicyFile } from '../src/policies/policy-file.ts';
-import { requirementsMatch, toRequirements, type LabelSelector } from '../src/policies/selectors.ts';
+import { requirementsMatch, toRequirements, type LabelSelector } from '../src/kube/selectors.ts';
 import { generateCluster, rng } from '../test/fake-apiserver/generate.ts';
 import { clusterObjects, startFake } from './lib/cluster.ts';
 import { imageRuntime, type ImageRuntime } from './lib/image-runtime.ts';

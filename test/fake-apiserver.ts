@@ -15,7 +15,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { WATCHED_RESOURCES } from '../src/cluster/resources.ts';
+import { WATCHED_RESOURCES } from '../src/view/resources.ts';
 import { parseLabelSelector, type LabelPredicate } from './fake-apiserver/selector.ts';
 
 export interface FakeResource {

@@ -1,14 +1,14 @@
 // An InformerView filled directly from objects, through the same projections and stores the
 // informer sinks use (no HTTP): for in-process lookups and rule evaluation at scale.
-import { StringInterner } from '../../src/cluster/informer/intern.ts';
-import { PodIndex } from '../../src/cluster/informer/pod-index.ts';
+import { StringInterner } from '../../src/informer/intern.ts';
+import { PodIndex } from '../../src/informer/pod-index.ts';
 import {
   projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts, projectService, projectWorkload,
-} from '../../src/cluster/informer/projections.ts';
-import { emptyCaches } from '../../src/cluster/informer/stores.ts';
-import { InformerView, type InformerCaches } from '../../src/cluster/informer-view.ts';
-import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource } from '../../src/cluster/view.ts';
-import type { ServiceInfo } from '../../src/cluster/informer/projections.ts';
+} from '../../src/informer/projections.ts';
+import { emptyCaches } from '../../src/informer/stores.ts';
+import { InformerView, type InformerCaches } from '../../src/informer/informer-view.ts';
+import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource } from '../../src/view/view.ts';
+import type { ServiceInfo } from '../../src/informer/projections.ts';
 import { DNS_LABELS } from './cluster.ts';
 
 export function indexedView(objects: Iterable<any>, dnsNamespace = 'kube-system'): InformerView {

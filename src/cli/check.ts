@@ -5,12 +5,12 @@
 //   2 the check could not be trusted: bad usage, unreadable or unparseable input, invalid
 //     policy or baseline, a failed kustomize build or cluster read, a report that could not
 //     be written, a rule that threw. Never a silent pass on input we did not fully read.
-import { readManifestStdin } from '../cluster/manifests.ts';
-import { baselineFrom, readBaseline, writeBaseline, type Baseline } from '../check/baseline.ts';
-import { checkBundle } from '../check/check-bundle.ts';
-import { describeState, loadClusterState, SNAPSHOT_COMMAND, survivingClusterState, type ClusterState } from '../check/cluster-state.ts';
-import { kustomizeBuild, kustomizeLabel } from '../check/kustomize.ts';
-import { addText, loadBundle, type LoadNote, type LoadResult } from '../check/load.ts';
+import { readManifestStdin } from '../bundle/manifests.ts';
+import { baselineFrom, readBaseline, writeBaseline, type Baseline } from '../bundle/baseline.ts';
+import { checkBundle } from '../bundle/check-bundle.ts';
+import { describeState, loadClusterState, SNAPSHOT_COMMAND, survivingClusterState, type ClusterState } from '../bundle/cluster-state.ts';
+import { kustomizeBuild, kustomizeLabel } from '../bundle/kustomize.ts';
+import { addText, loadBundle, type LoadNote, type LoadResult } from '../bundle/load.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../policies/policy-file.ts';
 import { RULES } from '../policies/registry.ts';
@@ -280,7 +280,7 @@ function loadInputs(args: CheckArgs, io: CheckIO): LoadResult {
 async function readClusterState(args: CheckArgs, io: CheckIO): Promise<ClusterState | undefined> {
   if (args.kubeconfig) {
     // Loaded only here: a plain `netguard check` never loads the Kubernetes client.
-    const { readLiveState } = await import('../check/live-state.ts');
+    const { readLiveState } = await import('../bundle/live-state.ts');
     return readLiveState({ kubeconfig: args.kubeconfig, ...(args.context ? { context: args.context } : {}) });
   }
   if (args.clusterState.length === 0) return undefined;

@@ -5,8 +5,8 @@
 // server: a rule whose cluster lookups came from a stale cache (older than the policy's
 // staleAfterSeconds) never denies, and with a time budget no rule starts once it is spent.
 import { performance } from 'node:perf_hooks';
-import type { Answer, ClusterView } from '../cluster/view.ts';
-import { defaultObject } from './defaulting.ts';
+import type { Answer, ClusterView } from '../view/view.ts';
+import { defaultObject } from '../kube/defaulting.ts';
 import { namespaceMatches } from './namespaces.ts';
 import { RULES } from './registry.ts';
 import { DEFAULT_STALE_AFTER_SECONDS, type Finding, type KubeObject, type ObjectRef, type Operation, type Policy, type Rule, type RuleContext } from './types.ts';

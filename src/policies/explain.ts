@@ -1,12 +1,13 @@
 // "Why nothing matched": the evidence both selector rules give when a selector selects
 // nothing — labels on a workload's metadata instead of its pod template, a near miss
 // ("did you mean"), pods in another namespace, or the nearest labels that do exist.
-import type { ClusterView, PodSource } from '../cluster/view.ts';
+import type { ClusterView, PodSource } from '../view/view.ts';
 import { isNetguardError } from '../errors.ts';
+import { isRecord } from '../kube/objects.ts';
 import {
   formatSelector, fromMap, requirementMatches, requirementsMatch, toRequirements,
   type GeneratedLabels, type Labels, type LabelSelector, type Requirement,
-} from './selectors.ts';
+} from '../kube/selectors.ts';
 import { editDistance, editDistanceWithin, nearest, truncate, typoBudget } from './suggest.ts';
 import type { RuleContext } from './types.ts';
 
@@ -16,10 +17,6 @@ const CANDIDATE_LIMIT = 500;
 const ELSEWHERE_LIMIT = 200;
 /** Messages become kubectl warnings (256 max); parts are bounded, and this bounds the whole. */
 export const MAX_MESSAGE = 240;
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The request's namespace (authoritative at admission), else the object's, else "default". */
 export function namespaceOf(ctx: RuleContext): string {

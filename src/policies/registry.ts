@@ -1,6 +1,6 @@
 // The explicit, sorted list of rules. Adding a rule: its file, one line here, its test
 // and its fixture folder (test/fixtures/<rule-id>/).
-import { rule as egressAllowsDns } from './rules/egress-allows-dns.ts';
+import { rule as egressAllowsDns } from './rules/egress-allows-dns/rule.ts';
 import { rule as ingressClassExists } from './rules/ingress-class-exists.ts';
 import { rule as networkpolicySelectorHasMatch } from './rules/networkpolicy-selector-has-match.ts';
 import { rule as nodeportNamespaceAllowed } from './rules/nodeport-namespace-allowed.ts';

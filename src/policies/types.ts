@@ -1,6 +1,7 @@
 // The vocabulary shared by the engine, the rules, the server and the CLI.
 // Nothing here does I/O.
-import type { ClusterView } from '../cluster/view.ts';
+import type { KubeObject, ObjectRef } from '../kube/objects.ts';
+import type { ClusterView } from '../view/view.ts';
 
 export type Action = 'deny' | 'warn' | 'off';
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
@@ -8,28 +9,7 @@ export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 /** violation: we saw the problem. unknown: we could not see enough to judge (never turned into a denial). */
 export type Verdict = 'violation' | 'unknown';
 
-/** A Kubernetes object as it arrives: shape unchecked, so every read must be defensive. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    creationTimestamp?: string;
-    [key: string]: unknown;
-  };
-  spec?: any;
-  [key: string]: unknown;
-}
-
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-}
+export type { KubeObject, ObjectRef };
 
 export interface SourceLocation {
   file: string;

@@ -1,7 +1,8 @@
 // AdmissionReview decoding: transport-level checks only, in the order controller-runtime's
 // http.go does them (empty body, content type, decode). Policy lives in the engine; this
 // file only decides whether we were handed a review we can answer at all.
-import type { KubeObject, Operation } from '../policies/types.ts';
+import { isRecord, type KubeObject } from '../kube/objects.ts';
+import type { Operation } from '../policies/types.ts';
 
 export const SUPPORTED_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type ReviewApiVersion = (typeof SUPPORTED_API_VERSIONS)[number];
@@ -50,10 +51,6 @@ export type DecodeResult =
 
 function fail(reason: BadReviewReason, message: string, uid?: string): DecodeResult {
   return { ok: false, reason, message, ...(uid ? { uid } : {}) };
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** `application/json` with any parameters (charset=utf-8 is what the apiserver sends). */

@@ -5,7 +5,7 @@
 import { delimiter, join } from 'node:path';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
-import type { ClusterStateSource } from '../cluster/source.ts';
+import type { ClusterStateSource } from '../view/source.ts';
 import { NetguardError } from '../errors.ts';
 import type { DnsSettings } from '../policies/types.ts';
 import type { ServeConfig } from './config.ts';
@@ -61,7 +61,7 @@ export type ClusterSourceFactory = (choice: Exclude<ClusterChoice, { kind: 'none
 export const informerSourceFactory: ClusterSourceFactory = async (choice, opts) => {
   const [{ KubeConfig }, { createInformerSource }] = await Promise.all([
     import('@kubernetes/client-node'),
-    import('../cluster/informer/index.ts'),
+    import('../informer/index.ts'),
   ]);
   const kc = new KubeConfig();
   if (choice.kind === 'in-cluster') kc.loadFromCluster();

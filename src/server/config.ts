@@ -2,7 +2,7 @@
 // defaults. Pure (argv and env in, config out) so every precedence rule is unit-testable.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCommandArgs } from '../cli/args.ts';
+import { parseCommandArgs } from '../args.ts';
 import { NetguardError } from '../errors.ts';
 import { DEFAULT_POLICY_FILE } from '../policies/policy-file.ts';
 

@@ -3,7 +3,7 @@
 // shutting down. Readiness flips to 503 the moment SIGTERM arrives so endpoints drop us
 // while we keep answering during the drain period.
 import type { FastifyInstance } from 'fastify';
-import type { ClusterStateSource } from '../cluster/source.ts';
+import type { ClusterStateSource } from '../view/source.ts';
 import type { Policy } from '../policies/types.ts';
 
 /** Mutable on purpose: main and the certificate watcher update it in place. */

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
-import type { ClusterStateSource } from '../cluster/source.ts';
+import type { ClusterStateSource } from '../view/source.ts';
 import { NetguardError } from '../errors.ts';
 import { loadPolicyFile } from '../policies/policy-file.ts';
 import type { DnsSettings } from '../policies/types.ts';

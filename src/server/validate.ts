@@ -4,7 +4,7 @@
 // failure and applies failurePolicy with no message for the user.
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ClusterView } from '../cluster/view.ts';
+import type { ClusterView } from '../view/view.ts';
 import { evaluate, type Evaluation } from '../policies/engine.ts';
 import type { Policy, Rule } from '../policies/types.ts';
 import { decodeReview, MAX_BODY_BYTES, type AdmissionRequest } from './admission.ts';

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { BundleView } from '../../src/cluster/bundle-view.ts';
-import { podSourceFromObject } from '../../src/cluster/pod-sources.ts';
-import type { Answer } from '../../src/cluster/view.ts';
+import { BundleView } from '../../src/bundle/bundle-view.ts';
+import { podSourceFromObject } from '../../src/kube/pod-sources.ts';
+import type { Answer } from '../../src/view/view.ts';
 
 function value<T>(a: Answer<T>): T {
   if (!a.known) throw new Error(`unexpected unknown: ${a.reason}`);

@@ -2,7 +2,7 @@
 // test-sized knobs (fast backoff, short idle limits), and a way to read metrics.
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { createInformerSource, type InformerSource, type InformerTuning } from '../../src/cluster/informer/index.ts';
+import { createInformerSource, type InformerSource, type InformerTuning } from '../../src/informer/index.ts';
 import type { DnsSettings } from '../../src/policies/types.ts';
 import { FakeApiServer, type FakeOptions } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';

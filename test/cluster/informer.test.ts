@@ -2,10 +2,10 @@
 // (paged, metadata-only pods), events flowing into the indexes, readiness, honest "unknown"
 // answers while unsynced or forbidden, and the metrics.
 import t from 'tap';
-import { BundleView } from '../../src/cluster/bundle-view.ts';
-import { METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT } from '../../src/cluster/informer/index.ts';
-import type { Answer, PodSource } from '../../src/cluster/view.ts';
-import type { LabelSelector } from '../../src/policies/selectors.ts';
+import { BundleView } from '../../src/bundle/bundle-view.ts';
+import { METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT } from '../../src/informer/index.ts';
+import type { Answer, PodSource } from '../../src/view/view.ts';
+import type { LabelSelector } from '../../src/kube/selectors.ts';
 import { eventually } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 import { counter, DNS, harness, seedBasics } from './helpers.ts';

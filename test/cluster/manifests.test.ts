@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseManifests, loadManifestFiles } from '../../src/cluster/manifests.ts';
+import { parseManifests, loadManifestFiles } from '../../src/bundle/manifests.ts';
 
 t.test('multi-document YAML keeps each object line; empty documents are skipped', async (t) => {
   const objs = parseManifests('---\napiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n---\n# c\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\n', 'x.yaml');

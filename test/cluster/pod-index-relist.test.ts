@@ -3,8 +3,8 @@
 // the counts prove nothing is stale, and must still drop exactly what a list no longer has,
 // including when a list repeats a key. Label-set reference counts must come back to zero.
 import t from 'tap';
-import { PodIndex, type CachedPodSource } from '../../src/cluster/informer/pod-index.ts';
-import { requirementsMatch, toRequirements, type LabelSelector } from '../../src/policies/selectors.ts';
+import { PodIndex, type CachedPodSource } from '../../src/informer/pod-index.ts';
+import { requirementsMatch, toRequirements, type LabelSelector } from '../../src/kube/selectors.ts';
 import { rng } from '../fake-apiserver/generate.ts';
 
 type Kind = CachedPodSource['kind'];

@@ -2,8 +2,8 @@
 // operator, for generated labels ('*' and enumerated), through inserts, updates and deletes.
 // Any selector the index answers differently from requirementsMatch over everything is a bug.
 import t from 'tap';
-import { PodIndex, type CachedPodSource } from '../../src/cluster/informer/pod-index.ts';
-import { requirementsMatch, toRequirements, type LabelSelector, type LabelSelectorRequirement } from '../../src/policies/selectors.ts';
+import { PodIndex, type CachedPodSource } from '../../src/informer/pod-index.ts';
+import { requirementsMatch, toRequirements, type LabelSelector, type LabelSelectorRequirement } from '../../src/kube/selectors.ts';
 import { rng } from '../fake-apiserver/generate.ts';
 
 const KEYS = ['app', 'tier', 'env', 'pod-template-hash', 'statefulset.kubernetes.io/pod-name', 'job-name', 'x'];
@@ -53,7 +53,7 @@ function ids(xs: readonly CachedPodSource[]): string[] {
   return xs.map((p) => `${p.namespace}/${p.kind}/${p.name}`).sort();
 }
 
-/** The reference: every live entry, filtered by the selector semantics in src/policies/selectors.ts. */
+/** The reference: every live entry, filtered by the selector semantics in src/kube/selectors.ts. */
 function linear(live: Map<string, CachedPodSource>, ns: string, selector: LabelSelector): string[] {
   const reqs = toRequirements(selector);
   return ids([...live.values()].filter((p) => p.namespace === ns && requirementsMatch(reqs, p.labels, p.generated)));

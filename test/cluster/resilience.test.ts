@@ -4,8 +4,8 @@
 import t from 'tap';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { createInformerSource } from '../../src/cluster/informer/index.ts';
-import type { Answer, PodSource } from '../../src/cluster/view.ts';
+import { createInformerSource } from '../../src/informer/index.ts';
+import type { Answer, PodSource } from '../../src/view/view.ts';
 import { eventually, FakeApiServer, fakeKubeConfig } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 import { counter, DNS, FAST, harness, seedBasics } from './helpers.ts';

@@ -2,9 +2,9 @@
 // through the real client. It must sync, and selector lookups must equal the bundle view's
 // linear scan over the same objects. Bounded in time, no timing assertions.
 import t from 'tap';
-import { BundleView } from '../../src/cluster/bundle-view.ts';
-import type { Answer, PodSource } from '../../src/cluster/view.ts';
-import type { LabelSelector } from '../../src/policies/selectors.ts';
+import { BundleView } from '../../src/bundle/bundle-view.ts';
+import type { Answer, PodSource } from '../../src/view/view.ts';
+import type { LabelSelector } from '../../src/kube/selectors.ts';
 import { generateCluster, rng } from '../fake-apiserver/generate.ts';
 import { harness } from './helpers.ts';
 

@@ -2,8 +2,8 @@
 // reflector's decisions rest on), Retry-After, silence detection, and jitter bounds.
 import t from 'tap';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Backoff } from '../../src/cluster/informer/backoff.ts';
-import { ApiClient, ApiError, parseRetryAfter } from '../../src/cluster/informer/transport.ts';
+import { Backoff } from '../../src/informer/backoff.ts';
+import { ApiClient, ApiError, parseRetryAfter } from '../../src/client/transport.ts';
 import { FakeApiServer } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 

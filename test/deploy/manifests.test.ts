@@ -6,8 +6,8 @@ import t from 'tap';
 import { parse } from 'yaml';
 import { serviceDnsNames } from '../../src/certs/names.ts';
 import { CA_BUNDLE_PATH, DEFAULTS, TLS_SECRET_NAME, WEBHOOK_CONFIGURATION_NAME } from '../../src/cli/certs.ts';
-import { WATCHED_RESOURCES } from '../../src/cluster/resources.ts';
-import { matchesSelector } from '../../src/policies/selectors.ts';
+import { WATCHED_RESOURCES } from '../../src/view/resources.ts';
+import { matchesSelector } from '../../src/kube/selectors.ts';
 import { find, loadObjects, MANIFESTS, parseFile, REPO, yamlFiles } from './load.ts';
 import { CONFIGMAP, syncedConfigMap } from './sync-policy.ts';
 

@@ -5,7 +5,7 @@
 // outcome deterministic.
 import { performance } from 'node:perf_hooks';
 import t from 'tap';
-import { emptyView } from '../../src/cluster/empty-view.ts';
+import { emptyView } from '../../src/view/empty-view.ts';
 import { evaluate } from '../../src/policies/engine.ts';
 import type { Rule, RuleContext } from '../../src/policies/types.ts';
 import { buildApp } from '../../src/server/app.ts';

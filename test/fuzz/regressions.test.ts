@@ -1,7 +1,7 @@
 // Counterexamples the property tests found, kept as plain tests so they never come back
 // whatever the seed.
 import t from 'tap';
-import { BundleView } from '../../src/cluster/bundle-view.ts';
+import { BundleView } from '../../src/bundle/bundle-view.ts';
 import { evaluate } from '../../src/policies/engine.ts';
 import { RULES } from '../../src/policies/registry.ts';
 import type { KubeObject, Rule } from '../../src/policies/types.ts';

@@ -4,7 +4,7 @@
 // fix the rule and keep the counterexample as a unit test or fixture.
 import fc from 'fast-check';
 import t from 'tap';
-import { BundleView } from '../../src/cluster/bundle-view.ts';
+import { BundleView } from '../../src/bundle/bundle-view.ts';
 import { evaluate } from '../../src/policies/engine.ts';
 import { loadPolicyFile } from '../../src/policies/policy-file.ts';
 import { RULES } from '../../src/policies/registry.ts';

@@ -16,9 +16,9 @@
 //       hint: substring                                   # optional
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BundleView } from '../../src/cluster/bundle-view.ts';
-import { checkBundle } from '../../src/check/check-bundle.ts';
-import { loadManifestFiles } from '../../src/cluster/manifests.ts';
+import { BundleView } from '../../src/bundle/bundle-view.ts';
+import { checkBundle } from '../../src/bundle/check-bundle.ts';
+import { loadManifestFiles } from '../../src/bundle/manifests.ts';
 import { evaluate } from '../../src/policies/engine.ts';
 import type { Finding, KubeObject, Operation } from '../../src/policies/types.ts';
 import { policyWith } from './policy.ts';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { DEFAULT_POLICY_FILE, parsePolicy } from '../../src/policies/policy-file.ts';
-import type { ClusterView } from '../../src/cluster/view.ts';
+import type { ClusterView } from '../../src/view/view.ts';
 import type { KubeObject, Operation, Policy, RuleContext } from '../../src/policies/types.ts';
 
 export function policyWith(overrides: Record<string, any> = {}): Policy {

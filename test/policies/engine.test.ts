@@ -1,7 +1,7 @@
 import t from 'tap';
 import { evaluate } from '../../src/policies/engine.ts';
-import { emptyView } from '../../src/cluster/empty-view.ts';
-import { BundleView } from '../../src/cluster/bundle-view.ts';
+import { emptyView } from '../../src/view/empty-view.ts';
+import { BundleView } from '../../src/bundle/bundle-view.ts';
 import type { Rule, RuleContext } from '../../src/policies/types.ts';
 import { policyWith } from '../helpers/policy.ts';
 

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { CharCounts, formatRequirements, nearMiss } from '../../src/policies/explain.ts';
-import { requirementMatches, type Requirement } from '../../src/policies/selectors.ts';
+import { requirementMatches, type Requirement } from '../../src/kube/selectors.ts';
 import { closest, editDistance, editDistanceWithin, nearest } from '../../src/policies/suggest.ts';
 
 /** The definitions before pruning, kept here as the reference. */

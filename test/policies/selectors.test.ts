@@ -1,11 +1,11 @@
-// Table tests for label selector semantics (src/policies/selectors.ts), the one place every
+// Table tests for label selector semantics (src/kube/selectors.ts), the one place every
 // rule and both cluster views get matching from. Cases follow k8s.io/apimachinery/pkg/labels.
 import t from 'tap';
-import { podSourceFromObject } from '../../src/cluster/pod-sources.ts';
+import { podSourceFromObject } from '../../src/kube/pod-sources.ts';
 import { isNetguardError } from '../../src/errors.ts';
 import {
   formatSelector, fromMap, isEmptySelector, matchesSelector, selectorCovers, toRequirements, type GeneratedLabels, type Labels,
-} from '../../src/policies/selectors.ts';
+} from '../../src/kube/selectors.ts';
 
 interface MatchCase {
   name: string;

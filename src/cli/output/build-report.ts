@@ -1,10 +1,10 @@
 // Builds what the formatters print from what the check found: failures placed on their
 // objects, the baseline applied (only new findings count), and the run's facts for SARIF.
 import { readFileSync } from 'node:fs';
-import { applyBaseline, type Baseline } from '../../check/baseline.ts';
-import type { CheckResult } from '../../check/check-bundle.ts';
-import type { LoadResult } from '../../check/load.ts';
-import { isClusterScoped } from '../../cluster/bundle-view.ts';
+import { applyBaseline, type Baseline } from '../../bundle/baseline.ts';
+import type { CheckResult } from '../../bundle/check-bundle.ts';
+import type { LoadResult } from '../../bundle/load.ts';
+import { isClusterScoped } from '../../kube/objects.ts';
 import { objectRef } from '../../policies/engine.ts';
 import type { Action, Policy, Rule } from '../../policies/types.ts';
 import { countFindings, sourceText, type Report, type ReportContext, type ReportFailure } from './report.ts';

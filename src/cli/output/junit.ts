@@ -8,7 +8,7 @@
 //   <skipped>  an ignore annotation skipped it, or every finding is known to the baseline
 // Objects no rule reviews (ConfigMaps...) have no testcase. Everything is escaped for XML 1.0,
 // including control characters that XML cannot carry at all.
-import type { Review } from '../../check/check-bundle.ts';
+import type { Review } from '../../bundle/check-bundle.ts';
 import type { Finding } from '../../policies/types.ts';
 import { refText, sourceText, type Report, type ReportFailure } from './report.ts';
 

@@ -1,7 +1,7 @@
 // What the formatters print: the check result plus the failures placed on their objects.
 // Kept apart from CheckResult so the formatters stay pure functions of plain data.
-import type { BaselineEntry } from '../../check/baseline.ts';
-import type { Review } from '../../check/check-bundle.ts';
+import type { BaselineEntry } from '../../bundle/baseline.ts';
+import type { Review } from '../../bundle/check-bundle.ts';
 import type { Action, Finding, ObjectRef, SourceLocation } from '../../policies/types.ts';
 
 export interface ReportFailure {

@@ -3,7 +3,7 @@
 // so a file that cannot be written fails the run before anything looks finished.
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ioReason } from '../../cluster/manifests.ts';
+import { ioReason } from '../../bundle/manifests.ts';
 import { NetguardError } from '../../errors.ts';
 import type { OutputSpec } from '../args.ts';
 

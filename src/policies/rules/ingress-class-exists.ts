@@ -1,7 +1,7 @@
 // An Ingress must name an IngressClass some controller serves. The class is
 // spec.ingressClassName, else the legacy annotation, else (on CREATE) the default class the
 // apiserver's DefaultIngressClass admission plugin would already have set.
-import type { IngressClassInfo } from '../../cluster/view.ts';
+import type { IngressClassInfo } from '../../view/view.ts';
 import { namespaceMatches } from '../namespaces.ts';
 import { closest, truncate } from '../suggest.ts';
 import type { BaseRuleConfig, Rule, RuleContext, RuleFinding } from '../types.ts';

@@ -3,16 +3,16 @@
 // traffic breaks. Empty selectors select everything and are never dangling, so a default-deny
 // written before any workload is fine. Each dangling peer is its own finding, named by where
 // it sits (egress[0].to[1]); lookups the view cannot answer are reported once per reason.
-import type { ClusterView, NamespaceInfo } from '../../cluster/view.ts';
-import { requirementsMatch, type Requirement } from '../selectors.ts';
+import type { ClusterView, NamespaceInfo } from '../../view/view.ts';
+import { NAMESPACE_NAME_LABEL } from '../../kube/objects.ts';
+import { requirementsMatch, type Requirement } from '../../kube/selectors.ts';
 import { closest, truncate } from '../suggest.ts';
 import type { Rule, RuleFinding } from '../types.ts';
 import {
-  explainNoMatch, formatRequirements, foundElsewhere, isRecord, MAX_MESSAGE, namespaceOf, nearMiss, nearestLabels, parseSelector, plural,
+  explainNoMatch, formatRequirements, foundElsewhere, MAX_MESSAGE, namespaceOf, nearMiss, nearestLabels, parseSelector, plural,
 } from '../explain.ts';
+import { isRecord } from '../../kube/objects.ts';
 
-/** The label the apiserver puts on every namespace (1.21+); nothing else is automatic. */
-const NAME_LABEL = 'kubernetes.io/metadata.name';
 const LATE_WORKLOAD = 'if the workload is applied after this policy, this clears once it exists';
 
 type Search = { found: true } | { found: false; unknown: string } | { found: false; unknown?: undefined; from: string };
@@ -35,14 +35,14 @@ function namespaceViolation(where: string, reqs: readonly Requirement[], all: re
   // The classic mistake: `name: backend` where only kubernetes.io/metadata.name=backend exists.
   const names = all.map((n) => n.name);
   for (const r of reqs) {
-    if (r.key === NAME_LABEL || r.operator !== 'In') continue;
+    if (r.key === NAMESPACE_NAME_LABEL || r.operator !== 'In') continue;
     for (const v of r.values) {
       const named = names.includes(v) ? v : closest(v, names);
       if (named) {
         return {
           verdict: 'violation',
-          message: `${base}; did you mean ${NAME_LABEL}=${named}?`,
-          hint: `namespaces carry ${NAME_LABEL}=${named}; did you mean that? Kubernetes adds no other namespace label`,
+          message: `${base}; did you mean ${NAMESPACE_NAME_LABEL}=${named}?`,
+          hint: `namespaces carry ${NAMESPACE_NAME_LABEL}=${named}; did you mean that? Kubernetes adds no other namespace label`,
         };
       }
     }
@@ -55,7 +55,7 @@ function namespaceViolation(where: string, reqs: readonly Requirement[], all: re
   return {
     verdict: 'violation',
     message: found.length > 0 ? `${base}; namespace labels found: ${found.join(', ')}` : base,
-    hint: `label the namespace (kubectl label namespace <name> key=value) or select it by ${NAME_LABEL}`,
+    hint: `label the namespace (kubectl label namespace <name> key=value) or select it by ${NAMESPACE_NAME_LABEL}`,
   };
 }
 
@@ -139,7 +139,7 @@ export const rule: Rule = {
         const other = foundElsewhere(view, peer.podSelector as any, ns);
         if (other) {
           clue = `matching pods are in namespace ${other}: add a namespaceSelector to this peer`;
-          hint = `a podSelector alone selects only in ${ns}; add namespaceSelector: {matchLabels: {${NAME_LABEL}: ${other}}} to this same peer (a separate "- namespaceSelector" peer means OR, not AND)`;
+          hint = `a podSelector alone selects only in ${ns}; add namespaceSelector: {matchLabels: {${NAMESPACE_NAME_LABEL}: ${other}}} to this same peer (a separate "- namespaceSelector" peer means OR, not AND)`;
         }
       }
       findings.push({

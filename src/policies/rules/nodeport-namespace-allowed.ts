@@ -1,8 +1,9 @@
 // Node ports open a port on every node of the cluster: only namespaces the policy allows may
 // have Services that open them (type NodePort, and LoadBalancer unless it opts out of them).
-import { serviceType } from '../defaulting.ts';
+import { serviceType } from '../../kube/defaulting.ts';
+import { NAMESPACE_NAME_LABEL } from '../../kube/objects.ts';
 import { namespaceMatches } from '../namespaces.ts';
-import { formatSelector, requirementsMatch, toRequirements, type LabelSelector } from '../selectors.ts';
+import { formatSelector, requirementsMatch, toRequirements, type LabelSelector } from '../../kube/selectors.ts';
 import { closest, truncate } from '../suggest.ts';
 import type { BaseRuleConfig, Rule, RuleFinding } from '../types.ts';
 
@@ -12,8 +13,6 @@ export interface NodePortConfig extends BaseRuleConfig {
   includeLoadBalancer: boolean;
   nodePortRange?: string;
 }
-
-const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 /** "30000-32767" → [30000, 32767]; undefined when malformed (the schema's pattern prevents most). */
 export function parseRange(text: string | undefined): [number, number] | undefined {

@@ -3,8 +3,9 @@
 // and, when none match, say why (src/policies/explain.ts): labels on the workload's metadata
 // instead of its pod template, a near miss ("did you mean"), pods in another namespace, or
 // the labels that exist.
-import { explainNoMatch, foundElsewhere, isRecord, MAX_MESSAGE, namespaceOf, parseSelector } from '../explain.ts';
-import { formatSelector, fromMap } from '../selectors.ts';
+import { explainNoMatch, foundElsewhere, MAX_MESSAGE, namespaceOf, parseSelector } from '../explain.ts';
+import { isRecord } from '../../kube/objects.ts';
+import { formatSelector, fromMap } from '../../kube/selectors.ts';
 import { truncate } from '../suggest.ts';
 import type { Rule } from '../types.ts';
 

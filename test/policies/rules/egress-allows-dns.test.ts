@@ -3,11 +3,11 @@
 // really fixes what it was given for.
 import t from 'tap';
 import { parse } from 'yaml';
-import { BundleView } from '../../../src/cluster/bundle-view.ts';
-import { unknown, type ClusterView } from '../../../src/cluster/view.ts';
-import { cidrContains, cidrWithin, parseCidr, parseIp } from '../../../src/policies/cidr.ts';
+import { BundleView } from '../../../src/bundle/bundle-view.ts';
+import { unknown, type ClusterView } from '../../../src/view/view.ts';
+import { cidrContains, cidrWithin, parseCidr, parseIp } from '../../../src/kube/cidr.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
-import { DnsReach } from '../../../src/policies/network-policy.ts';
+import { DnsReach } from '../../../src/policies/rules/egress-allows-dns/network-policy.ts';
 import type { KubeObject, Operation } from '../../../src/policies/types.ts';
 import { policyWith } from '../../helpers/policy.ts';
 

@@ -1,9 +1,9 @@
 // ingress-class-exists beyond the fixtures: unknown cluster answers, the default-class choice,
 // the did-you-mean for transpositions, the warn-only deprecation finding, garbage objects.
 import t, { type Test } from 'tap';
-import { BundleView } from '../../../src/cluster/bundle-view.ts';
-import { emptyView } from '../../../src/cluster/empty-view.ts';
-import { known, type ClusterView, type IngressClassInfo } from '../../../src/cluster/view.ts';
+import { BundleView } from '../../../src/bundle/bundle-view.ts';
+import { emptyView } from '../../../src/view/empty-view.ts';
+import { known, type ClusterView, type IngressClassInfo } from '../../../src/view/view.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
 import { pickDefaultClass } from '../../../src/policies/rules/ingress-class-exists.ts';
 import { closest } from '../../../src/policies/suggest.ts';

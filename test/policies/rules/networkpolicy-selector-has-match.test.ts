@@ -2,12 +2,12 @@
 // (the server before its caches sync), views that see only part of the cluster, and garbage.
 import t from 'tap';
 import { policyWith, warnContext } from '../../helpers/policy.ts';
-import { unknownView } from '../../../src/cluster/empty-view.ts';
-import { BundleView } from '../../../src/cluster/bundle-view.ts';
-import { known, unknown, type ClusterView, type NamespaceInfo, type PodSource } from '../../../src/cluster/view.ts';
+import { unknownView } from '../../../src/view/empty-view.ts';
+import { BundleView } from '../../../src/bundle/bundle-view.ts';
+import { known, unknown, type ClusterView, type NamespaceInfo, type PodSource } from '../../../src/view/view.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
 import { rule } from '../../../src/policies/rules/networkpolicy-selector-has-match.ts';
-import { matchesSelector } from '../../../src/policies/selectors.ts';
+import { matchesSelector } from '../../../src/kube/selectors.ts';
 import type { KubeObject, Policy, RuleContext } from '../../../src/policies/types.ts';
 
 const NOT_SYNCED = 'pods cache not synced';

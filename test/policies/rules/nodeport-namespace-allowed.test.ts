@@ -1,9 +1,9 @@
 // nodeport-namespace-allowed beyond the fixtures: unknown namespace labels (and when they are
 // not even asked), invalid selectors, garbage Services, the policy schema of its keys.
 import t, { type Test } from 'tap';
-import { BundleView } from '../../../src/cluster/bundle-view.ts';
-import { emptyView } from '../../../src/cluster/empty-view.ts';
-import { known, type ClusterView } from '../../../src/cluster/view.ts';
+import { BundleView } from '../../../src/bundle/bundle-view.ts';
+import { emptyView } from '../../../src/view/empty-view.ts';
+import { known, type ClusterView } from '../../../src/view/view.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
 import { parsePolicy } from '../../../src/policies/policy-file.ts';
 import { parseRange } from '../../../src/policies/rules/nodeport-namespace-allowed.ts';

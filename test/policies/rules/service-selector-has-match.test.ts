@@ -3,13 +3,13 @@
 // shares with networkpolicy-selector-has-match. Fixtures cover the bundle behaviour.
 import t from 'tap';
 import { policyWith, warnContext } from '../../helpers/policy.ts';
-import { unknownView } from '../../../src/cluster/empty-view.ts';
-import { BundleView } from '../../../src/cluster/bundle-view.ts';
-import { known, unknown, type ClusterView, type PodSource } from '../../../src/cluster/view.ts';
+import { unknownView } from '../../../src/view/empty-view.ts';
+import { BundleView } from '../../../src/bundle/bundle-view.ts';
+import { known, unknown, type ClusterView, type PodSource } from '../../../src/view/view.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
 import { explainNoMatch, nearMiss } from '../../../src/policies/explain.ts';
 import { rule } from '../../../src/policies/rules/service-selector-has-match.ts';
-import { toRequirements } from '../../../src/policies/selectors.ts';
+import { toRequirements } from '../../../src/kube/selectors.ts';
 import type { KubeObject, Operation, Policy, RuleContext } from '../../../src/policies/types.ts';
 
 const NOT_SYNCED = 'pods cache not synced';

@@ -2,7 +2,7 @@
 // namespaces and values ("app", "team-42", "web"); JSON.parse gives every occurrence its own
 // string, and the replicas of one ReplicaSet carry identical label sets: one shared copy of
 // each saves most of the per-pod memory (and lets the index match a label set once).
-import type { Labels } from '../../policies/selectors.ts';
+import type { Labels } from '../kube/selectors.ts';
 
 /**
  * A plain string interner. It is bounded: past `cap` distinct strings it starts afresh, so a

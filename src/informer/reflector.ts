@@ -4,10 +4,10 @@
 // periodic relist repairs whatever a watch may have missed. Every object is projected to its
 // slim shape as it arrives; the sink stores it.
 import type pino from 'pino';
-import type { ResourceFamily } from '../view.ts';
+import type { ResourceFamily } from '../view/view.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import type { CacheMetrics } from './metrics.ts';
-import { ApiError, type ApiClient } from './transport.ts';
+import { ApiError, type ApiClient } from '../client/transport.ts';
 
 export interface Sink<T> {
   /** the slim shape of a raw object, or undefined to ignore it */

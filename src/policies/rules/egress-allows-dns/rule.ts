@@ -2,13 +2,13 @@
 // judged on the union of every policy selecting each pod (policies add up).
 // CREATE/UPDATE: the pods the new version selects. UPDATE/DELETE: also the pods the old
 // version let go, but only when the change is what takes their DNS away.
-import type { ClusterView, NetworkPolicyInfo, PodSource } from '../../cluster/view.ts';
+import type { ClusterView, NetworkPolicyInfo, PodSource } from '../../../view/view.ts';
 import {
   allowDnsPolicyYaml, DnsReach, podSelectorOf, podSelectorRequirements, policyInfo, restrictsEgress, selectsPod, type DnsCoverage, type DnsStatus,
-} from '../network-policy.ts';
-import { formatSelector, isEmptySelector, selectorCovers, toRequirements, type GeneratedLabels, type Labels, type LabelSelector } from '../selectors.ts';
-import { truncate } from '../suggest.ts';
-import type { BaseRuleConfig, Rule, RuleFinding } from '../types.ts';
+} from './network-policy.ts';
+import { formatSelector, isEmptySelector, selectorCovers, toRequirements, type GeneratedLabels, type Labels, type LabelSelector } from '../../../kube/selectors.ts';
+import { truncate } from '../../suggest.ts';
+import type { BaseRuleConfig, Rule, RuleFinding } from '../../types.ts';
 
 /** Enough pods to name names; groups of identical label sets are judged once anyway. */
 const POD_LIMIT = 1000;

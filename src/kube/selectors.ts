@@ -2,6 +2,7 @@
 // matchLabels and matchExpressions are ANDed; an empty selector matches everything;
 // a null/absent selector is the caller's business (Service: "no selector" means unmanaged).
 import { NetguardError } from '../errors.ts';
+import { isRecord } from './objects.ts';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -30,10 +31,6 @@ export interface Requirement {
 export type GeneratedLabels = Readonly<Record<string, readonly string[] | '*'>>;
 
 const OPERATORS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Validates and normalises a selector into requirements; throws INVALID_SELECTOR with the reason. */
 export function toRequirements(selector: unknown): Requirement[] {

@@ -2,7 +2,7 @@
 // IngressClasses, namespace labels, DNS pods and existing NetworkPolicies. It comes from a
 // snapshot file (--cluster-state, the output of SNAPSHOT_COMMAND) or a live read
 // (--kubeconfig, see live-state.ts). Either way it joins the view and is never reviewed.
-import { isClusterScoped } from '../cluster/bundle-view.ts';
+import { isClusterScoped } from '../kube/objects.ts';
 import type { KubeObject } from '../policies/types.ts';
 import { loadBundle, type LoadNote } from './load.ts';
 import type { NetguardError } from '../errors.ts';

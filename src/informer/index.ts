@@ -5,11 +5,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
-import type { DnsSettings } from '../../policies/types.ts';
-import { InformerView, type FamilyState, type InformerCaches } from '../informer-view.ts';
-import { WATCHED_RESOURCES, type WatchedResource } from '../resources.ts';
-import type { ClusterStateSource, FamilyStatus } from '../source.ts';
-import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource, ResourceFamily } from '../view.ts';
+import type { DnsSettings } from '../policies/types.ts';
+import { InformerView, type FamilyState, type InformerCaches } from './informer-view.ts';
+import { WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
+import type { ClusterStateSource, FamilyStatus } from '../view/source.ts';
+import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource, ResourceFamily } from '../view/view.ts';
 import { StringInterner } from './intern.ts';
 import { cacheMetrics } from './metrics.ts';
 import { PodIndex } from './pod-index.ts';
@@ -18,7 +18,7 @@ import {
 } from './projections.ts';
 import { Reflector, type ReflectorSpec, type ReflectorTuning, type Sink } from './reflector.ts';
 import { emptyCaches } from './stores.ts';
-import { ApiClient } from './transport.ts';
+import { ApiClient } from '../client/transport.ts';
 
 export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';

@@ -1,7 +1,27 @@
 // Turns a Pod or a workload into the PodSource the rules match selectors against.
 // Both cluster views use this, so a Deployment counts the same in CI and in the cluster.
-import type { GeneratedLabels } from '../policies/selectors.ts';
-import type { ContainerPort, PodSource } from './view.ts';
+import type { GeneratedLabels, Labels } from './selectors.ts';
+
+export interface ContainerPort {
+  name?: string;
+  port: number;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+}
+
+/** A pod, or a workload's pod template standing for the pods it will create. */
+export interface PodSource {
+  kind: 'Pod' | 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'ReplicationController';
+  namespace: string;
+  name: string;
+  /** Pod labels: the pod's own, or the template's spec.template.metadata.labels. */
+  labels: Labels;
+  /** Labels controllers add to the pods (pod-template-hash, statefulset pod-name...). */
+  generated?: GeneratedLabels;
+  /** A workload's own metadata.labels, which selectors do NOT see; kept to explain a classic mistake. */
+  workloadLabels?: Labels;
+  /** Container ports, when known: named ports in NetworkPolicies resolve against them. */
+  ports?: readonly ContainerPort[];
+}
 
 const WORKLOAD_KINDS = new Set<PodSource['kind']>([
   'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController',

@@ -11,7 +11,7 @@
 // apiVersion is left out on purpose: moving an Ingress from v1beta1 to v1 is the same object.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ioReason } from '../cluster/manifests.ts';
+import { ioReason } from './manifests.ts';
 import { NetguardError } from '../errors.ts';
 import type { Finding } from '../policies/types.ts';
 

@@ -1,8 +1,8 @@
 // Reads the bundle for `netguard check`, collecting every problem instead of stopping at the
 // first: a CI log that names all the broken files at once saves a push per file.
-// Parsing itself lives in src/cluster/manifests.ts, shared with the fixture harness.
+// Parsing itself lives in src/bundle/manifests.ts, shared with the fixture harness.
 import { resolve } from 'node:path';
-import { expandPaths, ioReason, parseManifests, readManifestFile, readManifestStdin, type LoadedObject } from '../cluster/manifests.ts';
+import { expandPaths, ioReason, parseManifests, readManifestFile, readManifestStdin, type LoadedObject } from './manifests.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
 
 /** A document left out, and why ("not a Kubernetes object ..."). */

@@ -5,14 +5,14 @@
 // Once synced, a family keeps answering from its last known state whatever happens to the API
 // server; each known answer says how far behind it may be (ageSeconds: 0 while every watch
 // behind it is live), and the engine turns that into "stale" with the policy's staleAfterSeconds.
-import { toRequirements, type LabelSelector } from '../policies/selectors.ts';
-import type { KeyedStore, NamespacedStore } from './informer/stores.ts';
-import type { PodIndex } from './informer/pod-index.ts';
-import type { ServiceInfo } from './informer/projections.ts';
+import { toRequirements, type LabelSelector } from '../kube/selectors.ts';
+import type { KeyedStore, NamespacedStore } from './stores.ts';
+import type { PodIndex } from './pod-index.ts';
+import type { ServiceInfo } from './projections.ts';
 import {
   known, unknown,
   type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource, type ResourceFamily,
-} from './view.ts';
+} from '../view/view.ts';
 
 export interface InformerCaches {
   pods: PodIndex;

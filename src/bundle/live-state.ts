@@ -4,9 +4,9 @@
 // proxies) and API errors are the same as `netguard serve`'s. Loaded only when asked for:
 // a plain `netguard check` never loads the Kubernetes client.
 import { KubeConfig } from '@kubernetes/client-node';
-import { ApiClient, ApiError } from '../cluster/informer/transport.ts';
-import { ioReason } from '../cluster/manifests.ts';
-import { WATCHED_RESOURCES, type WatchedResource } from '../cluster/resources.ts';
+import { ApiClient, ApiError } from '../client/transport.ts';
+import { ioReason } from './manifests.ts';
+import { WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
 import { NetguardError } from '../errors.ts';
 import type { KubeObject } from '../policies/types.ts';
 import { SNAPSHOT_RESOURCES, type ClusterState } from './cluster-state.ts';

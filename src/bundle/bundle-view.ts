@@ -2,14 +2,13 @@
 // Built once, then read-only. Applies the apiserver's defaults and the cluster's built-ins
 // (the four system namespaces, the metadata.name label, the DNS pods the policy describes)
 // so verdicts match what the server would say about the same objects in a cluster.
-import { defaultNetworkPolicySpec } from '../policies/defaulting.ts';
-import { requirementsMatch, toRequirements, type LabelSelector } from '../policies/selectors.ts';
+import { defaultNetworkPolicySpec } from '../kube/defaulting.ts';
+import { requirementsMatch, toRequirements, type LabelSelector } from '../kube/selectors.ts';
 import type { DnsSettings, KubeObject } from '../policies/types.ts';
-import { podSourceFromObject } from './pod-sources.ts';
-import { known, unknown, type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource } from './view.ts';
+import { BUILTIN_NAMESPACES, isClusterScoped, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
+import { podSourceFromObject } from '../kube/pod-sources.ts';
+import { known, unknown, type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource } from '../view/view.ts';
 
-export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
-export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 const FROM = 'the bundle';
 
 export interface BundleOptions {
@@ -17,16 +16,6 @@ export interface BundleOptions {
   defaultNamespace?: string;
   /** The policy's DNS settings: the bundle view includes the DNS pods they describe. */
   dns?: DnsSettings;
-}
-
-const CLUSTER_SCOPED = new Set([
-  'Namespace', 'IngressClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume',
-  'StorageClass', 'PriorityClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'APIService',
-  'Node', 'RuntimeClass', 'CSIDriver', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
-]);
-
-export function isClusterScoped(kind: unknown): boolean {
-  return typeof kind === 'string' && CLUSTER_SCOPED.has(kind);
 }
 
 export function dnsPodSource(dns: DnsSettings): PodSource {

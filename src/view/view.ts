@@ -6,7 +6,10 @@
 // Every lookup returns an Answer: either known (with where the evidence came from) or
 // unknown (with why). A rule that gets an unknown answer must report verdict "unknown",
 // never "does not exist".
-import type { GeneratedLabels, Labels, LabelSelector } from '../policies/selectors.ts';
+import type { PodSource } from '../kube/pod-sources.ts';
+import type { Labels, LabelSelector } from '../kube/selectors.ts';
+
+export type { ContainerPort, PodSource } from '../kube/pod-sources.ts';
 
 export type Answer<T> =
   | {
@@ -38,27 +41,6 @@ export type ResourceFamily = 'namespaces' | 'pods' | 'workloads' | 'ingressclass
 export interface NamespaceInfo {
   name: string;
   labels: Labels;
-}
-
-export interface ContainerPort {
-  name?: string;
-  port: number;
-  protocol: 'TCP' | 'UDP' | 'SCTP';
-}
-
-/** A pod, or a workload's pod template standing for the pods it will create. */
-export interface PodSource {
-  kind: 'Pod' | 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'ReplicationController';
-  namespace: string;
-  name: string;
-  /** Pod labels: the pod's own, or the template's spec.template.metadata.labels. */
-  labels: Labels;
-  /** Labels controllers add to the pods (pod-template-hash, statefulset pod-name...). */
-  generated?: GeneratedLabels;
-  /** A workload's own metadata.labels, which selectors do NOT see; kept to explain a classic mistake. */
-  workloadLabels?: Labels;
-  /** Container ports, when known: named ports in NetworkPolicies resolve against them. */
-  ports?: readonly ContainerPort[];
 }
 
 export interface IngressClassInfo {

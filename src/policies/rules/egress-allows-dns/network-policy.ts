@@ -3,16 +3,15 @@
 // Judgements are three-valued: 'maybe' stands for "could not see enough" (an unknown
 // ClusterView answer, an invalid selector, pod IPs we cannot know) and ends as verdict unknown.
 import { stringify } from 'yaml';
-import type { ClusterView, NetworkPolicyInfo, PodSource } from '../cluster/view.ts';
-import { cidrContains, cidrWithin, isHostCidr, parseCidr, parseIp, type Cidr, type Ip } from './cidr.ts';
-import { defaultNetworkPolicySpec } from './defaulting.ts';
-import { formatSelector, requirementsMatch, toRequirements, type Labels, type Requirement } from './selectors.ts';
-import type { DnsSettings, KubeObject } from './types.ts';
+import type { ClusterView, NetworkPolicyInfo, PodSource } from '../../../view/view.ts';
+import { isRecord, NAMESPACE_NAME_LABEL } from '../../../kube/objects.ts';
+import { cidrContains, cidrWithin, isHostCidr, parseCidr, parseIp, type Cidr, type Ip } from '../../../kube/cidr.ts';
+import { defaultNetworkPolicySpec } from '../../../kube/defaulting.ts';
+import { formatSelector, requirementsMatch, toRequirements, type Labels, type Requirement } from '../../../kube/selectors.ts';
+import type { DnsSettings, KubeObject } from '../../types.ts';
 
 export type Tri = 'yes' | 'no' | 'maybe';
 export type Protocol = 'UDP' | 'TCP';
-
-export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 /** Pod IPs are never link-local, so an except inside these ranges cannot exclude the DNS pods. */
 const LINK_LOCAL = [parseCidr('169.254.0.0/16')!, parseCidr('fe80::/10')!];
@@ -26,9 +25,6 @@ function and(a: Tri, b: Tri): Tri {
 const any = (xs: Tri[]): Tri => xs.reduce(or, 'no');
 const all = (xs: Tri[]): Tri => xs.reduce(and, 'yes');
 
-function isRecord(v: unknown): v is Record<string, any> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The NetworkPolicyInfo of an object under review, defaulted like the views' copies. */
 export function policyInfo(obj: KubeObject, namespace: string): NetworkPolicyInfo {

@@ -1,8 +1,8 @@
 // Caches for the small families (namespaces, IngressClasses, NetworkPolicies, DNS Services):
 // a map by key plus a lazily rebuilt array, so readers get a stable list without a copy per
 // lookup. Replacing swaps the whole map in one step (a relist never shows a half state).
-import type { InformerCaches } from '../informer-view.ts';
-import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo } from '../view.ts';
+import type { InformerCaches } from './informer-view.ts';
+import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo } from '../view/view.ts';
 import { PodIndex } from './pod-index.ts';
 import type { ServiceInfo } from './projections.ts';
 export class KeyedStore<T> {

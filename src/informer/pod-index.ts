@@ -13,8 +13,8 @@
 // every requirement on each candidate group; NotIn/DoesNotExist-only selectors scan the
 // namespace's groups. A posting or a group holding one item stores it bare, not in a Set:
 // most label values are unique to one workload, and an empty Set costs more than a pod.
-import { requirementsMatch, type GeneratedLabels, type Labels, type Requirement } from '../../policies/selectors.ts';
-import type { ContainerPort, PodSource } from '../view.ts';
+import { requirementsMatch, type GeneratedLabels, type Labels, type Requirement } from '../kube/selectors.ts';
+import type { ContainerPort, PodSource } from '../view/view.ts';
 import { LabelSetInterner } from './intern.ts';
 
 /** What the cache holds for a pod or template: the PodSource plus a little ownership. */

@@ -1,10 +1,10 @@
 // Each watched object is cut down to the few fields the rules read the moment it arrives;
 // the full object (spec, status, managedFields, annotations) is never kept. List items carry
 // no kind, so the kind comes from the resource being watched, not from the object.
-import { defaultNetworkPolicySpec } from '../../policies/defaulting.ts';
-import { NAMESPACE_NAME_LABEL } from '../bundle-view.ts';
-import { podSourceFromObject } from '../pod-sources.ts';
-import type { ContainerPort, IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource } from '../view.ts';
+import { defaultNetworkPolicySpec } from '../kube/defaulting.ts';
+import { NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
+import { podSourceFromObject } from '../kube/pod-sources.ts';
+import type { ContainerPort, IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource } from '../view/view.ts';
 import { internLabels, type StringInterner } from './intern.ts';
 import type { CachedPodSource } from './pod-index.ts';
 

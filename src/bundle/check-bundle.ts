@@ -3,8 +3,9 @@
 // Used by `netguard check` and by the rule fixture tests, so both see the same verdicts.
 // Cluster state (a snapshot, or a live read) joins the view but is never reviewed itself:
 // CI judges what is about to be applied, not what is already running.
-import { BundleView, isClusterScoped } from '../cluster/bundle-view.ts';
-import type { LoadedObject } from '../cluster/manifests.ts';
+import { isClusterScoped } from '../kube/objects.ts';
+import { BundleView } from './bundle-view.ts';
+import type { LoadedObject } from './manifests.ts';
 import { evaluate, objectRef, type RuleFailure } from '../policies/engine.ts';
 import type { Finding, KubeObject, ObjectRef, Policy, Rule, SourceLocation } from '../policies/types.ts';
 
@@ -14,7 +15,7 @@ export interface CheckOptions {
   /**
    * Objects already in the cluster: part of the view, not reviewed. A bundle object replaces
    * the cluster object with the same kind, namespace and name (what `kubectl apply` does);
-   * the caller drops whatever else the replacement makes obsolete (see src/check/cluster-state.ts).
+   * the caller drops whatever else the replacement makes obsolete (see src/bundle/cluster-state.ts).
    */
   clusterState?: readonly KubeObject[];
 }
