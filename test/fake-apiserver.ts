@@ -197,6 +197,14 @@ export class FakeApiServer {
     return this.store.get(rkeyOf(res))!.delete(this.objKey(res, namespace, name));
   }
 
+  /** The stored object (a copy), or undefined. */
+  get(kind: string, namespace: string | undefined, name: string): any {
+    const res = this.byKind.get(kind);
+    if (!res) throw new Error(`fake apiserver does not serve kind ${kind}`);
+    const obj = this.store.get(rkeyOf(res))!.get(this.objKey(res, namespace, name));
+    return obj === undefined ? undefined : structuredClone(obj);
+  }
+
   count(kind: string): number {
     return this.store.get(rkeyOf(this.byKind.get(kind)!))!.size;
   }

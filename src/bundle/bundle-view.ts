@@ -5,7 +5,7 @@
 import { defaultNetworkPolicySpec } from '../kube/defaulting.ts';
 import { requirementsMatch, toRequirements, type LabelSelector } from '../kube/selectors.ts';
 import type { DnsSettings, KubeObject } from '../policies/types.ts';
-import { BUILTIN_NAMESPACES, isClusterScoped, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
+import { BUILTIN_NAMESPACES, isClusterScoped, isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
 import { known, unknown, type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource } from '../view/view.ts';
 
@@ -54,7 +54,7 @@ export class BundleView implements ClusterView {
       if (ns) this.addNamespace(ns, {});
       switch (obj.kind) {
         case 'Namespace':
-          this.addNamespace(name, obj.metadata?.labels ?? {});
+          this.addNamespace(name, obj.metadata?.labels ?? {}, isTerminating(obj));
           break;
         case 'IngressClass':
           this.classes.push({
@@ -75,10 +75,11 @@ export class BundleView implements ClusterView {
     }
   }
 
-  private addNamespace(name: string, labels: Record<string, string>): void {
+  private addNamespace(name: string, labels: Record<string, string>, terminating = false): void {
     const prev = this.nsByName.get(name);
     // Namespaces always carry their own name as a label (Kubernetes 1.21+), whatever the manifest says.
-    this.nsByName.set(name, { name, labels: { ...(prev?.labels ?? {}), ...stringValues(labels), [NAMESPACE_NAME_LABEL]: name } });
+    const merged = { ...(prev?.labels ?? {}), ...stringValues(labels), [NAMESPACE_NAME_LABEL]: name };
+    this.nsByName.set(name, { name, labels: merged, ...(terminating || prev?.terminating ? { terminating: true } : {}) });
   }
 
   private pods(ns: string): PodSource[] {

@@ -4,6 +4,7 @@
 // Cluster state (a snapshot, or a live read) joins the view but is never reviewed itself:
 // CI judges what is about to be applied, not what is already running.
 import { isClusterScoped } from '../kube/objects.ts';
+import type { ClusterView } from '../view/view.ts';
 import { BundleView } from './bundle-view.ts';
 import type { LoadedObject } from './manifests.ts';
 import { evaluate, objectRef, type RuleFailure } from '../policies/engine.ts';
@@ -18,6 +19,8 @@ export interface CheckOptions {
    * the caller drops whatever else the replacement makes obsolete (see src/bundle/cluster-state.ts).
    */
   clusterState?: readonly KubeObject[];
+  /** Wraps the bundle's view: the fixture tests hide part of the cluster to show unknown verdicts. */
+  decorateView?: (view: ClusterView) => ClusterView;
 }
 
 /** One reviewed object: the rules that ran on it and those an ignore annotation skipped. */
@@ -42,10 +45,8 @@ export function checkBundle(loaded: readonly LoadedObject[], policy: Policy, opt
   const objects = loaded.map(({ object, source }) => ({ source, object: placeInNamespace(object, defaultNamespace) }));
   const replaced = new Set(objects.map((o) => identity(o.object)));
   const cluster = (options.clusterState ?? []).filter((o) => !replaced.has(identity(o)));
-  const view = new BundleView(
-    [...cluster, ...objects.map((o) => o.object)],
-    { defaultNamespace, dns: policy.dns },
-  );
+  const bundle = new BundleView([...cluster, ...objects.map((o) => o.object)], { defaultNamespace, dns: policy.dns });
+  const view = options.decorateView ? options.decorateView(bundle) : bundle;
   const findings: Finding[] = [];
   const failures: CheckResult['failures'] = [];
   const reviews: Review[] = [];

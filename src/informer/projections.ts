@@ -2,7 +2,7 @@
 // the full object (spec, status, managedFields, annotations) is never kept. List items carry
 // no kind, so the kind comes from the resource being watched, not from the object.
 import { defaultNetworkPolicySpec } from '../kube/defaulting.ts';
-import { NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
+import { isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
 import type { ContainerPort, IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource } from '../view/view.ts';
 import { internLabels, type StringInterner } from './intern.ts';
@@ -70,7 +70,7 @@ export function projectNamespace(raw: any, strings: StringInterner): NamespaceIn
   // Clusters since 1.21 set this label themselves; adding it keeps older clusters consistent
   // with the bundle view, which always has it.
   if (labels[NAMESPACE_NAME_LABEL] === undefined) labels[NAMESPACE_NAME_LABEL] = m.name;
-  return { name: m.name, labels };
+  return { name: m.name, labels, ...(isTerminating(raw) ? { terminating: true } : {}) };
 }
 
 export function projectIngressClass(raw: any): IngressClassInfo | undefined {

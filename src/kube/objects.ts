@@ -35,6 +35,13 @@ export function isRecord(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Being deleted: a deletionTimestamp, or (Namespaces) status.phase Terminating. */
+export function isTerminating(obj: any): boolean {
+  if (!obj) return false;
+  if (typeof obj.metadata?.deletionTimestamp === 'string' && obj.metadata.deletionTimestamp !== '') return true;
+  return isRecord(obj.status) && obj.status.phase === 'Terminating';
+}
+
 const CLUSTER_SCOPED = new Set([
   'Namespace', 'IngressClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume',
   'StorageClass', 'PriorityClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'APIService',

@@ -1,30 +1,50 @@
 // evaluate(review input, cluster view, policy) → findings. Pure and synchronous.
 // The engine knows rules only through the registry; rules know the cluster only through
 // the ClusterView interface. It times each rule and contains each rule's exceptions, so
-// a broken rule becomes a reported failure, never a crashed request. Two more guards for the
-// server: a rule whose cluster lookups came from a stale cache (older than the policy's
-// staleAfterSeconds) never denies, and with a time budget no rule starts once it is spent.
+// a broken rule becomes a reported failure, never a crashed request. Guards that keep
+// netguard from hurting the cluster it protects live here, so the server and `netguard check`
+// apply them alike:
+//   - cleanup is never judged: requests of the namespace controller and the garbage collector,
+//     and anything in a Terminating namespace, pass unevaluated;
+//   - a finding on DELETE warns unless the rule's policy says denyOnDelete: true;
+//   - a namespace labelled netguard.io/ignore: "true" is skipped, as the webhook's
+//     namespaceSelector skips it;
+//   - a rule whose cluster lookups came from a stale cache never denies;
+//   - with a time budget, no rule starts once it is spent.
 import { performance } from 'node:perf_hooks';
-import type { Answer, ClusterView } from '../view/view.ts';
+import { isCleanupRequest, type RequestUser } from '../kube/cleanup.ts';
 import { defaultObject } from '../kube/defaulting.ts';
-import { namespaceMatches } from './namespaces.ts';
+import { isClusterScoped } from '../kube/objects.ts';
+import { StalenessRecorder } from '../view/staleness.ts';
+import type { ClusterView } from '../view/view.ts';
+import { namespaceIgnored, namespaceMatches } from './namespaces.ts';
 import { RULES } from './registry.ts';
 import { DEFAULT_STALE_AFTER_SECONDS, type Finding, type KubeObject, type ObjectRef, type Operation, type Policy, type Rule, type RuleContext } from './types.ts';
 
 export const IGNORE_ANNOTATION_PREFIX = 'ignore.netguard.io/';
 
+/** Message ids the engine reports under any rule's id (the ignore annotation is per rule). */
+export const ENGINE_MESSAGES: Record<string, string> = {
+  'ignore-annotation-without-reason': 'the rule\'s ignore annotation has an empty value; a reason is required for it to be honoured',
+  'ignore-annotation-not-allowed': 'the rule\'s ignore annotation is present but the policy sets allowIgnoreAnnotation: false',
+};
+
 export interface ReviewInput {
   operation: Operation;
   object: KubeObject | null;
   oldObject: KubeObject | null;
-  /** request.namespace at admission; the object's namespace (or the CLI default) in check. */
+  /** request.namespace at admission (the authority); absent: the object's, else "default" for namespaced kinds */
   namespace?: string;
+  /** request.userInfo at admission; absent in `netguard check` */
+  user?: RequestUser;
 }
 
 export interface RuleFailure {
   rule: string;
   error: Error;
 }
+
+export type SkipReason = 'connect' | 'excluded-namespace' | 'ignored-namespace' | 'no-object' | 'cleanup' | 'namespace-terminating';
 
 export interface Evaluation {
   findings: Finding[];
@@ -34,7 +54,7 @@ export interface Evaluation {
   /** milliseconds per rule that ran */
   timings: { rule: string; ms: number }[];
   /** why nothing was evaluated, when nothing was */
-  skipped?: 'connect' | 'excluded-namespace' | 'no-object';
+  skipped?: SkipReason;
   /** rules that consulted a cluster cache older than staleAfterSeconds (their denials became warnings) */
   stale?: { rule: string; ageSeconds: number }[];
   /** the time budget ran out before every applicable rule ran: the review is incomplete */
@@ -59,50 +79,6 @@ export interface EvaluateOptions {
   budget?: { deadline: number; budgetMs: number; startedAt: number };
 }
 
-/**
- * The ClusterView a rule sees: the real one, recording whether any known answer was older than
- * staleAfterSeconds. A wrapper rather than an edit to every rule: rules stay unaware of staleness.
- */
-class StalenessRecorder implements ClusterView {
-  inner: ClusterView;
-  readonly staleAfterSeconds: number;
-  /** the oldest stale answer since reset(), or -1 */
-  staleAge = -1;
-
-  constructor(inner: ClusterView, staleAfterSeconds: number) {
-    this.inner = inner;
-    this.staleAfterSeconds = staleAfterSeconds;
-  }
-
-  reset(): void {
-    this.staleAge = -1;
-  }
-
-  private note<T>(a: Answer<T>): Answer<T> {
-    if (a.known && a.ageSeconds !== undefined && a.ageSeconds > this.staleAfterSeconds && a.ageSeconds > this.staleAge) this.staleAge = a.ageSeconds;
-    return a;
-  }
-
-  namespace(name: string) {
-    return this.note(this.inner.namespace(name));
-  }
-  namespaces() {
-    return this.note(this.inner.namespaces());
-  }
-  podSources(namespace: string, selector: Parameters<ClusterView['podSources']>[1], limit?: number) {
-    return this.note(this.inner.podSources(namespace, selector, limit));
-  }
-  allPodSources(namespace: string, limit?: number) {
-    return this.note(this.inner.allPodSources(namespace, limit));
-  }
-  ingressClasses() {
-    return this.note(this.inner.ingressClasses());
-  }
-  networkPolicies(namespace: string) {
-    return this.note(this.inner.networkPolicies(namespace));
-  }
-}
-
 /** "(cluster cache stale: last sync 95s ago; warning instead of denial) " */
 export function staleNote(ageSeconds: number, downgraded: boolean): string {
   return `(cluster cache stale: last sync ${Math.round(ageSeconds)}s ago${downgraded ? '; warning instead of denial' : ''}) `;
@@ -118,21 +94,46 @@ export function objectRef(obj: KubeObject, namespace?: string): ObjectRef {
   };
 }
 
+/**
+ * The one namespace of a review. At admission the request's namespace is the authority (the
+ * object's metadata.namespace may be empty or, in a crafted review, say something else); in
+ * `netguard check` the object's own, else "default". Cluster-scoped kinds have none.
+ */
+export function reviewNamespace(input: ReviewInput, subject: KubeObject): string | undefined {
+  if (typeof input.namespace === 'string' && input.namespace !== '') return input.namespace;
+  if (isClusterScoped(subject.kind)) return undefined;
+  const own = subject.metadata?.namespace;
+  return typeof own === 'string' && own !== '' ? own : 'default';
+}
+
+/** Why this review is not judged at all, or undefined when it is. */
+function skipReason(input: ReviewInput, namespace: string | undefined, cluster: ClusterView, policy: Policy): SkipReason | undefined {
+  if (input.operation === 'CONNECT') return 'connect';
+  if (isCleanupRequest(input.user, input.operation)) return 'cleanup';
+  if (namespaceMatches(namespace, policy.excludeNamespaces)) return 'excluded-namespace';
+  if (namespace === undefined) return undefined;
+  // What the cache cannot tell (unsynced, forbidden) is judged as usual: the rules then say unknown.
+  const ns = cluster.namespace(namespace);
+  if (!ns.known || !ns.value) return undefined;
+  if (namespaceIgnored(ns.value.labels)) return 'ignored-namespace';
+  if (ns.value.terminating) return 'namespace-terminating';
+  return undefined;
+}
+
 export function evaluate(
   input: ReviewInput, cluster: ClusterView, policy: Policy, rules: readonly Rule<any>[] = RULES, options: EvaluateOptions = {},
 ): Evaluation {
   const result: Evaluation = { findings: [], failures: [], ignored: [], timings: [] };
-  if (input.operation === 'CONNECT') return { ...result, skipped: 'connect' };
   const subject = input.object ?? input.oldObject;
-  if (!subject || typeof subject !== 'object') return { ...result, skipped: 'no-object' };
-  // Only a string is a namespace: a manifest (or a fuzzer) may put anything in metadata.namespace.
-  const namespace = input.namespace ?? (typeof subject.metadata?.namespace === 'string' ? subject.metadata.namespace : undefined);
-  if (namespaceMatches(namespace, policy.excludeNamespaces)) return { ...result, skipped: 'excluded-namespace' };
+  if (input.operation !== 'CONNECT' && (!subject || typeof subject !== 'object')) return { ...result, skipped: 'no-object' };
+  const namespace = subject ? reviewNamespace(input, subject) : input.namespace;
+  const skipped = skipReason(input, namespace, cluster, policy);
+  if (skipped) return { ...result, skipped };
 
   const object = input.object ? defaultObject(input.object) : null;
   const oldObject = input.oldObject ? defaultObject(input.oldObject) : null;
-  const ref = objectRef(subject, namespace);
-  const annotations = (subject.metadata?.annotations ?? {}) as Record<string, unknown>;
+  const ref = objectRef(subject!, namespace);
+  const annotations = (subject!.metadata?.annotations ?? {}) as Record<string, unknown>;
   const view = new StalenessRecorder(cluster, policy.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS);
   const budget = options.budget;
   const notEvaluated: string[] = [];
@@ -152,6 +153,7 @@ export function evaluate(
       }
       result.findings.push({
         rule: rule.id,
+        messageId: reason === '' ? 'ignore-annotation-without-reason' : 'ignore-annotation-not-allowed',
         action: 'warn',
         verdict: 'violation',
         object: ref,
@@ -159,6 +161,7 @@ export function evaluate(
           reason === ''
             ? `annotation ${ignoreKey} has no reason, so it is not honoured`
             : `annotation ${ignoreKey} is not honoured: the policy sets allowIgnoreAnnotation: false for this rule`,
+        path: `metadata.annotations.${ignoreKey}`,
         hint: reason === '' ? `give a reason: ${ignoreKey}: "<why this is safe>"` : undefined,
       });
     }
@@ -169,15 +172,7 @@ export function evaluate(
       continue;
     }
 
-    const ctx: RuleContext<any> = {
-      operation: input.operation,
-      object,
-      oldObject,
-      namespace,
-      cluster: view,
-      config,
-      policy,
-    };
+    const ctx: RuleContext<any> = { operation: input.operation, object, oldObject, namespace, cluster: view, config, policy };
     view.reset();
     const start = performance.now();
     try {
@@ -185,17 +180,22 @@ export function evaluate(
       // A stale cache turns nothing into a denial: deny → warn, and every violation says why.
       const stale = view.staleAge;
       if (stale >= 0) result.stale = [...(result.stale ?? []), { rule: rule.id, ageSeconds: stale }];
+      // A deletion is cleanup (helm uninstall, prune, kubectl delete -f dir/): it warns, unless
+      // the policy opts this rule into denying deletes.
+      const mayDeny = input.operation !== 'DELETE' || config.denyOnDelete === true;
       for (const f of found) {
         // An unknown never denies: we could not see enough to be sure. A rule may also mark
         // a finding as advice (actionOverride: 'warn') that must not deny under action: deny.
-        const action = f.verdict === 'unknown' || f.actionOverride === 'warn' ? 'warn' : (config.action as 'deny' | 'warn');
+        const action = f.verdict === 'unknown' || f.actionOverride === 'warn' || !mayDeny ? 'warn' : (config.action as 'deny' | 'warn');
         const marked = stale >= 0 && f.verdict === 'violation';
         result.findings.push({
           rule: rule.id,
+          messageId: f.messageId,
           action: marked ? 'warn' : action,
           verdict: f.verdict,
           object: f.object ?? ref,
           message: marked ? staleNote(stale, action === 'deny') + f.message : f.message,
+          ...(f.path ? { path: f.path } : {}),
           ...(f.hint ? { hint: f.hint } : {}),
           ...(marked ? { staleSeconds: Math.round(stale) } : {}),
         });

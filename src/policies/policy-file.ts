@@ -93,6 +93,7 @@ function withDefaults(data: any, text: string, source: string): Policy {
       action: 'warn',
       excludeNamespaces: [],
       allowIgnoreAnnotation: true,
+      ...(rule.operations.includes('DELETE') ? { denyOnDelete: false } : {}),
       ...rule.defaults,
       ...given,
     };

@@ -11,7 +11,7 @@ export function buildPolicySchema(rules: readonly Rule<any>[]): Record<string, u
   for (const rule of rules) {
     ruleProps[rule.id] = {
       type: 'object',
-      description: rule.description,
+      description: rule.meta.description,
       additionalProperties: false,
       properties: {
         action: { enum: ['deny', 'warn', 'off'] },
@@ -20,6 +20,9 @@ export function buildPolicySchema(rules: readonly Rule<any>[]): Record<string, u
           type: 'boolean',
           description: `honour the annotation ignore.netguard.io/${rule.id}`,
         },
+        ...(rule.operations.includes('DELETE')
+          ? { denyOnDelete: { type: 'boolean', description: 'deny deletions too (default false: they warn, so uninstall and prune never stall)' } }
+          : {}),
         ...rule.configSchema,
       },
     };

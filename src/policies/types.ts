@@ -19,7 +19,17 @@ export interface SourceLocation {
 /** What a rule reports. The engine adds the rule id, the action and the object reference. */
 export interface RuleFinding {
   verdict: Verdict;
+  /**
+   * Which of the rule's meta.messages this is: stable across rewording, so fixtures, baselines
+   * and dashboards can rely on it (ESLint's messageId).
+   */
+  messageId: string;
   message: string;
+  /**
+   * The field the finding is about, as a path into the object: `spec.ingressClassName`,
+   * `spec.egress[0].to[1].namespaceSelector`. `netguard check` maps it to a file line.
+   */
+  path?: string;
   hint?: string;
   /** Defaults to the object under review; a DELETE finding may point elsewhere. */
   object?: ObjectRef;
@@ -29,10 +39,12 @@ export interface RuleFinding {
 
 export interface Finding {
   rule: string;
+  messageId: string;
   action: 'deny' | 'warn';
   verdict: Verdict;
   object: ObjectRef;
   message: string;
+  path?: string;
   hint?: string;
   source?: SourceLocation;
   /**
@@ -47,6 +59,13 @@ export interface BaseRuleConfig {
   action: Action;
   excludeNamespaces: string[];
   allowIgnoreAnnotation: boolean;
+  /**
+   * Rules that review DELETE: deny a deletion (true), or only warn (false, the default). Denying
+   * deletes blocks `helm uninstall`, Argo CD / Flux prune and `kubectl delete -f dir/` whenever
+   * the order is unlucky; cleanup by the namespace controller and the garbage collector is never
+   * judged either way.
+   */
+  denyOnDelete?: boolean;
 }
 
 /** Where the cluster DNS lives; the DNS rule and the bundle view both read it. */
@@ -92,14 +111,23 @@ export interface RuleContext<C extends BaseRuleConfig = BaseRuleConfig> {
   policy: Policy;
 }
 
-export interface Rule<C extends BaseRuleConfig = BaseRuleConfig> {
-  id: string;
+/** What a rule is, for people: its docs page (docs/rules/<id>.md) explains each part. */
+export interface RuleMeta {
+  /** One sentence: what must hold. */
   description: string;
+  /** messageId → when it is reported. Every finding names one of these. */
+  messages: Record<string, string>;
+}
+
+export interface Rule<C extends BaseRuleConfig = BaseRuleConfig> {
+  /** Stable: part of the policy file and the output contract. */
+  id: string;
+  meta: RuleMeta;
   /** Kinds this rule reviews (matched against object.kind, or oldObject.kind on DELETE). */
   kinds: string[];
   operations: Operation[];
   /** Defaults for this rule's parameters, merged under the policy file's values. */
-  defaults: Omit<C, 'excludeNamespaces' | 'allowIgnoreAnnotation'>;
+  defaults: Omit<C, 'excludeNamespaces' | 'allowIgnoreAnnotation' | 'denyOnDelete'>;
   /** JSON Schema properties for the rule's own parameters (action and excludeNamespaces are common). */
   configSchema: Record<string, unknown>;
   /** Pure and synchronous: asks ctx.cluster, never does I/O. */

@@ -1,6 +1,7 @@
 // AdmissionReview decoding: transport-level checks only, in the order controller-runtime's
 // http.go does them (empty body, content type, decode). Policy lives in the engine; this
 // file only decides whether we were handed a review we can answer at all.
+import type { RequestUser } from '../kube/cleanup.ts';
 import { isRecord, type KubeObject } from '../kube/objects.ts';
 import type { Operation } from '../policies/types.ts';
 
@@ -28,6 +29,8 @@ export interface AdmissionRequest {
   object: KubeObject | null;
   oldObject: KubeObject | null;
   dryRun: boolean;
+  /** request.userInfo: who asked (the namespace controller's cleanup is never judged) */
+  user?: RequestUser;
 }
 
 export interface DecodedReview {
@@ -107,9 +110,17 @@ export function decodeReview(contentType: string | undefined, body: Buffer | und
         object: (req.object as KubeObject | undefined) ?? null,
         oldObject: (req.oldObject as KubeObject | undefined) ?? null,
         dryRun: req.dryRun === true,
+        ...userOf(req.userInfo),
       },
     },
   };
+}
+
+/** Only the username and groups are read; extra (token claims) and uid never leave the request. */
+function userOf(info: unknown): { user?: RequestUser } {
+  if (!isRecord(info) || typeof info.username !== 'string') return {};
+  const groups = Array.isArray(info.groups) ? info.groups.filter((g: unknown): g is string => typeof g === 'string') : undefined;
+  return { user: { username: info.username, ...(groups ? { groups } : {}) } };
 }
 
 function str(v: unknown): string {

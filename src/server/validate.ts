@@ -51,7 +51,7 @@ function handle(request: FastifyRequest, reply: FastifyReply, deps: ValidateDeps
   let failed = false;
   try {
     evaluation = evaluate(
-      { operation: req.operation, object: req.object, oldObject: req.oldObject, namespace: req.namespace },
+      { operation: req.operation, object: req.object, oldObject: req.oldObject, namespace: req.namespace, user: req.user },
       deps.view(),
       policy,
       deps.rules,

@@ -41,6 +41,8 @@ export type ResourceFamily = 'namespaces' | 'pods' | 'workloads' | 'ingressclass
 export interface NamespaceInfo {
   name: string;
   labels: Labels;
+  /** being deleted (status.phase Terminating, or a deletionTimestamp): its contents are going away */
+  terminating?: boolean;
 }
 
 export interface IngressClassInfo {

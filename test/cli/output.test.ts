@@ -14,6 +14,7 @@ import { findAll, parseXml } from './xml.ts';
 
 const finding = (over: Partial<Finding> = {}): Finding => ({
   rule: 'ingress-class-exists',
+  messageId: 'class-not-found',
   action: 'deny',
   verdict: 'violation',
   object: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: 'web', name: 'site' },

@@ -25,12 +25,12 @@ const POLICY = `apiVersion: netguard.io/v1\nkind: Policy\nrules:\n  ${ID}: { act
 
 const probe: Rule = {
   id: ID,
-  description: 'reports every object it sees, to show the namespace it was reviewed in',
+  meta: { description: 'reports every object it sees, to show the namespace it was reviewed in', messages: { test: 'a test finding' } },
   kinds: ['Service', 'IngressClass', 'Namespace', 'ClusterRole'],
   operations: ['CREATE'],
   defaults: { action: 'warn' },
   configSchema: {},
-  evaluate: (ctx) => [{ verdict: 'violation', message: `seen in ${ctx.namespace ?? '(cluster)'}` }],
+  evaluate: (ctx) => [{ verdict: 'violation', messageId: 'test', message: `seen in ${ctx.namespace ?? '(cluster)'}` }],
 };
 
 const thrower: Rule = {
@@ -38,7 +38,7 @@ const thrower: Rule = {
   kinds: ['Service'],
   evaluate: (ctx) => {
     if (ctx.object?.metadata?.name === 'bad') throw new Error('boom');
-    return [{ verdict: 'violation', message: 'fine' }];
+    return [{ verdict: 'violation', messageId: 'test', message: 'fine' }];
   },
 };
 

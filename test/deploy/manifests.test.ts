@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { GARBAGE_COLLECTOR, NAMESPACE_CONTROLLER } from '../../src/kube/cleanup.ts';
+import { IGNORE_NAMESPACE_LABEL } from '../../src/policies/namespaces.ts';
 import { parse } from 'yaml';
 import { serviceDnsNames } from '../../src/certs/names.ts';
 import { CA_BUNDLE_PATH, DEFAULTS, TLS_SECRET_NAME, WEBHOOK_CONFIGURATION_NAME } from '../../src/cli/certs.ts';
@@ -172,12 +174,19 @@ t.test('webhook configuration', async (t) => {
     'exactly what the rules judge',
   );
   t.same(hook.namespaceSelector, {
-    matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: defaultPolicy.excludeNamespaces }],
-  }, 'skips the namespaces the policy excludes anyway, netguard-system included');
-  t.ok(defaultPolicy.excludeNamespaces.includes(NS));
+    matchExpressions: [
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: defaultPolicy.excludeNamespaces },
+      { key: IGNORE_NAMESPACE_LABEL, operator: 'NotIn', values: ['true'] },
+    ],
+  }, 'skips the namespaces the policy excludes anyway, and those labelled netguard.io/ignore');
+  t.equal(find(base, 'Namespace').metadata.labels[IGNORE_NAMESPACE_LABEL], 'true', 'netguard-system is labelled netguard.io/ignore');
   t.same(hook.matchConditions, [
     { name: 'skip-objects-being-deleted', expression: "request.operation != 'UPDATE' || !has(object.metadata.deletionTimestamp)" },
-  ]);
+    {
+      name: 'skip-cleanup-controllers',
+      expression: `!(request.userInfo.username in ['${NAMESPACE_CONTROLLER}', '${GARBAGE_COLLECTOR}'])`,
+    },
+  ], 'the apiserver skips what the engine would skip anyway');
 });
 
 t.test('network policy: in on the webhook port only; out to the apiserver and DNS', async (t) => {

@@ -1,6 +1,6 @@
 // netguard's own manifests pass netguard's own rules, run the way CI runs `netguard check`.
-// The default policy excludes netguard-system, so that pass alone proves little: the strict run
-// evaluates netguard-system too, and the broken copy shows the strict run can fail.
+// netguard-system carries netguard.io/ignore, so that pass alone proves little: the strict run
+// evaluates a copy without the label, and the broken copy shows the strict run can fail.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,14 +15,16 @@ function check(args: string[]): { code: number | null; stdout: string; stderr: s
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** policies/default.yaml, but evaluating netguard-system as well. */
-function strictPolicy(): string {
-  const doc = parseDocument(readFileSync(join(REPO, 'policies/default.yaml'), 'utf8'));
-  const excluded = (doc.toJS().excludeNamespaces as string[]).filter((ns) => ns !== 'netguard-system');
-  doc.set('excludeNamespaces', excluded);
-  const file = join(mkdtempSync(join(tmpdir(), 'netguard-policy-')), 'strict.yaml');
+/** A copy of manifests/base whose namespace lacks netguard.io/ignore: netguard-system is evaluated. */
+function strictManifests(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'netguard-manifests-'));
+  cpSync(join(MANIFESTS, 'base'), dir, { recursive: true });
+  const file = join(dir, 'namespace.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  if (!doc.hasIn(['metadata', 'labels', 'netguard.io/ignore'])) throw new Error('namespace.yaml no longer has the ignore label');
+  doc.deleteIn(['metadata', 'labels', 'netguard.io/ignore']);
   writeFileSync(file, doc.toString());
-  return file;
+  return dir;
 }
 
 t.test('netguard check -f manifests/ exits 0 with the default policy', async (t) => {
@@ -31,7 +33,7 @@ t.test('netguard check -f manifests/ exits 0 with the default policy', async (t)
 });
 
 t.test('with netguard-system evaluated too: no findings at all, warnings included', async (t) => {
-  const r = check(['-f', 'manifests/', '--policy', strictPolicy(), '-o', 'json']);
+  const r = check(['-f', strictManifests(), '-o', 'json']);
   t.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
   t.same(report.findings, [], 'no deny, warn or unknown finding');
@@ -40,13 +42,12 @@ t.test('with netguard-system evaluated too: no findings at all, warnings include
 });
 
 t.test('the strict run catches a NetworkPolicy that drops the DNS rule (so the pass above means something)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'netguard-manifests-'));
-  cpSync(join(MANIFESTS, 'base'), dir, { recursive: true });
+  const dir = strictManifests();
   const file = join(dir, 'networkpolicy.yaml');
   const doc = parseDocument(readFileSync(file, 'utf8'));
   doc.setIn(['spec', 'egress'], doc.toJS().spec.egress.slice(0, 1)); // keep only the apiserver rule
   writeFileSync(file, doc.toString());
-  const r = check(['-f', dir, '--policy', strictPolicy(), '-o', 'json']);
+  const r = check(['-f', dir, '-o', 'json']);
   t.equal(r.code, 1, r.stderr);
   t.ok(JSON.parse(r.stdout).findings.some((f: any) => f.rule === 'egress-allows-dns' && f.object.name === 'netguard'), 'egress-allows-dns denies it');
 });

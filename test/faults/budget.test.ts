@@ -20,7 +20,7 @@ const SLOW_MS = 700;
 /** Busy-waits SLOW_MS (bounded) when the object carries annotation test/slow: a rule that hogs the event loop. */
 const slowRule: Rule = {
   id: 'test-slow',
-  description: 'busy-waits when the object has annotation test/slow',
+  meta: { description: 'busy-waits when the object has annotation test/slow', messages: { test: 'a test finding' } },
   kinds: ['Service', 'Ingress', 'NetworkPolicy', 'ConfigMap'],
   operations: ['CREATE', 'UPDATE', 'DELETE'],
   defaults: { action: 'deny' },

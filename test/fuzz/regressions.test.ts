@@ -34,7 +34,7 @@ t.test('a subject whose metadata.namespace is not a string gives rules no namesp
   const seen: (string | undefined)[] = [];
   const spy: Rule = {
     id: 'spy',
-    description: 'records ctx.namespace',
+    meta: { description: 'records ctx.namespace', messages: { test: 'a test finding' } },
     kinds: ['Service'],
     operations: ['CREATE'],
     defaults: { action: 'warn' },

@@ -9,14 +9,14 @@ import { policyWith } from '../helpers/policy.ts';
 function probe(verdicts: ('violation' | 'unknown')[] = ['violation'], seen: RuleContext[] = []): Rule {
   return {
     id: 'service-selector-has-match', // reuse a real id so the policy configures it
-    description: 'probe',
+    meta: { description: 'probe', messages: { test: 'a test finding' } },
     kinds: ['Service'],
     operations: ['CREATE', 'UPDATE', 'DELETE'],
     defaults: { action: 'warn' },
     configSchema: {},
     evaluate(ctx) {
       seen.push(ctx);
-      return verdicts.map((verdict) => ({ verdict, message: `probe ${verdict}` }));
+      return verdicts.map((verdict) => ({ verdict, messageId: 'test', message: `probe ${verdict}` }));
     },
   };
 }

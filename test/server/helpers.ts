@@ -24,21 +24,21 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 function scripted(id: string, annotation: string, verdict: 'violation' | 'unknown'): Rule {
   return {
     id,
-    description: `test rule driven by ${annotation}`,
+    meta: { description: `test rule driven by ${annotation}`, messages: { test: 'a test finding' } },
     kinds: ['Service', 'Ingress', 'NetworkPolicy', 'ConfigMap'],
     operations: ['CREATE', 'UPDATE', 'DELETE'],
     defaults: { action: 'warn' },
     configSchema: {},
     evaluate(ctx: RuleContext) {
       const text = (ctx.object ?? ctx.oldObject)?.metadata?.annotations?.[annotation];
-      return text === undefined ? [] : [{ verdict, message: text, ...(annotation === 'test/deny' ? { hint: 'fix it' } : {}) }];
+      return text === undefined ? [] : [{ verdict, messageId: 'test', message: text, ...(annotation === 'test/deny' ? { hint: 'fix it' } : {}) }];
     },
   };
 }
 
 export const throwingRule: Rule = {
   id: 'test-throws',
-  description: 'throws when the object has annotation test/throw',
+  meta: { description: 'throws when the object has annotation test/throw', messages: { test: 'a test finding' } },
   kinds: ['Service', 'Ingress', 'NetworkPolicy', 'ConfigMap'],
   operations: ['CREATE', 'UPDATE', 'DELETE'],
   defaults: { action: 'deny' },
@@ -53,7 +53,7 @@ export const throwingRule: Rule = {
 export function spyRule(seen: RuleContext[]): Rule {
   return {
     id: 'test-spy',
-    description: 'records its contexts',
+    meta: { description: 'records its contexts', messages: { test: 'a test finding' } },
     kinds: ['Service', 'Ingress', 'NetworkPolicy', 'ConfigMap'],
     operations: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'],
     defaults: { action: 'warn' },

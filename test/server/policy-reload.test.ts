@@ -138,7 +138,7 @@ t.test('a request in flight keeps the policy it started with', async (t) => {
   let store!: PolicyStore;
   const swapper: Rule = {
     id: 'test-swapper',
-    description: 'reloads the policy mid-request, then throws',
+    meta: { description: 'reloads the policy mid-request, then throws', messages: { test: 'a test finding' } },
     kinds: ['Service'],
     operations: ['CREATE'],
     defaults: { action: 'deny' },

@@ -7,6 +7,7 @@ import { errored, fromEvaluation, MAX_AUDIT_VALUE_CHARS, MAX_WARNING_CHARS, trun
 const ref = { apiVersion: 'v1', kind: 'Service', namespace: 'shop', name: 'web' };
 const finding = (rule: string, action: 'deny' | 'warn', message: string, extra: Partial<Finding> = {}): Finding => ({
   rule,
+  messageId: 'test',
   action,
   verdict: 'violation',
   object: ref,

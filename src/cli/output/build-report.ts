@@ -46,7 +46,7 @@ export function reportContext(rules: readonly Rule<any>[], policy: Policy, cwd: 
     toolName: 'netguard',
     toolVersion: pkg.version,
     informationUri: pkg.homepage ?? FALLBACK_INFORMATION_URI,
-    rules: rules.map((r) => ({ id: r.id, description: r.description, kinds: r.kinds })),
+    rules: rules.map((r) => ({ id: r.id, description: r.meta.description, kinds: r.kinds })),
     actions,
     cwd,
   };

@@ -39,7 +39,19 @@ function names(all: readonly string[], max = 5): string {
 
 export const rule: Rule<IngressClassConfig> = {
   id: 'ingress-class-exists',
-  description: 'An Ingress must name an IngressClass that exists (or get the default one), and one its namespace may use',
+  meta: {
+    description: 'An Ingress must name an IngressClass that exists (or get the default one), and one its namespace may use',
+    messages: {
+      'class-not-found': 'the class the Ingress names has no IngressClass object and is not in extraClasses',
+      'no-default-class': 'the Ingress names no class and the cluster has no default IngressClass',
+      'empty-class': 'spec.ingressClassName or the legacy annotation is set but empty, which also stops the default class from being assigned',
+      'class-not-allowed': 'allowedClasses restricts this namespace to other classes',
+      'class-and-annotation-disagree': 'spec.ingressClassName and the legacy kubernetes.io/ingress.class annotation name different classes',
+      'deprecated-annotation': 'advice (never denies): the legacy kubernetes.io/ingress.class annotation is deprecated',
+      'default-not-assigned-on-update': 'advice (never denies): an existing Ingress without a class does not get the default class, which is only assigned on create',
+      'cannot-see-classes': 'the cluster\'s IngressClasses could not be seen (unknown)',
+    },
+  },
   kinds: ['Ingress'],
   operations: ['CREATE', 'UPDATE'],
   defaults: { action: 'deny', extraClasses: [], allowedClasses: [] },
@@ -74,12 +86,16 @@ export const rule: Rule<IngressClassConfig> = {
       // ValidateIngressCreate rejects this; on UPDATE it slips through and controllers disagree on which wins.
       findings.push({
         verdict: 'violation',
+        messageId: 'class-and-annotation-disagree',
+        path: `metadata.annotations.${LEGACY_ANNOTATION}`,
         message: `spec.ingressClassName "${truncate(field)}" and annotation ${LEGACY_ANNOTATION} "${truncate(annotation)}" disagree (the apiserver rejects this on create): remove the annotation`,
       });
     } else if (annotation) {
       // Advice, not a denial: the annotation still works, but it is deprecated since Kubernetes 1.18.
       findings.push({
         verdict: 'violation',
+        messageId: 'deprecated-annotation',
+        path: `metadata.annotations.${LEGACY_ANNOTATION}`,
         actionOverride: 'warn',
         message: field
           ? `annotation ${LEGACY_ANNOTATION} repeats spec.ingressClassName "${truncate(field)}": remove the deprecated annotation`
@@ -102,22 +118,27 @@ export const rule: Rule<IngressClassConfig> = {
       const near = closest(className, allowed);
       findings.push({
         verdict: 'violation',
+        messageId: 'class-not-allowed',
+        path: field ? 'spec.ingressClassName' : annotation ? `metadata.annotations.${LEGACY_ANNOTATION}` : 'spec',
         message: `namespace ${ctx.namespace} may not use IngressClass "${truncate(className)}" (${source}); allowed here: ${names(allowed)}${near ? `; did you mean "${near}"?` : ''}`,
         hint: 'allowed classes per namespace are set in the policy: rules.ingress-class-exists.allowedClasses',
       });
       return findings;
     }
     if (source === 'the default IngressClass' || (ctx.config.extraClasses ?? []).includes(className)) return findings;
+    const classPath = field ? 'spec.ingressClassName' : `metadata.annotations.${LEGACY_ANNOTATION}`;
 
     const classes = ctx.cluster.ingressClasses();
     if (!classes.known) {
-      return [...findings, { verdict: 'unknown', message: `cannot check that IngressClass "${truncate(className)}" exists: ${classes.reason}` }];
+      return [...findings, { verdict: 'unknown', messageId: 'cannot-see-classes', path: classPath, message: `cannot check that IngressClass "${truncate(className)}" exists: ${classes.reason}` }];
     }
     if (classes.value.some((c) => c.name === className)) return findings;
     const known = [...classes.value.map((c) => c.name), ...(ctx.config.extraClasses ?? [])];
     const near = closest(className, known);
     findings.push({
       verdict: 'violation',
+      messageId: 'class-not-found',
+      path: classPath,
       message: `IngressClass "${truncate(className)}" (${source}) does not exist, so no controller will serve this Ingress; ${classes.from} has: ${names(known)}${near ? `; did you mean "${near}"?` : ''}`,
       hint: `set spec.ingressClassName to an existing class${near ? ` (e.g. ${near})` : ''}; if its controller needs no IngressClass object, add "${truncate(className)}" to rules.ingress-class-exists.extraClasses`,
     });
@@ -130,11 +151,11 @@ function resolveMissingClass(ctx: RuleContext<IngressClassConfig>, fieldSet: boo
   if (fieldSet || annotationSet) {
     // An empty value still stops the apiserver from assigning the default class.
     const what = fieldSet ? 'spec.ingressClassName is empty' : `annotation ${LEGACY_ANNOTATION} is empty`;
-    return { finding: { verdict: 'violation', message: `${what}: the apiserver assigns no default class and no controller will serve this Ingress; set spec.ingressClassName` } };
+    return { finding: { verdict: 'violation', messageId: 'empty-class', path: fieldSet ? 'spec.ingressClassName' : `metadata.annotations.${LEGACY_ANNOTATION}`, message: `${what}: the apiserver assigns no default class and no controller will serve this Ingress; set spec.ingressClassName` } };
   }
   const classes = ctx.cluster.ingressClasses();
   if (!classes.known) {
-    return { finding: { verdict: 'unknown', message: `Ingress has no class and the default IngressClass cannot be checked: ${classes.reason}` } };
+    return { finding: { verdict: 'unknown', messageId: 'cannot-see-classes', path: 'spec', message: `Ingress has no class and the default IngressClass cannot be checked: ${classes.reason}` } };
   }
   const def = pickDefaultClass(classes.value);
   if (!def) {
@@ -142,6 +163,8 @@ function resolveMissingClass(ctx: RuleContext<IngressClassConfig>, fieldSet: boo
     return {
       finding: {
         verdict: 'violation',
+        messageId: 'no-default-class',
+        path: 'spec',
         message: `Ingress has no class and ${classes.from} has no default IngressClass, so no controller will serve this Ingress; classes: ${names(known)}`,
         hint: `set spec.ingressClassName${known.length > 0 ? ` (e.g. ${known[0]})` : ''}, or annotate an IngressClass with ingressclass.kubernetes.io/is-default-class: "true"`,
       },
@@ -153,6 +176,8 @@ function resolveMissingClass(ctx: RuleContext<IngressClassConfig>, fieldSet: boo
     return {
       finding: {
         verdict: 'violation',
+        messageId: 'default-not-assigned-on-update',
+        path: 'spec',
         actionOverride: 'warn',
         message: `Ingress has no class; the default IngressClass "${truncate(def.name)}" is only assigned on create: set spec.ingressClassName: ${truncate(def.name)}`,
       },

@@ -41,6 +41,8 @@ function namespaceViolation(where: string, reqs: readonly Requirement[], all: re
       if (named) {
         return {
           verdict: 'violation',
+          messageId: 'peer-namespace-no-match',
+          path: `${where}.namespaceSelector`,
           message: `${base}; did you mean ${NAMESPACE_NAME_LABEL}=${named}?`,
           hint: `namespaces carry ${NAMESPACE_NAME_LABEL}=${named}; did you mean that? Kubernetes adds no other namespace label`,
         };
@@ -49,11 +51,13 @@ function namespaceViolation(where: string, reqs: readonly Requirement[], all: re
   }
   const near = nearMiss(reqs, all);
   if (near) {
-    return { verdict: 'violation', message: `${base}; did you mean ${truncate(near.fix, 60)}?`, hint: `namespace ${near.set.name} has ${truncate(near.fix, 80)}` };
+    return { verdict: 'violation', messageId: 'peer-namespace-no-match', path: `${where}.namespaceSelector`, message: `${base}; did you mean ${truncate(near.fix, 60)}?`, hint: `namespace ${near.set.name} has ${truncate(near.fix, 80)}` };
   }
   const found = nearestLabels(reqs, all);
   return {
     verdict: 'violation',
+    messageId: 'peer-namespace-no-match',
+    path: `${where}.namespaceSelector`,
     message: found.length > 0 ? `${base}; namespace labels found: ${found.join(', ')}` : base,
     hint: `label the namespace (kubectl label namespace <name> key=value) or select it by ${NAMESPACE_NAME_LABEL}`,
   };
@@ -61,7 +65,17 @@ function namespaceViolation(where: string, reqs: readonly Requirement[], all: re
 
 export const rule: Rule = {
   id: 'networkpolicy-selector-has-match',
-  description: 'NetworkPolicy pod and namespace selectors must match something: the policy target and every from/to peer',
+  meta: {
+    description: 'NetworkPolicy pod and namespace selectors must match something: the policy target and every from/to peer',
+    messages: {
+      'target-no-match': 'spec.podSelector selects no pod or pod template, so the policy applies to nothing',
+      'peer-namespace-no-match': 'a from/to peer\'s namespaceSelector selects no namespace, so the peer allows nothing',
+      'peer-pod-no-match': 'a from/to peer\'s podSelector selects no pod where the peer applies, so the peer allows nothing',
+      'peer-pods-in-other-namespace': 'a peer\'s podSelector (without namespaceSelector) matches pods only in another namespace',
+      'invalid-selector': 'a selector is not a valid label selector, so it was not checked (unknown)',
+      'cannot-see': 'pods or namespaces the selectors need could not be seen (unknown)',
+    },
+  },
   kinds: ['NetworkPolicy'],
   operations: ['CREATE', 'UPDATE'],
   defaults: { action: 'warn' },
@@ -77,7 +91,7 @@ export const rule: Rule = {
       unknowns.set(reason, [...(unknowns.get(reason) ?? []), where]);
     };
     const invalid = (where: string, reason: string): void => {
-      findings.push({ verdict: 'unknown', message: `${where} is not a valid label selector (${truncate(reason)}), so it was not checked` });
+      findings.push({ verdict: 'unknown', messageId: 'invalid-selector', path: where, message: `${where} is not a valid label selector (${truncate(reason)}), so it was not checked` });
     };
 
     // The policy's own target. An empty (or absent) podSelector selects every pod: never dangling.
@@ -92,6 +106,8 @@ export const rule: Rule = {
         const why = explainNoMatch(view, target.reqs, [ns], s.from);
         findings.push({
           verdict: 'violation',
+          messageId: 'target-no-match',
+          path: 'spec.podSelector',
           message: `spec.podSelector ${truncate(formatRequirements(target.reqs), 60)} matches no pod or pod template in namespace ${ns} (${why.checked})${why.clue ? `; ${why.clue}` : ''}`,
           hint: `the policy applies to no pod until one matches; ${why.hint || LATE_WORKLOAD}`,
         });
@@ -134,16 +150,20 @@ export const rule: Rule = {
       if (s.unknown !== undefined) return cantTell(where, s.unknown);
       const why = explainNoMatch(view, pod.reqs, targets, s.from);
       let { clue, hint } = why;
+      let elsewhere = false;
       if (!hasNs && (why.kind === 'empty' || why.kind === 'labels')) {
         // The other classic mistake: a podSelector alone never reaches into other namespaces.
         const other = foundElsewhere(view, peer.podSelector as any, ns);
         if (other) {
+          elsewhere = true;
           clue = `matching pods are in namespace ${other}: add a namespaceSelector to this peer`;
           hint = `a podSelector alone selects only in ${ns}; add namespaceSelector: {matchLabels: {${NAMESPACE_NAME_LABEL}: ${other}}} to this same peer (a separate "- namespaceSelector" peer means OR, not AND)`;
         }
       }
       findings.push({
         verdict: 'violation',
+        messageId: elsewhere ? 'peer-pods-in-other-namespace' : 'peer-pod-no-match',
+        path: `${where}.podSelector`,
         message: `${where}: podSelector ${truncate(formatRequirements(pod.reqs), 60)} matches no pod in ${scope} (${why.checked})${clue ? `; ${clue}` : ''}`,
         hint: hint || LATE_WORKLOAD,
       });
@@ -158,7 +178,7 @@ export const rule: Rule = {
     }
 
     for (const [reason, places] of unknowns) {
-      findings.push({ verdict: 'unknown', message: `cannot check ${truncate(places.join(', '), 100)}: ${truncate(reason, 120)}` });
+      findings.push({ verdict: 'unknown', messageId: 'cannot-see', path: places[0], message: `cannot check ${truncate(places.join(', '), 100)}: ${truncate(reason, 120)}` });
     }
     return findings.map((f) => ({ ...f, message: truncate(f.message, MAX_MESSAGE) }));
   },

@@ -7,6 +7,9 @@ import { formatSelector, requirementsMatch, toRequirements, type LabelSelector }
 import { closest, truncate } from '../suggest.ts';
 import type { BaseRuleConfig, Rule, RuleFinding } from '../types.ts';
 
+/** The label a platform team puts on a namespace that may open node ports. */
+export const ALLOW_NODEPORT_LABEL = 'netguard.io/allow-nodeport';
+
 export interface NodePortConfig extends BaseRuleConfig {
   allowedNamespaces: string[];
   allowedNamespaceSelector?: LabelSelector;
@@ -30,10 +33,25 @@ function explicitNodePorts(spec: any): { index: number; nodePort: number }[] {
 
 export const rule: Rule<NodePortConfig> = {
   id: 'nodeport-namespace-allowed',
-  description: 'Only allowed namespaces may have Services that open node ports (NodePort, and LoadBalancer by default)',
+  meta: {
+    description: 'Only allowed namespaces may have Services that open node ports (NodePort, and LoadBalancer when includeLoadBalancer is set)',
+    messages: {
+      'namespace-not-allowed': 'the Service opens node ports in a namespace that neither allowedNamespaces nor allowedNamespaceSelector allows',
+      'node-port-out-of-range': 'an explicit spec.ports[].nodePort lies outside nodePortRange',
+      'cannot-see-namespace': 'whether the namespace may open node ports could not be judged: its labels could not be seen, or allowedNamespaceSelector is invalid (unknown)',
+    },
+  },
   kinds: ['Service'],
   operations: ['CREATE', 'UPDATE'],
-  defaults: { action: 'deny', allowedNamespaces: [], includeLoadBalancer: true },
+  // Development namespaces by name, and any namespace a platform team labels (bare-metal ingress
+  // controllers expose themselves through NodePorts). LoadBalancers are what production should
+  // use, so they are not counted unless a cluster treats their node ports as exposure too.
+  defaults: {
+    action: 'deny',
+    allowedNamespaces: ['dev-*'],
+    allowedNamespaceSelector: { matchLabels: { [ALLOW_NODEPORT_LABEL]: 'true' } },
+    includeLoadBalancer: false,
+  },
   configSchema: {
     allowedNamespaces: { type: 'array', items: { type: 'string' }, description: 'namespaces that may open node ports; * and ? are globs' },
     allowedNamespaceSelector: {
@@ -57,7 +75,7 @@ export const rule: Rule<NodePortConfig> = {
         },
       },
     },
-    includeLoadBalancer: { type: 'boolean', description: 'LoadBalancer Services open node ports too, unless spec.allocateLoadBalancerNodePorts is false' },
+    includeLoadBalancer: { type: 'boolean', description: 'count LoadBalancer Services too (their node ports, unless spec.allocateLoadBalancerNodePorts is false); default false' },
     nodePortRange: { type: 'string', pattern: '^\\d{1,5}-\\d{1,5}$', description: 'explicit spec.ports[].nodePort values must fall in this range, e.g. "30000-32767"' },
   },
   evaluate(ctx) {
@@ -69,20 +87,22 @@ export const rule: Rule<NodePortConfig> = {
     // allocateLoadBalancerNodePorts: false stops automatic allocation, not explicitly requested node ports.
     const opens =
       type === 'NodePort' ||
-      (type === 'LoadBalancer' && ctx.config.includeLoadBalancer !== false && (spec.allocateLoadBalancerNodePorts !== false || explicit.length > 0));
+      (type === 'LoadBalancer' && ctx.config.includeLoadBalancer === true && (spec.allocateLoadBalancerNodePorts !== false || explicit.length > 0));
     if (!opens) return [];
     const ns = ctx.namespace ?? obj.metadata?.namespace;
     const what = explicit.length > 0 ? `node port${explicit.length > 1 ? 's' : ''} ${explicit.map((p) => p.nodePort).join(', ')}` : 'node ports';
     const opener = `type ${type} opens ${what} on every node`;
 
     const allowed = namespaceAllowed(ctx, ns);
-    if (allowed.verdict === 'unknown') return [{ verdict: 'unknown', message: `${opener}; cannot tell whether namespace ${ns} may: ${allowed.reason}` }];
+    if (allowed.verdict === 'unknown') return [{ verdict: 'unknown', messageId: 'cannot-see-namespace', path: 'spec.type', message: `${opener}; cannot tell whether namespace ${ns} may: ${allowed.reason}` }];
     if (allowed.verdict === 'violation') {
       const lbFix = type === 'LoadBalancer' ? ', or set spec.allocateLoadBalancerNodePorts: false' : '';
       return [{
         verdict: 'violation',
+        messageId: 'namespace-not-allowed',
+        path: 'spec.type',
         message: `${opener}; namespace ${truncate(String(ns), 63)} may not open them: ${allowed.evidence}`,
-        hint: `use type ClusterIP behind an Ingress or Gateway${lbFix}; or have the namespace added to rules.nodeport-namespace-allowed.allowedNamespaces`,
+        hint: `use type ClusterIP behind an Ingress or Gateway${lbFix}; or label the namespace ${ALLOW_NODEPORT_LABEL}=true (kubectl label namespace ${truncate(String(ns), 63)} ${ALLOW_NODEPORT_LABEL}=true), or add it to rules.nodeport-namespace-allowed.allowedNamespaces`,
       }];
     }
 
@@ -92,6 +112,8 @@ export const rule: Rule<NodePortConfig> = {
       .filter((p) => p.nodePort < range[0] || p.nodePort > range[1])
       .map((p): RuleFinding => ({
         verdict: 'violation',
+        messageId: 'node-port-out-of-range',
+        path: `spec.ports[${p.index}].nodePort`,
         message: `spec.ports[${p.index}].nodePort ${p.nodePort} is outside the allowed node port range ${range[0]}-${range[1]}`,
         hint: `pick a nodePort in ${range[0]}-${range[1]}, or omit nodePort and let Kubernetes allocate one`,
       }));

@@ -11,7 +11,15 @@ import type { Rule } from '../types.ts';
 
 export const rule: Rule = {
   id: 'service-selector-has-match',
-  description: 'A Service selector must match at least one pod or pod template in its namespace',
+  meta: {
+    description: 'A Service selector must match at least one pod or pod template in its namespace',
+    messages: {
+      'no-match': 'the selector matches no pod or pod template in the Service\'s namespace',
+      'pods-in-other-namespace': 'the selector matches no pod here, but pods in another namespace match it',
+      'invalid-selector': 'spec.selector is not a map of strings, so it was not checked (unknown)',
+      'cannot-see-pods': 'the pods of the namespace could not be seen (unknown)',
+    },
+  },
   kinds: ['Service'],
   operations: ['CREATE', 'UPDATE'],
   defaults: { action: 'warn' },
@@ -24,7 +32,7 @@ export const rule: Rule = {
     if (raw === undefined || raw === null) return [];
     const parsed = isRecord(raw) ? parseSelector(fromMap(raw as Record<string, string>)) : { invalid: 'it must be a map of strings' };
     if ('invalid' in parsed) {
-      return [{ verdict: 'unknown', message: `spec.selector is not a valid selector (${truncate(parsed.invalid)}), so it was not checked` }];
+      return [{ verdict: 'unknown', messageId: 'invalid-selector', path: 'spec.selector', message: `spec.selector is not a valid selector (${truncate(parsed.invalid)}), so it was not checked` }];
     }
     if (parsed.reqs.length === 0) return [];
 
@@ -33,7 +41,7 @@ export const rule: Rule = {
     const shown = truncate(formatSelector(selector), 60);
     const found = ctx.cluster.podSources(ns, selector, 1);
     if (!found.known) {
-      return [{ verdict: 'unknown', message: `cannot tell whether selector ${shown} matches a pod in namespace ${ns}: ${truncate(found.reason, 120)}` }];
+      return [{ verdict: 'unknown', messageId: 'cannot-see-pods', path: 'spec.selector', message: `cannot tell whether selector ${shown} matches a pod in namespace ${ns}: ${truncate(found.reason, 120)}` }];
     }
     if (found.value.length > 0) return [];
 
@@ -47,6 +55,8 @@ export const rule: Rule = {
         : why.hint;
     return [{
       verdict: 'violation',
+      messageId: other ? 'pods-in-other-namespace' : 'no-match',
+      path: 'spec.selector',
       message: truncate(`selector ${shown} matches no pod or pod template in namespace ${ns} (${why.checked})${clue ? `; ${clue}` : ''}`, MAX_MESSAGE),
       hint,
     }];

@@ -23,21 +23,31 @@ interface Affected {
 
 export const rule: Rule<BaseRuleConfig> = {
   id: 'egress-allows-dns',
-  description: 'A NetworkPolicy that restricts egress must leave the cluster DNS reachable over UDP and TCP',
+  meta: {
+    description: 'A NetworkPolicy that restricts egress must leave the cluster DNS reachable over UDP and TCP',
+    messages: {
+      'dns-blocked': 'pods this policy restricts can reach the cluster DNS neither over UDP nor TCP',
+      'dns-partly-blocked': 'pods this policy restricts reach the cluster DNS over UDP only, TCP only, or the two only to different destinations',
+      'change-blocks-dns': 'this update or deletion takes DNS away from pods that other policies still restrict',
+      'change-partly-blocks-dns': 'this update or deletion leaves pods that other policies still restrict with UDP-only, TCP-only or split DNS',
+      'cannot-tell': 'whether DNS stays reachable could not be decided (an ipBlock that may hold pod IPs, a named port, unknown pods)',
+      'cannot-see': 'the namespace\'s NetworkPolicies or pods could not be seen, or the podSelector is invalid (unknown)',
+    },
+  },
   kinds: ['NetworkPolicy'],
   operations: ['CREATE', 'UPDATE', 'DELETE'],
   defaults: { action: 'deny' },
   configSchema: {},
   evaluate(ctx) {
     const subject = ctx.object ?? ctx.oldObject;
-    const ns = subject?.metadata?.namespace ?? ctx.namespace;
+    const ns = ctx.namespace;
     if (!subject || typeof ns !== 'string') return [];
     const next = ctx.object ? policyInfo(ctx.object, ns) : null;
     const prev = ctx.oldObject ? policyInfo(ctx.oldObject, ns) : null;
     if (!(next && restrictsEgress(next)) && !(prev && restrictsEgress(prev))) return [];
 
     const listed = ctx.cluster.networkPolicies(ns);
-    if (!listed.known) return [{ verdict: 'unknown', message: `cannot check DNS egress: NetworkPolicies in ${ns} unknown (${listed.reason})` }];
+    if (!listed.known) return [{ verdict: 'unknown', messageId: 'cannot-see', message: `cannot check DNS egress: NetworkPolicies in ${ns} unknown (${listed.reason})` }];
     // The view may already hold this policy (check's bundle, the old version on UPDATE, the
     // deleted one on DELETE): the version under review replaces it.
     const name = subject.metadata?.name;
@@ -54,7 +64,7 @@ export const rule: Rule<BaseRuleConfig> = {
     // 1. The pods the (new) policy selects must keep DNS.
     if (next && restrictsEgress(next)) {
       const pods = podsOf(ctx.cluster, ns, next);
-      if ('unknown' in pods) return [{ verdict: 'unknown', message: pods.unknown }];
+      if ('unknown' in pods) return [{ verdict: 'unknown', messageId: 'cannot-see', path: 'spec.podSelector', message: pods.unknown }];
       if (pods.value.length > 0) {
         const groups = judge(pods.value, after, reach);
         findings.push(...report(groups, 'selected', ctx.operation, reach, () => allowDnsPolicyYaml(ns, hintName(next.name), podSelectorOf(next), ctx.policy.dns)));
@@ -74,7 +84,7 @@ export const rule: Rule<BaseRuleConfig> = {
     // DNS only if the old version gave it to them; pods that never had it are not this change's doing.
     if (prev && restrictsEgress(prev) && ctx.operation !== 'CREATE') {
       const pods = podsOf(ctx.cluster, ns, prev);
-      if ('unknown' in pods) return [...findings, { verdict: 'unknown', message: pods.unknown }];
+      if ('unknown' in pods) return [...findings, { verdict: 'unknown', messageId: 'cannot-see', path: 'spec.podSelector', message: pods.unknown }];
       const stillNext = (p: PodSource) => next !== null && restrictsEgress(next) && selectsPod(next, p);
       const released = pods.value.filter((p) => !stillNext(p));
       let lost: Affected[];
@@ -219,7 +229,7 @@ function report(groups: Affected[], mode: 'selected' | 'released', op: string, r
     if (status === 'unknown') {
       const reasons = gs.flatMap((g) => g.coverage.reasons);
       const whose = mode === 'selected' ? pods : `${pods} after ${op === 'DELETE' ? 'this deletion' : 'this change'}`;
-      out.push({ verdict: 'unknown', message: `cannot tell whether DNS stays reachable for ${whose}: ${reasons[0] ?? 'not enough is visible'}` });
+      out.push({ verdict: 'unknown', messageId: 'cannot-tell', path: 'spec.egress', message: `cannot tell whether DNS stays reachable for ${whose}: ${reasons[0] ?? 'not enough is visible'}` });
       continue;
     }
     const blocks = [...new Set(gs.flatMap((g) => g.coverage.hostBlocks))];
@@ -229,8 +239,11 @@ function report(groups: Affected[], mode: 'selected' | 'released', op: string, r
     const message = mode === 'selected'
       ? `${verb} DNS for ${pods}: egress of ${policies} allows ${allowed} (seen in ${from})${dnat}`
       : `${op === 'DELETE' ? 'deleting it' : 'this change'} ${verb} DNS for ${pods}: ${policies} still restrict${policyNames.length === 1 ? 's' : ''} them and allow${policyNames.length === 1 ? 's' : ''} ${allowed} (seen in ${from})${dnat}`;
+    const partly = status === 'none' ? '' : 'partly-';
     out.push({
       verdict: 'violation',
+      messageId: mode === 'selected' ? `dns-${partly}blocked` : `change-${partly}blocks-dns`,
+      path: mode === 'selected' ? 'spec.egress' : 'spec',
       message,
       hint:
         (dnat ? 'NetworkPolicies are enforced after Service DNAT, on the DNS pods\' own IPs: a ClusterIP in an ipBlock never matches. ' : '') +
