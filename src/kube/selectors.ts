@@ -1,7 +1,7 @@
 // Label selector semantics, in one place (k8s.io/apimachinery/pkg/labels).
 // matchLabels and matchExpressions are ANDed; an empty selector matches everything;
 // a null/absent selector is the caller's business (Service: "no selector" means unmanaged).
-import { NetguardError } from '../errors.ts';
+import { isNetguardError, NetguardError } from '../errors.ts';
 import { isRecord } from './objects.ts';
 
 export type Labels = Readonly<Record<string, string>>;
@@ -168,4 +168,18 @@ export function formatSelector(selector: unknown): string {
       }
     })
     .join(',');
+}
+
+/** Requirements, or the INVALID_SELECTOR reason. Other errors are bugs and propagate. */
+export function parseSelector(raw: unknown): { reqs: Requirement[] } | { invalid: string } {
+  try {
+    return { reqs: toRequirements(raw) };
+  } catch (err) {
+    if (isNetguardError(err, 'INVALID_SELECTOR')) return { invalid: err.message };
+    throw err;
+  }
+}
+
+export function formatRequirements(reqs: readonly Requirement[]): string {
+  return formatSelector({ matchExpressions: reqs.map((r) => ({ key: r.key, operator: r.operator, values: [...r.values] })) });
 }

@@ -77,6 +77,9 @@ export interface DnsSettings {
   ips: string[];
 }
 
+/** Messages become kubectl warnings (256 max); parts are bounded, and this bounds the whole. */
+export const MAX_MESSAGE = 240;
+
 /** A cluster cache not live for longer than this is stale: its findings warn instead of deny. */
 export const DEFAULT_STALE_AFTER_SECONDS = 120;
 

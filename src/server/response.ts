@@ -5,6 +5,7 @@ import type { BudgetExhausted, Evaluation } from '../policies/engine.ts';
 import type { Finding } from '../policies/types.ts';
 import type { ReviewApiVersion } from './admission.ts';
 import { formatMs } from './budget.ts';
+import { truncate } from '../kube/text.ts';
 
 export interface AdmissionStatus {
   code: number;
@@ -72,11 +73,6 @@ export function errored(uid: string, failOpen: boolean, what: string): Admission
   const verdict = failOpen ? 'the request was allowed because failOpen is true' : 'the request was refused because failOpen is false';
   const base = failOpen ? allowed(uid) : denied(uid, `netguard failed: ${what}; ${verdict}`, 500, 'InternalError');
   return withWarnings(base, [`netguard: ${what}; ${verdict}`]);
-}
-
-export function truncate(text: string, max: number): string {
-  const chars = Array.from(text); // code points: never split a surrogate pair
-  return chars.length <= max ? text : chars.slice(0, max - 1).join('') + '…';
 }
 
 /** Warnings travel as HTTP headers: no newlines or control characters. */

@@ -10,7 +10,8 @@ import type { Policy, Rule } from '../policies/types.ts';
 import { decodeReview, MAX_BODY_BYTES, type AdmissionRequest } from './admission.ts';
 import { evaluationBudget } from './budget.ts';
 import type { AdmissionResult, ServerMetrics } from './metrics.ts';
-import { errored, fromEvaluation, review, truncate, type AdmissionResponse } from './response.ts';
+import { truncate } from '../kube/text.ts';
+import { errored, fromEvaluation, review, type AdmissionResponse } from './response.ts';
 
 export interface ValidateDeps {
   policy: Policy;

@@ -2,9 +2,10 @@
 // the answers of the plain definitions they replace (the changes are for speed only).
 import fc from 'fast-check';
 import t from 'tap';
-import { CharCounts, formatRequirements, nearMiss } from '../../src/policies/explain.ts';
+import { CharCounts, nearMiss } from '../../src/policies/explain/near-miss.ts';
+import { formatRequirements } from '../../src/kube/selectors.ts';
 import { requirementMatches, type Requirement } from '../../src/kube/selectors.ts';
-import { closest, editDistance, editDistanceWithin, nearest } from '../../src/policies/suggest.ts';
+import { closest, editDistance, editDistanceWithin, nearest } from '../../src/policies/explain/edit-distance.ts';
 
 /** The definitions before pruning, kept here as the reference. */
 function editDistanceReference(a: string, b: string): number {

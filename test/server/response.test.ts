@@ -2,7 +2,8 @@
 import t from 'tap';
 import type { Evaluation } from '../../src/policies/engine.ts';
 import type { Finding } from '../../src/policies/types.ts';
-import { errored, fromEvaluation, MAX_AUDIT_VALUE_CHARS, MAX_WARNING_CHARS, truncate, withWarnings, allowed } from '../../src/server/response.ts';
+import { truncate } from '../../src/kube/text.ts';
+import { errored, fromEvaluation, MAX_AUDIT_VALUE_CHARS, MAX_WARNING_CHARS, withWarnings, allowed } from '../../src/server/response.ts';
 
 const ref = { apiVersion: 'v1', kind: 'Service', namespace: 'shop', name: 'web' };
 const finding = (rule: string, action: 'deny' | 'warn', message: string, extra: Partial<Finding> = {}): Finding => ({

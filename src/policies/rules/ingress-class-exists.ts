@@ -3,7 +3,8 @@
 // apiserver's DefaultIngressClass admission plugin would already have set.
 import type { IngressClassInfo } from '../../view/view.ts';
 import { namespaceMatches } from '../namespaces.ts';
-import { closest, truncate } from '../suggest.ts';
+import { closest } from '../explain/edit-distance.ts';
+import { truncate } from '../../kube/text.ts';
 import type { BaseRuleConfig, Rule, RuleContext, RuleFinding } from '../types.ts';
 
 export const LEGACY_ANNOTATION = 'kubernetes.io/ingress.class';

@@ -6,11 +6,14 @@
 import type { ClusterView, NamespaceInfo } from '../../view/view.ts';
 import { NAMESPACE_NAME_LABEL } from '../../kube/objects.ts';
 import { requirementsMatch, type Requirement } from '../../kube/selectors.ts';
-import { closest, truncate } from '../suggest.ts';
+import { closest } from '../explain/edit-distance.ts';
+import { truncate } from '../../kube/text.ts';
 import type { Rule, RuleFinding } from '../types.ts';
-import {
-  explainNoMatch, formatRequirements, foundElsewhere, MAX_MESSAGE, namespaceOf, nearMiss, nearestLabels, parseSelector, plural,
-} from '../explain.ts';
+import { explainNoMatch, foundElsewhere } from '../explain/no-match.ts';
+import { formatRequirements, parseSelector } from '../../kube/selectors.ts';
+import { MAX_MESSAGE } from '../types.ts';
+import { nearMiss, nearestLabels } from '../explain/near-miss.ts';
+import { plural } from '../../kube/text.ts';
 import { isRecord } from '../../kube/objects.ts';
 
 const LATE_WORKLOAD = 'if the workload is applied after this policy, this clears once it exists';
@@ -84,7 +87,7 @@ export const rule: Rule = {
     const spec = ctx.object?.spec;
     if (!isRecord(spec)) return [];
     const view = ctx.cluster;
-    const ns = namespaceOf(ctx);
+    const ns = ctx.namespace ?? 'default';
     const findings: RuleFinding[] = [];
     const unknowns = new Map<string, string[]>();
     const cantTell = (where: string, reason: string): void => {

@@ -4,7 +4,8 @@ import { serviceType } from '../../kube/defaulting.ts';
 import { NAMESPACE_NAME_LABEL } from '../../kube/objects.ts';
 import { namespaceMatches } from '../namespaces.ts';
 import { formatSelector, requirementsMatch, toRequirements, type LabelSelector } from '../../kube/selectors.ts';
-import { closest, truncate } from '../suggest.ts';
+import { closest } from '../explain/edit-distance.ts';
+import { truncate } from '../../kube/text.ts';
 import type { BaseRuleConfig, Rule, RuleFinding } from '../types.ts';
 
 /** The label a platform team puts on a namespace that may open node ports. */

@@ -3,10 +3,12 @@
 // and, when none match, say why (src/policies/explain.ts): labels on the workload's metadata
 // instead of its pod template, a near miss ("did you mean"), pods in another namespace, or
 // the labels that exist.
-import { explainNoMatch, foundElsewhere, MAX_MESSAGE, namespaceOf, parseSelector } from '../explain.ts';
+import { explainNoMatch, foundElsewhere } from '../explain/no-match.ts';
+import { MAX_MESSAGE } from '../types.ts';
+import { parseSelector } from '../../kube/selectors.ts';
 import { isRecord } from '../../kube/objects.ts';
 import { formatSelector, fromMap } from '../../kube/selectors.ts';
-import { truncate } from '../suggest.ts';
+import { truncate } from '../../kube/text.ts';
 import type { Rule } from '../types.ts';
 
 export const rule: Rule = {
@@ -36,7 +38,7 @@ export const rule: Rule = {
     }
     if (parsed.reqs.length === 0) return [];
 
-    const ns = namespaceOf(ctx);
+    const ns = ctx.namespace ?? 'default';
     const selector = fromMap(raw as Record<string, string>);
     const shown = truncate(formatSelector(selector), 60);
     const found = ctx.cluster.podSources(ns, selector, 1);

@@ -6,7 +6,7 @@ import { emptyView } from '../../../src/view/empty-view.ts';
 import { known, type ClusterView, type IngressClassInfo } from '../../../src/view/view.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
 import { pickDefaultClass } from '../../../src/policies/rules/ingress-class-exists.ts';
-import { closest } from '../../../src/policies/suggest.ts';
+import { closest } from '../../../src/policies/explain/edit-distance.ts';
 import type { KubeObject, Operation } from '../../../src/policies/types.ts';
 import { policyWith } from '../../helpers/policy.ts';
 

@@ -7,7 +7,7 @@ import {
   allowDnsPolicyYaml, DnsReach, podSelectorOf, podSelectorRequirements, policyInfo, restrictsEgress, selectsPod, type DnsCoverage, type DnsStatus,
 } from './network-policy.ts';
 import { formatSelector, isEmptySelector, selectorCovers, toRequirements, type GeneratedLabels, type Labels, type LabelSelector } from '../../../kube/selectors.ts';
-import { truncate } from '../../suggest.ts';
+import { truncate } from '../../../kube/text.ts';
 import type { BaseRuleConfig, Rule, RuleFinding } from '../../types.ts';
 
 /** Enough pods to name names; groups of identical label sets are judged once anyway. */

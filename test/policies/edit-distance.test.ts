@@ -1,5 +1,6 @@
 import t from 'tap';
-import { closest, editDistance, nearest, truncate } from '../../src/policies/suggest.ts';
+import { closest, editDistance, nearest } from '../../src/policies/explain/edit-distance.ts';
+import { truncate } from '../../src/kube/text.ts';
 
 t.test('edit distance counts an adjacent swap as one edit', async (t) => {
   const cases: [string, string, number][] = [

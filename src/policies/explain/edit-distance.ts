@@ -123,8 +123,3 @@ export function nearest(input: string, candidates: Iterable<string>, n = 3): str
   }
   return top.map((x) => x.c);
 }
-
-/** Cut user-supplied text so messages stay bounded. */
-export function truncate(text: string, max = 80): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}

@@ -1,49 +1,11 @@
-// "Why nothing matched": the evidence both selector rules give when a selector selects
-// nothing — labels on a workload's metadata instead of its pod template, a near miss
-// ("did you mean"), pods in another namespace, or the nearest labels that do exist.
-import type { ClusterView, PodSource } from '../view/view.ts';
-import { isNetguardError } from '../errors.ts';
-import { isRecord } from '../kube/objects.ts';
-import {
-  formatSelector, fromMap, requirementMatches, requirementsMatch, toRequirements,
-  type GeneratedLabels, type Labels, type LabelSelector, type Requirement,
-} from '../kube/selectors.ts';
-import { editDistance, editDistanceWithin, nearest, truncate, typoBudget } from './suggest.ts';
-import type { RuleContext } from './types.ts';
+// "Did you mean" for label selectors: the one change to a selector's requirements that would
+// make it match a label set that exists (app=fronted → app=frontend), and the nearest labels
+// when no single change would.
+import { formatRequirements, requirementMatches, requirementsMatch, type GeneratedLabels, type Labels, type Requirement } from '../../kube/selectors.ts';
+import { truncate } from '../../kube/text.ts';
+import { editDistance, editDistanceWithin, nearest, typoBudget } from './edit-distance.ts';
 
-/** Pod sources read for "did you mean" evidence; enough for any namespace a person reads. */
-const CANDIDATE_LIMIT = 500;
-/** Other namespaces probed for "the pods are over there"; one indexed lookup each. */
-const ELSEWHERE_LIMIT = 200;
-/** Messages become kubectl warnings (256 max); parts are bounded, and this bounds the whole. */
-export const MAX_MESSAGE = 240;
-
-/** The request's namespace (authoritative at admission), else the object's, else "default". */
-export function namespaceOf(ctx: RuleContext): string {
-  if (typeof ctx.namespace === 'string' && ctx.namespace !== '') return ctx.namespace;
-  const own = ctx.object?.metadata?.namespace;
-  return typeof own === 'string' && own !== '' ? own : 'default';
-}
-
-/** Requirements, or the INVALID_SELECTOR reason. Other errors are bugs and propagate. */
-export function parseSelector(raw: unknown): { reqs: Requirement[] } | { invalid: string } {
-  try {
-    return { reqs: toRequirements(raw) };
-  } catch (err) {
-    if (isNetguardError(err, 'INVALID_SELECTOR')) return { invalid: err.message };
-    throw err;
-  }
-}
-
-export function formatRequirements(reqs: readonly Requirement[]): string {
-  return formatSelector({ matchExpressions: reqs.map((r) => ({ key: r.key, operator: r.operator, values: [...r.values] })) });
-}
-
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-interface LabelSet {
+export interface LabelSet {
   labels: Labels;
   generated?: GeneratedLabels;
 }
@@ -312,101 +274,3 @@ export function nearestLabels(reqs: readonly Requirement[], sets: readonly Label
   for (const r of reqs) for (const p of nearest(formatRequirements([r]), pairs, 2)) out.add(truncate(p, 30));
   return [...out].slice(0, n);
 }
-
-function templatePath(kind: PodSource['kind']): string {
-  return kind === 'CronJob' ? 'spec.jobTemplate.spec.template.metadata.labels' : 'spec.template.metadata.labels';
-}
-
-function sourceName(s: PodSource): string {
-  return `${s.kind}/${truncate(s.name, 40)}`;
-}
-
-export interface NoMatch {
-  /** "checked 4 pods/templates in the bundle" */
-  checked: string;
-  /** "did you mean app=web?", "Deployment/web has them on metadata.labels..."; may be empty */
-  clue: string;
-  hint: string;
-  /** misplaced workload labels and near misses are strong clues; the others invite more probing */
-  kind: 'misplaced' | 'near' | 'labels' | 'empty';
-}
-
-/** Why `reqs` selects no pod source in `namespaces`, from what the view can show us. */
-export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], namespaces: readonly string[], from: string): NoMatch {
-  const sources: PodSource[] = [];
-  let capped = false;
-  let counted = false;
-  for (const ns of namespaces) {
-    const a = view.allPodSources(ns, CANDIDATE_LIMIT - sources.length);
-    if (!a.known) continue;
-    counted = true;
-    sources.push(...a.value);
-    if (sources.length >= CANDIDATE_LIMIT) {
-      capped = true;
-      break;
-    }
-  }
-  const n = sources.length;
-  const checked = !counted
-    ? `checked ${from}`
-    : n === 0
-      ? `checked ${from}: no pods or workloads there`
-      : `checked ${capped ? 'the first ' : ''}${n} ${n === 1 ? 'pod/template' : 'pods/templates'} in ${from}`;
-
-  // The classic mistake: labels on the Deployment's metadata instead of its pod template.
-  const misplaced = sources.find((s) => (s.workloadLabels ? matchesWithWorkloadLabels(reqs, s.labels, s.workloadLabels, s.generated) : false));
-  if (misplaced) {
-    return {
-      checked,
-      clue: `${sourceName(misplaced)} has them on its metadata.labels, which selectors ignore`,
-      hint: `selectors match pod labels: add them to ${sourceName(misplaced)} ${templatePath(misplaced.kind)}`,
-      kind: 'misplaced',
-    };
-  }
-  const near = nearMiss(reqs, sources);
-  if (near) {
-    return {
-      checked,
-      clue: `did you mean ${truncate(near.fix, 60)}?`,
-      hint: `${sourceName(near.set)} has ${truncate(near.fix, 80)}; fix the selector or the pod labels`,
-      kind: 'near',
-    };
-  }
-  if (n === 0) return { checked, clue: '', hint: '', kind: 'empty' };
-  const found = nearestLabels(reqs, sources);
-  return {
-    checked,
-    clue: found.length > 0 ? `labels found: ${found.join(', ')}` : 'none of them has labels',
-    hint: 'fix the selector, or the labels in the pod template (spec.template.metadata.labels)',
-    kind: 'labels',
-  };
-}
-
-/**
- * Would the selector match if the workload's own labels were on its pod template? That is
- * requirementsMatch over { ...labels, ...workloadLabels }, built only when the workload's labels
- * change a key the selector reads (Helm puts the same labels on both: usually they do not).
- */
-function matchesWithWorkloadLabels(reqs: readonly Requirement[], labels: Labels, workloadLabels: Labels, generated?: GeneratedLabels): boolean {
-  let empty = true;
-  for (const _ in workloadLabels) {
-    empty = false;
-    break;
-  }
-  if (empty) return false;
-  const differs = reqs.some((r) => Object.hasOwn(workloadLabels, r.key) && (!Object.hasOwn(labels, r.key) || labels[r.key] !== workloadLabels[r.key]));
-  return requirementsMatch(reqs, differs ? { ...labels, ...workloadLabels } : labels, generated);
-}
-
-/** A namespace other than `except` where `selector` does select something, if a quick probe finds one. */
-export function foundElsewhere(view: ClusterView, selector: LabelSelector, except: string): string | undefined {
-  const all = view.namespaces();
-  if (!all.known) return undefined;
-  for (const ns of all.value.slice(0, ELSEWHERE_LIMIT)) {
-    if (ns.name === except) continue;
-    const a = view.podSources(ns.name, selector, 1);
-    if (a.known && a.value.length > 0) return ns.name;
-  }
-  return undefined;
-}
-
