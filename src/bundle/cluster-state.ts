@@ -1,20 +1,35 @@
 // Cluster state for `netguard check`: what is already running, so CI knows the cluster's
-// IngressClasses, namespace labels, DNS pods and existing NetworkPolicies. It comes from a
-// snapshot file (--cluster-state, the output of SNAPSHOT_COMMAND) or a live read
-// (--kubeconfig, see live-state.ts). Either way it joins the view and is never reviewed.
+// IngressClasses, namespace labels, DNS pods, existing NetworkPolicies and Services, and its
+// Gateway API objects. It comes from snapshot files (--cluster-state, the output of
+// SNAPSHOT_COMMAND and, where the Gateway API is installed, GATEWAY_SNAPSHOT_COMMAND) or a live
+// read (--kubeconfig, see live-state.ts). Either way it joins the view and is never reviewed.
 import { isClusterScoped } from '../kube/objects.ts';
 import type { KubeObject } from '../policies/types.ts';
 import { loadBundle, type LoadNote } from './load.ts';
 import type { NetguardError } from '../errors.ts';
 
 /** The resources a snapshot should hold; --kubeconfig lists exactly these. */
-export const SNAPSHOT_RESOURCES = ['namespaces', 'pods', 'deployments', 'statefulsets', 'daemonsets', 'ingressclasses', 'networkpolicies'] as const;
+export const SNAPSHOT_RESOURCES = ['namespaces', 'pods', 'deployments', 'statefulsets', 'daemonsets', 'ingressclasses', 'networkpolicies', 'services'] as const;
 export const SNAPSHOT_COMMAND = `kubectl get ${SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
+
+/**
+ * The Gateway API objects the rules look up (routes are never needed: CI reviews them). Served
+ * only where the CRDs are installed, and kubectl fails on a resource type the cluster does not
+ * have, so they are a second command; --kubeconfig lists them and takes "not served" as none.
+ * Fully qualified: Istio has a resource "gateways" of its own.
+ */
+export const GATEWAY_SNAPSHOT_RESOURCES = ['gatewayclasses', 'gateways', 'listenersets', 'referencegrants'] as const;
+export const GATEWAY_SNAPSHOT_COMMAND = `kubectl get ${GATEWAY_SNAPSHOT_RESOURCES.filter((r) => r !== 'listenersets').map((r) => `${r}.gateway.networking.k8s.io`).join(',')} -A -o yaml`;
 
 export interface ClusterState {
   objects: KubeObject[];
   /** where it came from, for notes: "snapshot cluster.yaml", "cluster https://..." */
   from: string;
+  /**
+   * Kinds read completely (a live read lists each resource, and knows which are not served):
+   * none of them is evidence that none exist. A snapshot cannot tell what was asked for.
+   */
+  completeKinds?: string[];
 }
 
 export interface ClusterStateLoad {

@@ -8,7 +8,7 @@
 import { readManifestStdin } from '../bundle/manifests.ts';
 import { baselineFrom, readBaseline, writeBaseline, type Baseline } from '../bundle/baseline.ts';
 import { checkBundle } from '../bundle/check-bundle.ts';
-import { describeState, loadClusterState, SNAPSHOT_COMMAND, survivingClusterState, type ClusterState } from '../bundle/cluster-state.ts';
+import { describeState, GATEWAY_SNAPSHOT_COMMAND, loadClusterState, SNAPSHOT_COMMAND, survivingClusterState, type ClusterState } from '../bundle/cluster-state.ts';
 import { kustomizeBuild, kustomizeLabel } from '../bundle/kustomize.ts';
 import { addText, loadBundle, type LoadNote, type LoadResult } from '../bundle/load.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
@@ -70,8 +70,10 @@ Reports:
                            record every current finding in FILE and exit 0 (they are accepted)
   -h, --help               show this help
 
-Snapshot for --cluster-state:
+Snapshot for --cluster-state (the second one where the Gateway API is installed;
+pass both files, each with --cluster-state):
   ${SNAPSHOT_COMMAND} > FILE
+  ${GATEWAY_SNAPSHOT_COMMAND} > FILE2
 
 Exit codes: 0 no finding that --fail-on counts, 1 at least one deny finding (or
             per --fail-on), 2 usage error, unreadable or invalid input, policy or
@@ -184,6 +186,7 @@ export async function runCheck(argv: readonly string[], io: CheckIO = defaultIO(
     defaultNamespace: args.namespace,
     ...(deps.rules ? { rules: deps.rules } : {}),
     ...(state ? { clusterState: survivingClusterState(state.objects, bundle, args.namespace) } : {}),
+    ...(state?.completeKinds ? { completeKinds: state.completeKinds } : {}),
   });
   const report = toReport(result, loaded, args.namespace, baseline && args.baseline ? { file: args.baseline, baseline } : undefined);
 

@@ -1,16 +1,22 @@
 // The explicit, sorted list of rules. Adding a rule: its file, one line here, its test
 // and its fixture folder (test/fixtures/<rule-id>/).
+import { rule as backendExists } from './rules/backend-exists/rule.ts';
 import { rule as egressAllowsDns } from './rules/egress-allows-dns/rule.ts';
+import { rule as gatewayClassExists } from './rules/gateway-class-exists.ts';
 import { rule as ingressClassExists } from './rules/ingress-class-exists.ts';
 import { rule as networkpolicySelectorHasMatch } from './rules/networkpolicy-selector-has-match.ts';
 import { rule as nodeportNamespaceAllowed } from './rules/nodeport-namespace-allowed.ts';
+import { rule as routeParentExists } from './rules/route-parent-exists/rule.ts';
 import { rule as serviceSelectorHasMatch } from './rules/service-selector-has-match.ts';
 import type { Rule } from './types.ts';
 
 export const RULES: readonly Rule<any>[] = [
+  backendExists,
   egressAllowsDns,
+  gatewayClassExists,
   ingressClassExists,
   networkpolicySelectorHasMatch,
   nodeportNamespaceAllowed,
+  routeParentExists,
   serviceSelectorHasMatch,
 ];

@@ -8,6 +8,9 @@ import { FakeApiServer } from '../fake-apiserver.ts';
 import { APP, APP_WITH_NEW_DEPLOYMENT, APP_WITH_RELABELLED_NAMESPACE, clusterObjects, snapshotYaml } from './cluster-scenario.ts';
 import { findingKeys, runCli, runCliAsync } from './run-cli.ts';
 
+// A dozen CLI processes, each reading a cluster: a bound against hangs on a shared machine, not a speed target.
+t.setTimeout(120_000);
+
 const WITHOUT_CLUSTER = [
   'ingress-class-exists Ingress/shop/web', // unknown: the bundle shows no IngressClass
   'networkpolicy-selector-has-match NetworkPolicy/shop/allow-team',
@@ -106,7 +109,9 @@ t.test('--kubeconfig reads the cluster live: same verdicts as the snapshot, list
   t.match(r.stderr, /cluster state from cluster http:\/\/127\.0\.0\.1:\d+: 1 Deployment, 1 IngressClass, 4 Namespace, 1 NetworkPolicy, 3 Pod/);
   t.ok(fake.requests.length >= 7);
   t.ok(fake.requests.every((q) => !q.watch), 'no watch is opened');
-  t.same([...new Set(fake.requests.map((q) => q.resource))].sort(), ['daemonsets', 'deployments', 'ingressclasses', 'namespaces', 'networkpolicies', 'pods', 'statefulsets']);
+  t.same([...new Set(fake.requests.map((q) => q.resource))].sort(), [
+    'daemonsets', 'deployments', 'gatewayclasses', 'gateways', 'ingressclasses', 'listenersets', 'namespaces', 'networkpolicies', 'pods', 'referencegrants', 'services', 'statefulsets',
+  ]);
 
   const replaced = await runCliAsync(['check', '-f', '-', '--kubeconfig', kubeconfig, '--context', 'other', '-o', 'json'], { stdin: APP_WITH_NEW_DEPLOYMENT });
   t.same(findingKeys(JSON.parse(replaced.stdout)), ['networkpolicy-selector-has-match NetworkPolicy/shop/allow-team', 'service-selector-has-match Service/shop/web']);

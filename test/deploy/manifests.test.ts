@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { serviceDnsNames } from '../../src/certs/names.ts';
 import { CA_BUNDLE_PATH, DEFAULTS, TLS_SECRET_NAME, WEBHOOK_CONFIGURATION_NAME } from '../../src/cli/certs.ts';
 import { WATCHED_RESOURCES } from '../../src/view/resources.ts';
+import { RULES } from '../../src/policies/registry.ts';
 import { matchesSelector } from '../../src/kube/selectors.ts';
 import { find, loadObjects, MANIFESTS, parseFile, REPO, yamlFiles } from './load.ts';
 import { CONFIGMAP, syncedConfigMap } from './sync-policy.ts';
@@ -23,6 +24,10 @@ const container = pod.spec.containers[0];
 const service = find(base, 'Service', DEFAULTS.service);
 const webhookConfig = find(base, 'ValidatingWebhookConfiguration', WEBHOOK_CONFIGURATION_NAME);
 const defaultPolicy = parse(readFileSync(join(REPO, 'policies/default.yaml'), 'utf8'));
+/** resource (plural) → kind, for the resources the webhook is sent */
+const KIND_OF: Record<string, string> = {
+  ...Object.fromEntries(WATCHED_RESOURCES.map((r) => [r.resource, r.kind])),
+};
 
 /** A probe's or Service's port (name or number) resolved against the container's ports. */
 function containerPortNumber(port: string | number): number | undefined {
@@ -167,12 +172,20 @@ t.test('webhook configuration', async (t) => {
   t.same(
     hook.rules.map((r: any) => ({ ...r, operations: [...r.operations].sort() })),
     [
-      { apiGroups: [''], apiVersions: ['v1'], resources: ['services'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
+      { apiGroups: [''], apiVersions: ['v1'], resources: ['services'], operations: ['CREATE', 'DELETE', 'UPDATE'], scope: 'Namespaced' },
       { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], resources: ['ingresses'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
       { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], resources: ['networkpolicies'], operations: ['CREATE', 'DELETE', 'UPDATE'], scope: 'Namespaced' },
+      { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['*'], resources: ['httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
+      { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['*'], resources: ['gateways', 'listenersets'], operations: ['CREATE', 'DELETE', 'UPDATE'], scope: 'Namespaced' },
+      { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['*'], resources: ['referencegrants'], operations: ['DELETE', 'UPDATE'], scope: 'Namespaced' },
+      { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ['*'], resources: ['gatewayclasses'], operations: ['DELETE'], scope: 'Cluster' },
     ],
     'exactly what the rules judge',
   );
+  // Nothing is sent that no rule reviews (a rule's kinds × operations is coarser than what it
+  // judges, e.g. gateway-class-exists judges GatewayClass only on DELETE: the list above is exact).
+  const judged = new Set(RULES.flatMap((rule) => rule.kinds.flatMap((k) => rule.operations.map((op) => `${k}:${op}`))));
+  for (const r of hook.rules) for (const res of r.resources) for (const op of r.operations) t.ok(judged.has(`${KIND_OF[res]}:${op}`), `${res} ${op} is reviewed by a rule`);
   t.same(hook.namespaceSelector, {
     matchExpressions: [
       { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: defaultPolicy.excludeNamespaces },
