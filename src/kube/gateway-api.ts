@@ -137,13 +137,29 @@ function backendRef(ref: unknown, ns: string, path: string): BackendRef | undefi
   };
 }
 
-/** An Ingress's backends: spec.defaultBackend and every rule path's backend (always its own namespace). */
+/**
+ * An Ingress's backends: spec.defaultBackend and every rule path's backend (always its own
+ * namespace). The retired v1beta1 versions (extensions, networking.k8s.io; gone since Kubernetes
+ * 1.22, still in old charts) spell them spec.backend and serviceName/servicePort.
+ */
 export function ingressBackends(ingress: unknown, namespace: string): BackendRef[] {
   const spec = isRecord(ingress) && isRecord(ingress.spec) ? ingress.spec : {};
+  const legacy = isRecord(ingress) && typeof ingress.apiVersion === 'string' && ingress.apiVersion.endsWith('/v1beta1');
   const out: BackendRef[] = [];
   const add = (backend: unknown, path: string) => {
     if (!isRecord(backend)) return;
-    if (isRecord(backend.service) && str(backend.service.name)) {
+    if (legacy && str(backend.serviceName)) {
+      const port = backend.servicePort;
+      out.push({
+        group: '',
+        kind: 'Service',
+        namespace,
+        name: backend.serviceName,
+        ...(int(port) !== undefined ? { port: port as number } : str(port) ? { portName: port as string } : {}),
+        path,
+        portPath: `${path}.servicePort`,
+      });
+    } else if (!legacy && isRecord(backend.service) && str(backend.service.name)) {
       const port = isRecord(backend.service.port) ? backend.service.port : {};
       const number = int(port.number);
       const name = str(port.name);
@@ -167,7 +183,7 @@ export function ingressBackends(ingress: unknown, namespace: string): BackendRef
       });
     }
   };
-  add(spec.defaultBackend, 'spec.defaultBackend');
+  add(legacy ? spec.backend : spec.defaultBackend, legacy ? 'spec.backend' : 'spec.defaultBackend');
   list(spec.rules).forEach((rule, i) => {
     if (!isRecord(rule) || !isRecord(rule.http)) return;
     list(rule.http.paths).forEach((p, j) => {

@@ -3,13 +3,14 @@
 // files or read live, and a live read of a cluster without the Gateway API CRDs knows there is
 // no Gateway at all.
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { GATEWAY_SNAPSHOT_COMMAND, SNAPSHOT_COMMAND } from '../../src/bundle/cluster-state.ts';
 import { WATCHED_RESOURCES } from '../../src/view/resources.ts';
 import { FakeApiServer } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
-import { runCli, runCliAsync } from './run-cli.ts';
+import { REPO, runCli, runCliAsync } from './run-cli.ts';
 
 t.setTimeout(120_000);
 
@@ -73,4 +74,12 @@ t.test('--kubeconfig: the Gateway read live; a cluster without the CRDs has no G
   t.match(gatewayFindings(missing.stdout), [/^route-parent-exists violation: Gateway infra\/gw does not exist \(the bundle\)/], 'no CRDs: known to have no Gateway');
   t.equal(gatewayFindings(missing.stdout).length, 1);
   t.ok(without.requests.some((q) => q.resource.endsWith('/v1alpha2/gateways') && q.status === 404), 'every version was tried');
+});
+
+t.test('the README shows the snapshot commands netguard check --help prints', async (t) => {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  t.ok(readme.includes(SNAPSHOT_COMMAND), SNAPSHOT_COMMAND);
+  t.ok(readme.includes(GATEWAY_SNAPSHOT_COMMAND), GATEWAY_SNAPSHOT_COMMAND);
+  const help = runCli(['check', '--help']);
+  t.ok(help.stdout.includes(SNAPSHOT_COMMAND) && help.stdout.includes(GATEWAY_SNAPSHOT_COMMAND), 'and --help prints both');
 });

@@ -134,3 +134,18 @@ t.test('the rules follow the cluster: route before its Gateway warns, then clean
   t.match(svcDelete, [{ rule: 'backend-exists', messageId: 'service-change-breaks-routes', action: 'warn' }], 'deleting its Service warns too');
   t.match(svcDelete[0].message, /HTTPRoute\/shop\/web/);
 });
+
+t.test('a Gateway API resource RBAC forbids: unknown with the reason and not ready, until granted', async (t) => {
+  const h = await harness({ tuning: PROBE, start: false });
+  t.teardown(h.close);
+  h.fake.forbid('gateways');
+  await h.source.start();
+  await eventually(() => h.source.status().gateways?.error !== undefined, 'the probe was refused');
+  t.equal(h.source.isSynced(), false, 'not ready: the gateways cache is unknown');
+  t.match(h.source.view.gateways('infra'), { known: false, reason: /list gateways forbidden by RBAC/ });
+  await eventually(() => h.source.view.gatewayClasses().known, 'the other kinds sync');
+  t.equal(h.source.view.gateways('infra').known, false, 'while gateways stay unknown');
+  h.fake.forbid('gateways', false);
+  await h.source.waitForSync(10_000);
+  t.same(value(h.source.view.gateways('infra')), []);
+});

@@ -141,3 +141,12 @@ t.test('grantPermits: from group, kind and namespace; to group and kind, and nam
   t.equal(grantPermits(grant, { ...from, kind: 'GRPCRoute' }, { group: '', kind: 'Service', name: 'api' }), false);
   t.same(referenceGrantSpec({ spec: { from: [{ kind: 1 }], to: 'x' } }), { from: [], to: [] }, 'malformed entries are dropped');
 });
+
+t.test('ingressBackends reads the retired v1beta1 shape (serviceName/servicePort, spec.backend) only under a v1beta1 apiVersion', async (t) => {
+  const spec = { backend: { serviceName: 'default', servicePort: 80 }, rules: [{ http: { paths: [{ backend: { serviceName: 'app', servicePort: 'http' } }] } }] };
+  t.same(ingressBackends({ apiVersion: 'extensions/v1beta1', spec }, 'shop').map((b) => [b.name, b.port, b.portName, b.path, b.portPath]), [
+    ['default', 80, undefined, 'spec.backend', 'spec.backend.servicePort'],
+    ['app', undefined, 'http', 'spec.rules[0].http.paths[0].backend', 'spec.rules[0].http.paths[0].backend.servicePort'],
+  ]);
+  t.same(ingressBackends({ apiVersion: 'networking.k8s.io/v1', spec }, 'shop'), [], 'networking.k8s.io/v1 has no such fields (the apiserver drops them)');
+});

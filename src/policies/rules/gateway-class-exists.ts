@@ -4,7 +4,7 @@
 import { gatewayClassName, isGatewayApiObject } from '../../kube/gateway-api.ts';
 import { listSome, plural, truncate } from '../../kube/text.ts';
 import { closest } from '../explain/edit-distance.ts';
-import type { BaseRuleConfig, Rule, RuleContext, RuleFinding } from '../types.ts';
+import { boundMessages, type BaseRuleConfig, type Rule, type RuleContext, type RuleFinding } from '../types.ts';
 
 export const rule: Rule<BaseRuleConfig> = {
   id: 'gateway-class-exists',
@@ -21,28 +21,32 @@ export const rule: Rule<BaseRuleConfig> = {
   defaults: { action: 'deny' },
   configSchema: {},
   evaluate(ctx) {
-    const subject = ctx.object ?? ctx.oldObject;
-    if (!subject || !isGatewayApiObject(subject)) return [];
-    if (subject.kind === 'GatewayClass') return ctx.operation === 'DELETE' ? reviewClassDelete(ctx) : [];
-    const obj = ctx.object;
-    if (!obj || ctx.operation === 'DELETE') return [];
-    const className = gatewayClassName(obj) ?? '';
-    const classes = ctx.cluster.gatewayClasses();
-    if (!classes.known) {
-      return [{ verdict: 'unknown', messageId: 'cannot-see-classes', path: 'spec.gatewayClassName', message: `cannot check that GatewayClass "${truncate(className)}" exists: ${classes.reason}` }];
-    }
-    if (classes.value.some((c) => c.name === className)) return [];
-    const names = classes.value.map((c) => c.name);
-    const near = closest(className, names);
-    return [{
-      verdict: 'violation',
-      messageId: 'class-not-found',
-      path: 'spec.gatewayClassName',
-      message: `GatewayClass "${truncate(className)}" does not exist, so no controller will program this Gateway (no address, no status); ${classes.from} has: ${listSome(names)}${near ? `; did you mean "${near}"?` : ''}`,
-      hint: `set spec.gatewayClassName to an existing class${near ? ` (e.g. ${near})` : ''}; \`kubectl get gatewayclasses\` lists them`,
-    }];
+    return boundMessages(review(ctx));
   },
 };
+
+function review(ctx: RuleContext): RuleFinding[] {
+  const subject = ctx.object ?? ctx.oldObject;
+  if (!subject || !isGatewayApiObject(subject)) return [];
+  if (subject.kind === 'GatewayClass') return ctx.operation === 'DELETE' ? reviewClassDelete(ctx) : [];
+  const obj = ctx.object;
+  if (!obj || ctx.operation === 'DELETE') return [];
+  const className = gatewayClassName(obj) ?? '';
+  const classes = ctx.cluster.gatewayClasses();
+  if (!classes.known) {
+    return [{ verdict: 'unknown', messageId: 'cannot-see-classes', path: 'spec.gatewayClassName', message: `cannot check that GatewayClass "${truncate(className)}" exists: ${classes.reason}` }];
+  }
+  if (classes.value.some((c) => c.name === className)) return [];
+  const names = classes.value.map((c) => c.name);
+  const near = closest(className, names);
+  return [{
+    verdict: 'violation',
+    messageId: 'class-not-found',
+    path: 'spec.gatewayClassName',
+    message: `GatewayClass "${truncate(className)}" does not exist, so no controller will program this Gateway (no address, no status); ${classes.from} has: ${listSome(names)}${near ? `; did you mean "${near}"?` : ''}`,
+    hint: `set spec.gatewayClassName to an existing class${near ? ` (e.g. ${near})` : ''}; \`kubectl get gatewayclasses\` lists them`,
+  }];
+}
 
 function reviewClassDelete(ctx: RuleContext): RuleFinding[] {
   const name = ctx.oldObject?.metadata?.name;

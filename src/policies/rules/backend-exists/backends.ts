@@ -1,6 +1,6 @@
 // What a backend needs of its Service, shared by the forward check (a route or Ingress being
 // written) and the reverse one (a Service or ReferenceGrant being changed or deleted).
-import { GATEWAY_GROUP, grantPermits, type BackendRef } from '../../../kube/gateway-api.ts';
+import { GATEWAY_GROUP, grantPermits, type BackendRef, type ParentRef } from '../../../kube/gateway-api.ts';
 import type { ReferenceGrantInfo, RouteInfo, ServiceInfo, ServicePort } from '../../../view/view.ts';
 
 /** The transport a referrer's traffic uses: UDPRoutes send UDP, everything else TCP. */
@@ -36,9 +36,18 @@ export function isServiceBackend(b: Pick<BackendRef, 'group' | 'kind'>): boolean
   return b.group === '' && b.kind === 'Service';
 }
 
-/** A route's backends that cross into another namespace (Ingress backends never do). */
+/**
+ * A mesh (GAMMA) route: every parent is a Service. Mesh routes augment Services that are already
+ * reachable, so their backendRefs may cross namespaces without a ReferenceGrant (GEP-1426).
+ */
+export function isMeshRoute(parentRefs: readonly Pick<ParentRef, 'group' | 'kind'>[]): boolean {
+  return parentRefs.length > 0 && parentRefs.every((p) => p.group === '' && p.kind === 'Service');
+}
+
+/** A route's backends that cross into `namespace` and need a ReferenceGrant there (Ingress and mesh routes never do). */
 export function crossNamespaceBackends(route: RouteInfo, namespace: string): BackendRef[] {
-  return route.kind === 'Ingress' ? [] : route.backends.filter((b) => b.namespace === namespace && route.namespace !== namespace);
+  if (route.kind === 'Ingress' || isMeshRoute(route.parentRefs)) return [];
+  return route.backends.filter((b) => b.namespace === namespace && route.namespace !== namespace);
 }
 
 /** Does any of the grants (in the backend's namespace) let this route reach the backend? */

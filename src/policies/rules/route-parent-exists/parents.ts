@@ -20,7 +20,8 @@ export interface RouteFacts {
 }
 
 export type Lookup =
-  | { found: ListenerOwner }
+  /** a bundle may hold two objects of the same name (examples that reuse one): each is a candidate */
+  | { found: ListenerOwner[] }
   | { missing: true; names: string[]; from: string }
   | { unknown: string }
   /** not a Gateway or a ListenerSet: a Service (mesh) or a kind netguard does not know */
@@ -32,9 +33,9 @@ export function lookupOwner(view: ClusterView, ref: ParentRef): Lookup {
   const kind = ref.kind;
   const all: Answer<readonly { name: string; listeners: readonly Listener[] }[]> = kind === 'Gateway' ? view.gateways(ref.namespace) : view.listenerSets(ref.namespace);
   if (!all.known) return { unknown: all.reason };
-  const hit = all.value.find((g) => g.name === ref.name);
-  if (!hit) return { missing: true, names: all.value.map((g) => g.name), from: all.from };
-  return { found: { kind, namespace: ref.namespace, name: ref.name, listeners: hit.listeners } };
+  const hits = all.value.filter((g) => g.name === ref.name);
+  if (hits.length === 0) return { missing: true, names: all.value.map((g) => g.name), from: all.from };
+  return { found: hits.map((hit) => ({ kind, namespace: ref.namespace, name: ref.name, listeners: hit.listeners })) };
 }
 
 /** Whether `owner` accepts the route through `ref`; asks for the route namespace's labels only when a listener selects by them. */

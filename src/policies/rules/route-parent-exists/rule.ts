@@ -7,7 +7,7 @@
 import { isGatewayApiObject, isRouteKind, parentRefsOf, routeHostnames, type Attachment, type ParentRef } from '../../../kube/gateway-api.ts';
 import { listSome, truncate } from '../../../kube/text.ts';
 import { closest } from '../../explain/edit-distance.ts';
-import type { BaseRuleConfig, Rule, RuleContext, RuleFinding } from '../../types.ts';
+import { boundMessages, type BaseRuleConfig, type Rule, type RuleContext, type RuleFinding } from '../../types.ts';
 import { attachment, describeKinds, describeListener, describeListeners, describeNamespaces, lookupOwner, ownerName, type ListenerOwner, type RouteFacts } from './parents.ts';
 import { reviewOwnerChange } from './reverse.ts';
 
@@ -31,18 +31,22 @@ export const rule: Rule<BaseRuleConfig> = {
   defaults: { action: 'warn' },
   configSchema: {},
   evaluate(ctx) {
-    const subject = ctx.object ?? ctx.oldObject;
-    const ns = ctx.namespace;
-    if (!subject || typeof ns !== 'string' || !isGatewayApiObject(subject)) return [];
-    if (subject.kind === 'Gateway' || subject.kind === 'ListenerSet') return reviewOwnerChange(ctx, ns);
-    const obj = ctx.object;
-    if (!obj || !isRouteKind(obj.kind)) return [];
-    const route: RouteFacts = { kind: obj.kind, namespace: ns, hostnames: routeHostnames(obj) };
-    const findings: RuleFinding[] = [];
-    for (const ref of parentRefsOf(obj, ns)) findings.push(...checkParent(ctx, ref, route));
-    return findings;
+    return boundMessages(review(ctx));
   },
 };
+
+function review(ctx: RuleContext): RuleFinding[] {
+  const subject = ctx.object ?? ctx.oldObject;
+  const ns = ctx.namespace;
+  if (!subject || typeof ns !== 'string' || !isGatewayApiObject(subject)) return [];
+  if (subject.kind === 'Gateway' || subject.kind === 'ListenerSet') return reviewOwnerChange(ctx, ns);
+  const obj = ctx.object;
+  if (!obj || !isRouteKind(obj.kind)) return [];
+  const route: RouteFacts = { kind: obj.kind, namespace: ns, hostnames: routeHostnames(obj) };
+  const findings: RuleFinding[] = [];
+  for (const ref of parentRefsOf(obj, ns)) findings.push(...checkParent(ctx, ref, route));
+  return findings;
+}
 
 const NO_STATUS = 'the route attaches nowhere and no controller sets its status';
 
@@ -66,11 +70,15 @@ function checkParent(ctx: RuleContext, ref: ParentRef, route: RouteFacts): RuleF
       ...(near ? { hint: `name: ${near}` } : {}),
     }];
   }
-  const owner = found.found;
-  const a = attachment(ctx.cluster, owner, ref, route);
-  if (a.attached === true) return [];
-  if (a.attached === 'unknown') return [{ verdict: 'unknown', messageId: 'cannot-see', path, message: `cannot tell whether ${ownerName(owner)} accepts this ${route.kind}: ${a.why}` }];
-  return [detached(a, owner, ref, route, path)];
+  // Any one candidate that accepts the route will do; otherwise the first one's reason is reported.
+  const results = found.found.map((owner) => ({ owner, a: attachment(ctx.cluster, owner, ref, route) }));
+  if (results.some((r) => r.a.attached === true)) return [];
+  const undecided = results.find((r) => r.a.attached === 'unknown');
+  if (undecided && undecided.a.attached === 'unknown') {
+    return [{ verdict: 'unknown', messageId: 'cannot-see', path, message: `cannot tell whether ${ownerName(undecided.owner)} accepts this ${route.kind}: ${undecided.a.why}` }];
+  }
+  const first = results[0];
+  return first.a.attached === false ? [detached(first.a, first.owner, ref, route, path)] : [];
 }
 
 function detached(a: Extract<Attachment, { attached: false }>, owner: ListenerOwner, ref: ParentRef, route: RouteFacts, path: string): RuleFinding {
