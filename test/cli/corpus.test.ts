@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { REPO, runCli } from './run-cli.ts';
 
 const CORPUS = '../shared/corpus';
+
+// Twenty-odd CLI processes over 1,300 objects: a bound against hangs on a shared machine, not a speed target.
+t.setTimeout(240_000);
 const CORPUS_ABS = join(REPO, CORPUS);
 
 // Verbatim upstream files that are not valid manifests: `selector` appears twice in the
