@@ -7,12 +7,12 @@ export type ErrorCode =
   | 'INVALID_SELECTOR'
   | 'USAGE'
   | 'TLS_LOAD'
-  | 'BAD_REVIEW'
-  | 'RULE_FAILED'
   | 'CLUSTER_START'
   | 'CERT_REQUEST'
   | 'KUSTOMIZE_FAILED'
   | 'CLUSTER_READ'
+  /** a request to the Kubernetes API failed (src/client): details.type says how (forbidden, gone, network...) */
+  | 'API_REQUEST'
   | 'BASELINE_INVALID'
   | 'OUTPUT_WRITE';
 

@@ -4,11 +4,16 @@
 // (--kubeconfig, see live-state.ts). Either way it joins the view and is never reviewed.
 import { isClusterScoped } from '../kube/objects.ts';
 import type { KubeObject } from '../policies/types.ts';
+import { WATCHED_RESOURCES } from '../view/resources.ts';
 import { loadBundle, type LoadNote } from './load.ts';
 import type { NetguardError } from '../errors.ts';
 
-/** The resources a snapshot should hold; --kubeconfig lists exactly these. */
-export const SNAPSHOT_RESOURCES = ['namespaces', 'pods', 'deployments', 'statefulsets', 'daemonsets', 'ingressclasses', 'networkpolicies'] as const;
+/**
+ * What a snapshot should hold: every resource the server watches (one list, src/view/resources.ts),
+ * so CI sees what admission sees. --kubeconfig lists exactly these. Named with their group
+ * (deployments.apps) so kubectl never picks another group's resource of the same name.
+ */
+export const SNAPSHOT_RESOURCES: readonly string[] = [...new Set(WATCHED_RESOURCES.map((r) => (r.group ? `${r.resource}.${r.group}` : r.resource)))];
 export const SNAPSHOT_COMMAND = `kubectl get ${SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
 
 export interface ClusterState {

@@ -38,8 +38,7 @@ export async function readLiveState(options: LiveOptions): Promise<ClusterState>
 
   const client = new ApiClient(kc, { requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
   const objects: KubeObject[] = [];
-  for (const name of SNAPSHOT_RESOURCES) {
-    const resource = WATCHED_RESOURCES.find((r) => r.resource === name)!;
+  for (const resource of WATCHED_RESOURCES) {
     for (const item of await listAll(client, resource, options.pageSize ?? 500, server)) objects.push(slim(item, resource));
   }
   return { objects, from: `cluster ${server}` };

@@ -50,6 +50,27 @@ export function readManifestStdin(): string {
   return decodeText(readCapped(0, '<stdin>'), '<stdin>');
 }
 
+/**
+ * Standard input as a stream: the event loop stays free while a pipe trickles in, so SIGTERM and
+ * SIGINT are handled at once. Stops with an error past MAX_MANIFEST_BYTES.
+ */
+export async function readManifestStdinAsync(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      total += buf.length;
+      if (total > MAX_MANIFEST_BYTES) throw tooLarge('<stdin>', total);
+      chunks.push(buf);
+    }
+  } catch (err) {
+    if (err instanceof NetguardError) throw err;
+    throw new NetguardError('MANIFEST_UNREADABLE', `cannot read <stdin>: ${ioReason(err)}`, { file: '<stdin>' });
+  }
+  return decodeText(Buffer.concat(chunks, total), '<stdin>');
+}
+
 /** Reads fd to its end in chunks, stopping with an error past MAX_MANIFEST_BYTES. */
 function readCapped(fd: number, file: string): Buffer {
   const chunks: Buffer[] = [];

@@ -5,12 +5,11 @@
 //   2 the check could not be trusted: bad usage, unreadable or unparseable input, invalid
 //     policy or baseline, a failed kustomize build or cluster read, a report that could not
 //     be written, a rule that threw. Never a silent pass on input we did not fully read.
-import { readManifestStdin } from '../bundle/manifests.ts';
+import { readManifestStdinAsync } from '../bundle/manifests.ts';
 import { baselineFrom, readBaseline, writeBaseline, type Baseline } from '../bundle/baseline.ts';
-import { checkBundle } from '../bundle/check-bundle.ts';
-import { describeState, loadClusterState, SNAPSHOT_COMMAND, survivingClusterState, type ClusterState } from '../bundle/cluster-state.ts';
-import { kustomizeBuild, kustomizeLabel } from '../bundle/kustomize.ts';
-import { addText, loadBundle, type LoadNote, type LoadResult } from '../bundle/load.ts';
+import { describeState, SNAPSHOT_COMMAND } from '../bundle/cluster-state.ts';
+import type { LoadNote } from '../bundle/load.ts';
+import { runBundleCheck } from '../bundle/run.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../policies/policy-file.ts';
 import { RULES } from '../policies/registry.ts';
@@ -28,7 +27,8 @@ import { writeReports } from './output/write.ts';
 export interface CheckIO {
   stdout: { write(s: string): unknown; isTTY?: boolean };
   stderr: { write(s: string): unknown };
-  readStdin: () => string;
+  /** Asynchronous in the real CLI: a blocking read of a pipe would keep signals from being handled. */
+  readStdin: () => string | Promise<string>;
   env: Record<string, string | undefined>;
   /** the directory SARIF paths are relative to; default process.cwd() */
   cwd?: string;
@@ -112,7 +112,7 @@ export interface CheckArgs {
 const defaultIO = (): CheckIO => ({
   stdout: process.stdout,
   stderr: process.stderr,
-  readStdin: readManifestStdin,
+  readStdin: () => readManifestStdinAsync(process.stdin),
   env: process.env,
 });
 
@@ -156,35 +156,23 @@ export async function runCheck(argv: readonly string[], io: CheckIO = defaultIO(
     return fail([`netguard check: ${err.message}`], err);
   }
 
-  const loaded = loadInputs(args, io);
-  for (const line of noteLines(loaded.notes)) note(line);
-  if (loaded.problems.length > 0) {
-    // The bundle is the cluster: without every file, "nothing selects this" could be false.
-    return fail([
-      ...loaded.problems.map((p) => `error: ${p.message}`),
-      `netguard check: ${loaded.problems.length} input ${loaded.problems.length === 1 ? 'problem' : 'problems'}; nothing was checked`,
-    ], loaded.problems[0]);
+  const outcome = await runBundleCheck(args, policy, { readStdin: io.readStdin, env: io.env, ...(deps.rules ? { rules: deps.rules } : {}) });
+  for (const line of noteLines(outcome.loaded.notes)) note(line);
+  switch (outcome.kind) {
+    case 'input-problems': {
+      const problems = outcome.loaded.problems;
+      return fail([
+        ...problems.map((p) => `error: ${p.message}`),
+        `netguard check: ${problems.length} input ${problems.length === 1 ? 'problem' : 'problems'}; nothing was checked`,
+      ], problems[0]);
+    }
+    case 'no-objects':
+      return fail([`netguard check: no Kubernetes objects found in ${outcome.inputs.join(', ')}; nothing was checked`]);
+    case 'cluster-state-error':
+      return fail([`error: ${outcome.error.message}`, 'netguard check: cannot read the cluster state; nothing was checked'], outcome.error);
   }
-  if (loaded.objects.length === 0) {
-    const inputs = [...args.files, ...args.kustomizeDirs.map(kustomizeLabel)];
-    return fail([`netguard check: no Kubernetes objects found in ${inputs.join(', ')}; nothing was checked`]);
-  }
-
-  let state: ClusterState | undefined;
-  try {
-    state = await readClusterState(args, io);
-  } catch (err) {
-    if (!isNetguardError(err)) throw err;
-    return fail([`error: ${err.message}`, 'netguard check: cannot read the cluster state; nothing was checked'], err);
-  }
+  const { loaded, result, state } = outcome;
   if (state) note(`cluster state from ${state.from}: ${describeState(state.objects)}`);
-
-  const bundle = loaded.objects.map((o) => o.object);
-  const result = checkBundle(loaded.objects, policy, {
-    defaultNamespace: args.namespace,
-    ...(deps.rules ? { rules: deps.rules } : {}),
-    ...(state ? { clusterState: survivingClusterState(state.objects, bundle, args.namespace) } : {}),
-  });
   const report = toReport(result, loaded, args.namespace, baseline && args.baseline ? { file: args.baseline, baseline } : undefined);
 
   try {
@@ -260,36 +248,6 @@ export function parseCheckArgs(argv: readonly string[]): CheckArgs | 'help' {
     ...(values['write-baseline'] ? { writeBaseline: values['write-baseline'] } : {}),
     quiet: values.quiet === true,
   };
-}
-
-/** -f files and stdin, then each -k kustomization rendered by kubectl; problems collected, not thrown. */
-function loadInputs(args: CheckArgs, io: CheckIO): LoadResult {
-  const loaded = loadBundle(args.files, io.readStdin);
-  for (const dir of args.kustomizeDirs) {
-    try {
-      addText(loaded, kustomizeBuild(dir, { env: { ...process.env, ...io.env } }), kustomizeLabel(dir));
-      loaded.files.push(kustomizeLabel(dir));
-    } catch (err) {
-      if (!isNetguardError(err)) throw err;
-      loaded.problems.push(err);
-    }
-  }
-  return loaded;
-}
-
-async function readClusterState(args: CheckArgs, io: CheckIO): Promise<ClusterState | undefined> {
-  if (args.kubeconfig) {
-    // Loaded only here: a plain `netguard check` never loads the Kubernetes client.
-    const { readLiveState } = await import('../bundle/live-state.ts');
-    return readLiveState({ kubeconfig: args.kubeconfig, ...(args.context ? { context: args.context } : {}) });
-  }
-  if (args.clusterState.length === 0) return undefined;
-  const loaded = loadClusterState(args.clusterState, io.readStdin);
-  if (loaded.problems.length > 0) {
-    const [first, ...rest] = loaded.problems;
-    throw new NetguardError(first.code, `--cluster-state: ${[first, ...rest].map((p) => p.message).join('; ')}`, first.details);
-  }
-  return loaded.state;
 }
 
 function render(format: Format, report: Report, ctx: ReportContext, style: { color: boolean; group: boolean }, quiet: boolean): string {

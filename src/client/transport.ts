@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { NetguardError } from '../errors.ts';
 
 export type ApiErrorType =
   | 'config' // no usable cluster in the kubeconfig
@@ -21,7 +22,8 @@ export type ApiErrorType =
   | 'decode' // unparseable body
   | 'aborted'; // we cancelled it ourselves
 
-export class ApiError extends Error {
+/** A failed API request. A NetguardError (code API_REQUEST) like every other error netguard raises. */
+export class ApiError extends NetguardError {
   readonly type: ApiErrorType;
   readonly status?: number;
   /** the Status object's reason (e.g. "Expired", "Forbidden") */
@@ -30,7 +32,7 @@ export class ApiError extends Error {
   readonly retryAfterMs?: number;
 
   constructor(type: ApiErrorType, message: string, extra: { status?: number; reason?: string; retryAfterMs?: number } = {}) {
-    super(message);
+    super('API_REQUEST', message, { type, ...extra });
     this.name = 'ApiError';
     this.type = type;
     this.status = extra.status;

@@ -35,7 +35,7 @@ const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 
 t.test('a clean bundle exits 0 and says so', async (t) => {
   const dir = t.testdir({ 'app.yaml': docs(deployment('web', '{app: web}'), service('web', '{app: web}')) });
-  const r = runCli(['check', '-f', dir]);
+  const r = await runCli(['check', '-f', dir]);
   t.equal(r.code, 0);
   t.equal(r.stderr, '');
   t.equal(r.stdout, '2 objects checked: no findings\n');
@@ -43,14 +43,14 @@ t.test('a clean bundle exits 0 and says so', async (t) => {
 
 t.test('a deny finding exits 1 (NodePort outside dev-*)', async (t) => {
   const dir = t.testdir({ 'svc.yaml': docs(deployment('web', '{app: web}', 'prod'), service('web', '{app: web}', 'prod', 'NodePort')) });
-  const r = runCli(['check', '-f', join(dir, 'svc.yaml'), '-o', 'json']);
+  const r = await runCli(['check', '-f', join(dir, 'svc.yaml'), '-o', 'json']);
   t.equal(r.code, 1);
   t.same(findingKeys(JSON.parse(r.stdout)), ['nodeport-namespace-allowed Service/prod/web']);
 });
 
 t.test('-o json has the documented shape', async (t) => {
   const dir = t.testdir({ 'typo.yaml': docs(deployment('web', '{app: web}'), service('web', '{app: wbe}')) });
-  const r = runCli(['check', '-f', join(dir, 'typo.yaml'), '-o', 'json']);
+  const r = await runCli(['check', '-f', join(dir, 'typo.yaml'), '-o', 'json']);
   t.equal(r.code, 0, 'a warning alone does not fail the build');
   const report = JSON.parse(r.stdout);
   t.same(Object.keys(report).sort(), ['failures', 'findings', 'summary']);
@@ -69,7 +69,7 @@ t.test('-o json has the documented shape', async (t) => {
 });
 
 t.test('-f - reads stdin and names it <stdin>', async (t) => {
-  const r = runCli(['check', '-f', '-', '-o', 'json'], { stdin: docs(deployment('web', '{app: web}'), service('web', '{app: wbe}')) });
+  const r = await runCli(['check', '-f', '-', '-o', 'json'], { stdin: docs(deployment('web', '{app: web}'), service('web', '{app: wbe}')) });
   t.equal(r.code, 0);
   const report = JSON.parse(r.stdout);
   t.equal(report.summary.objects, 2);
@@ -78,7 +78,7 @@ t.test('-f - reads stdin and names it <stdin>', async (t) => {
 
 t.test('stdin and files together form one bundle', async (t) => {
   const dir = t.testdir({ 'deploy.yaml': deployment('web', '{app: web}') });
-  const r = runCli(['check', '-f', '-', '-f', join(dir, 'deploy.yaml')], { stdin: service('web', '{app: web}') });
+  const r = await runCli(['check', '-f', '-', '-f', join(dir, 'deploy.yaml')], { stdin: service('web', '{app: web}') });
   t.equal(r.code, 0);
   t.equal(r.stdout, '2 objects checked: no findings\n');
 });
@@ -93,7 +93,7 @@ t.test('directories are read recursively (.yaml, .yml, .json) and other files ig
     'README.md': '# not a manifest: {{ broken',
     'notes.txt': 'kind: [',
   });
-  const r = runCli(['check', '-f', dir, '-o', 'json']);
+  const r = await runCli(['check', '-f', dir, '-o', 'json']);
   t.equal(r.stderr, '');
   t.equal(r.code, 0);
   const report = JSON.parse(r.stdout);
@@ -116,7 +116,7 @@ items:
       selector: { matchLabels: { app: web } }
       template: { metadata: { labels: { app: web } } }
 `;
-  const r = runCli(['check', '-f', '-', '-o', 'json'], { stdin: list });
+  const r = await runCli(['check', '-f', '-', '-o', 'json'], { stdin: list });
   t.equal(r.code, 0);
   const report = JSON.parse(r.stdout);
   t.equal(report.summary.objects, 2, 'the List itself is not an object');
@@ -127,14 +127,14 @@ items:
 t.test('--namespace places objects that have none; explicit namespaces stay', async (t) => {
   // The Deployment says team-a; the Service has no namespace. Only with -n team-a do they meet.
   const dir = t.testdir({ 'app.yaml': docs(deployment('web', '{app: web}', 'team-a'), service('web', '{app: web}')) });
-  const withNs = runCli(['check', '-f', dir, '--namespace', 'team-a', '-o', 'json']);
+  const withNs = await runCli(['check', '-f', dir, '--namespace', 'team-a', '-o', 'json']);
   t.equal(withNs.code, 0);
   t.same(JSON.parse(withNs.stdout).findings, [], 'Service placed in team-a selects the Deployment there');
 
-  const withoutNs = runCli(['check', '-f', dir, '-o', 'json']);
+  const withoutNs = await runCli(['check', '-f', dir, '-o', 'json']);
   t.same(findingKeys(JSON.parse(withoutNs.stdout)), ['service-selector-has-match Service/default/web'], 'default namespace is "default"');
 
-  const short = runCli(['check', '-f', dir, '-n', 'team-b', '-o', 'json']);
+  const short = await runCli(['check', '-f', dir, '-n', 'team-b', '-o', 'json']);
   t.same(findingKeys(JSON.parse(short.stdout)), ['service-selector-has-match Service/team-b/web'], '-n is --namespace');
 });
 
@@ -158,7 +158,7 @@ spec:
     service: { name: site, port: { number: 80 } }
 `,
   });
-  const r = runCli(['check', '-f', dir, '-n', 'team-a', '-o', 'json']);
+  const r = await runCli(['check', '-f', dir, '-n', 'team-a', '-o', 'json']);
   t.equal(r.code, 0);
   t.same(JSON.parse(r.stdout).findings, []);
 });
@@ -174,7 +174,7 @@ t.test('order does not matter: Service before its Deployment, in one file and ac
     ['-f', join(dir, 'split/a-service.yaml'), '-f', join(dir, 'split/b-deployment.yaml')],
     ['-f', join(dir, 'split/b-deployment.yaml'), '-f', join(dir, 'split/a-service.yaml')],
   ]) {
-    const r = runCli(['check', ...args]);
+    const r = await runCli(['check', ...args]);
     t.equal(r.code, 0, args.join(' '));
     t.equal(r.stdout, '2 objects checked: no findings\n', args.join(' '));
   }
@@ -182,7 +182,7 @@ t.test('order does not matter: Service before its Deployment, in one file and ac
 
 t.test('a file reached twice is read once', async (t) => {
   const dir = t.testdir({ 'app.yaml': docs(deployment('web', '{app: web}'), service('web', '{app: web}')) });
-  const r = runCli(['check', '-f', dir, '-f', join(dir, 'app.yaml')]);
+  const r = await runCli(['check', '-f', dir, '-f', join(dir, 'app.yaml')]);
   t.equal(r.stdout, '2 objects checked: no findings\n');
 });
 
@@ -202,7 +202,7 @@ t.test('input errors exit 2, name the file (and line), print no report and no st
     [['-f', join(dir, 'empty')], /^error: .*empty: no \.yaml, \.yml or \.json files/m],
   ];
   for (const [args, pattern] of cases) {
-    const r = runCli(['check', ...args]);
+    const r = await runCli(['check', ...args]);
     t.equal(r.code, 2, args.join(' '));
     t.match(r.stderr, pattern, args.join(' '));
     t.notMatch(r.stderr, STACK, 'no stack trace');
@@ -210,7 +210,7 @@ t.test('input errors exit 2, name the file (and line), print no report and no st
   }
 
   // Every problem is named at once, and the good file does not rescue the run.
-  const all = runCli(['check', '-f', dir]);
+  const all = await runCli(['check', '-f', dir]);
   t.equal(all.code, 2);
   t.match(all.stderr, /bad-indent\.yaml:5/);
   t.match(all.stderr, /dup\.yaml:7/);
@@ -219,19 +219,19 @@ t.test('input errors exit 2, name the file (and line), print no report and no st
 });
 
 t.test('NETGUARD_DEBUG=1 adds the stack', async (t) => {
-  const r = runCli(['check', '-f', '/nonexistent/netguard.yaml'], { env: { NETGUARD_DEBUG: '1' } });
+  const r = await runCli(['check', '-f', '/nonexistent/netguard.yaml'], { env: { NETGUARD_DEBUG: '1' } });
   t.equal(r.code, 2);
   t.match(r.stderr, STACK);
 });
 
 t.test('no Kubernetes object at all exits 2; non-objects are skipped with a note', async (t) => {
   const dir = t.testdir({ 'values.yaml': 'replicaCount: 2\nimage: { tag: "1.0" }\n', 'app.yaml': deployment('web', '{app: web}') });
-  const only = runCli(['check', '-f', join(dir, 'values.yaml')]);
+  const only = await runCli(['check', '-f', join(dir, 'values.yaml')]);
   t.equal(only.code, 2);
   t.match(only.stderr, /values\.yaml:1: skipped: not a Kubernetes object/);
   t.match(only.stderr, /no Kubernetes objects found/);
 
-  const mixed = runCli(['check', '-f', dir]);
+  const mixed = await runCli(['check', '-f', dir]);
   t.equal(mixed.code, 0);
   t.match(mixed.stderr, /values\.yaml:1: skipped: not a Kubernetes object/);
   t.equal(mixed.stdout, '1 object checked: no findings\n');
@@ -240,7 +240,7 @@ t.test('no Kubernetes object at all exits 2; non-objects are skipped with a note
 t.test('recorded AdmissionReviews in a folder are skipped with one note, not counted', async (t) => {
   const review = (uid: string) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid } });
   const dir = t.testdir({ reviews: { 'a.json': review('1'), 'b.json': review('2') }, 'app.yaml': deployment('web', '{app: web}') });
-  const r = runCli(['check', '-f', dir]);
+  const r = await runCli(['check', '-f', dir]);
   t.equal(r.code, 0);
   t.equal(r.stdout, '1 object checked: no findings\n');
   t.match(r.stderr, /^skipped 2 documents: AdmissionReview is a webhook request, not a manifest \(send it to netguard serve\): \S+a\.json:1, \S+b\.json:1\n$/);
@@ -251,13 +251,13 @@ t.test('an invalid policy exits 2 and names the key path', async (t) => {
     'policy.yaml': 'apiVersion: netguard.io/v1\nkind: Policy\nrules:\n  service-selector-has-match:\n    acton: deny\n',
     'app.yaml': deployment('web', '{app: web}'),
   });
-  const r = runCli(['check', '-f', join(dir, 'app.yaml'), '--policy', join(dir, 'policy.yaml')]);
+  const r = await runCli(['check', '-f', join(dir, 'app.yaml'), '--policy', join(dir, 'policy.yaml')]);
   t.equal(r.code, 2);
   t.match(r.stderr, /rules\.service-selector-has-match\.acton .*policy\.yaml:5\): unknown key "acton"/);
   t.notMatch(r.stderr, STACK);
   t.equal(r.stdout, '');
 
-  const missing = runCli(['check', '-f', join(dir, 'app.yaml'), '--policy', join(dir, 'nope.yaml')]);
+  const missing = await runCli(['check', '-f', join(dir, 'app.yaml'), '--policy', join(dir, 'nope.yaml')]);
   t.equal(missing.code, 2);
   t.match(missing.stderr, /cannot read policy file .*nope\.yaml/);
 });
@@ -267,7 +267,7 @@ t.test('--policy changes the verdicts', async (t) => {
     'policy.yaml': 'apiVersion: netguard.io/v1\nkind: Policy\nrules:\n  service-selector-has-match: { action: deny }\n',
     'svc.yaml': service('web', '{app: web}'),
   });
-  const r = runCli(['check', '-f', join(dir, 'svc.yaml'), '--policy', join(dir, 'policy.yaml'), '-o', 'json']);
+  const r = await runCli(['check', '-f', join(dir, 'svc.yaml'), '--policy', join(dir, 'policy.yaml'), '-o', 'json']);
   t.equal(r.code, 1, 'the same finding denies under this policy');
   t.same(JSON.parse(r.stdout).summary.deny, 1);
 });
@@ -286,7 +286,7 @@ t.test('usage errors exit 2 with one clear line and a pointer to --help', async 
     [['-f', '-', '-f', '-'], /stdin \(-\) can be given only once/],
   ];
   for (const [args, pattern] of cases) {
-    const r = runCli(['check', ...args]);
+    const r = await runCli(['check', ...args]);
     t.equal(r.code, 2, args.join(' '));
     t.match(r.stderr, pattern, args.join(' '));
     t.match(r.stderr, /Run 'netguard check --help' for usage\./);
@@ -296,7 +296,7 @@ t.test('usage errors exit 2 with one clear line and a pointer to --help', async 
 });
 
 t.test('check --help prints usage on stdout and exits 0', async (t) => {
-  const r = runCli(['check', '--help']);
+  const r = await runCli(['check', '--help']);
   t.equal(r.code, 0);
   t.match(r.stdout, /^Usage: netguard check \(-f PATH \| -k DIR\)\.\.\. \[options\]/);
   for (const option of ['--file', '--kustomize', '--cluster-state', '--kubeconfig', '--output', '--fail-on', '--baseline', '--write-baseline', '--quiet']) {
