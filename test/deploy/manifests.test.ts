@@ -55,12 +55,31 @@ t.test('selectors find the pods', async (t) => {
   t.ok(matchesSelector({ matchLabels: service.spec.selector }, labels), 'Service selector matches the pods');
   t.ok(matchesSelector(find(base, 'PodDisruptionBudget').spec.selector, labels), 'PDB selector matches the pods');
   t.ok(matchesSelector(find(base, 'NetworkPolicy').spec.podSelector, labels), 'NetworkPolicy applies to the pods');
-  const anti = pod.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
-  t.equal(anti.length, 1);
-  t.equal(anti[0].podAffinityTerm.topologyKey, 'kubernetes.io/hostname');
-  t.ok(matchesSelector(anti[0].podAffinityTerm.labelSelector, labels), 'anti-affinity spreads these pods');
-  t.notOk(pod.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution, 'preferred only: small clusters still schedule');
+  for (const c of pod.spec.topologySpreadConstraints) t.ok(matchesSelector(c.labelSelector, labels), `${c.topologyKey} spread counts these pods`);
   t.notOk(matchesSelector({ matchLabels: service.spec.selector }, { 'app.kubernetes.io/name': 'other' }), 'the check can fail');
+});
+
+t.test('placement: spread over zones and nodes, a PDB, a priority class', async (t) => {
+  const spread = new Map<string, any>(pod.spec.topologySpreadConstraints.map((c: any) => [c.topologyKey, c]));
+  t.same([...spread.keys()].sort(), ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'], 'one constraint per topology');
+  const zone = spread.get('topology.kubernetes.io/zone');
+  t.equal(zone.whenUnsatisfiable, 'ScheduleAnyway', 'zones are a preference: single-zone clusters and unlabelled nodes still schedule');
+  const node = spread.get('kubernetes.io/hostname');
+  // DoNotSchedule with maxSkew 1 still places 3 replicas on 1 or 2 nodes; minDomains would not.
+  t.equal(node.whenUnsatisfiable, 'DoNotSchedule', 'nodes are a rule: no two replicas on one node while another node has none');
+  t.notOk('minDomains' in node, 'no minDomains: a 1-2 node cluster still runs every replica');
+  t.equal(node.nodeTaintsPolicy, 'Honor', 'a node the pod cannot use (cordoned, control plane) does not hold the skew open');
+  t.not(node.nodeAffinityPolicy, 'Ignore', 'nodes outside the nodeSelector are left out of the count');
+  for (const c of spread.values()) {
+    t.equal(c.maxSkew, 1, `${c.topologyKey}: maxSkew 1`);
+    t.same(c.matchLabelKeys, ['pod-template-hash'], `${c.topologyKey}: counted per revision, so a rollout's surge pod is not blocked by the pods it replaces`);
+  }
+  // The node rule replaces the old preferred anti-affinity; a required one would strand replicas on small clusters.
+  t.notOk(pod.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution, 'no required anti-affinity');
+  t.ok(deploy.spec.replicas >= 3, 'enough replicas to spread');
+  t.equal(pod.spec.priorityClassName, 'system-cluster-critical');
+  const pdb = find(base, 'PodDisruptionBudget');
+  t.ok(pdb.spec.minAvailable >= 1 && pdb.spec.minAvailable < deploy.spec.replicas, 'drains keep one pod and can still evict one');
 });
 
 t.test('ports: Service 443 → container 8443, probes on the container port', async (t) => {
