@@ -42,7 +42,10 @@ export interface RunningServer {
   closed: Promise<number>;
 }
 
-/** The example the start-up log tells you to send: denied with or without a cluster. */
+/**
+ * The example the start-up log tells you to send: a NodePort in production. Denied when netguard
+ * sees the cluster; without one, a warning that the namespace's labels cannot be seen.
+ */
 export const SAMPLE_REVIEW = join(REPO_ROOT, 'examples', 'admission-reviews', 'nodeport-in-production.json');
 /** After the drain, how long in-flight requests may take before their sockets are cut. The apiserver gives up at 30 s. */
 const CLOSE_DEADLINE_MS = 30_000;
