@@ -179,7 +179,7 @@ export async function runCheck(argv: readonly string[], io: CheckIO = defaultIO(
     if (args.writeBaseline && result.failures.length === 0) writeBaseline(args.writeBaseline, baselineFrom(result.findings), version());
     const ctx = reportContext(deps.rules ?? RULES, policy, io.cwd ?? process.cwd());
     const style = textStyle(io.env, io.stdout.isTTY === true);
-    const { written } = writeReports(args.outputs, (format, toStdout) => render(format, report, ctx, toStdout ? style : { color: false, group: false }, args.quiet), io.stdout);
+    const { written } = writeReports(args.outputs, (format, toStdout) => render(format, report, ctx, toStdout ? style : { color: false, group: false }, args.quiet, args.failOn), io.stdout);
     for (const w of written) note(`wrote the ${w.format} report to ${w.path}`);
   } catch (err) {
     if (!isNetguardError(err, 'OUTPUT_WRITE')) throw err;
@@ -250,7 +250,7 @@ export function parseCheckArgs(argv: readonly string[]): CheckArgs | 'help' {
   };
 }
 
-function render(format: Format, report: Report, ctx: ReportContext, style: { color: boolean; group: boolean }, quiet: boolean): string {
+function render(format: Format, report: Report, ctx: ReportContext, style: { color: boolean; group: boolean }, quiet: boolean, failOn: FailOn): string {
   switch (format) {
     case 'text':
       return formatText(report, { ...style, quiet });
@@ -259,7 +259,7 @@ function render(format: Format, report: Report, ctx: ReportContext, style: { col
     case 'sarif':
       return formatSarif(report, ctx);
     case 'junit':
-      return formatJunit(report);
+      return formatJunit(report, failOn);
   }
 }
 

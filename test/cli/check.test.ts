@@ -59,13 +59,15 @@ t.test('-o json has the documented shape', async (t) => {
   const [f] = report.findings;
   t.match(f, {
     rule: 'service-selector-has-match',
+    messageId: 'no-match',
     action: 'warn',
     verdict: 'violation',
     object: { apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 'web' },
+    path: 'spec.selector',
     message: String,
-    source: { file: join(dir, 'typo.yaml'), line: 16 },
+    source: { file: join(dir, 'typo.yaml'), line: 22, column: 3 },
   });
-  t.ok(Object.keys(f).every((k) => ['rule', 'action', 'verdict', 'object', 'message', 'hint', 'source'].includes(k)), 'no undocumented fields');
+  t.ok(Object.keys(f).every((k) => ['rule', 'messageId', 'action', 'verdict', 'object', 'path', 'message', 'hint', 'source'].includes(k)), 'no undocumented fields');
 });
 
 t.test('-f - reads stdin and names it <stdin>', async (t) => {
@@ -73,7 +75,7 @@ t.test('-f - reads stdin and names it <stdin>', async (t) => {
   t.equal(r.code, 0);
   const report = JSON.parse(r.stdout);
   t.equal(report.summary.objects, 2);
-  t.same(report.findings.map((f: any) => f.source), [{ file: '<stdin>', line: 16 }]);
+  t.same(report.findings.map((f: any) => f.source), [{ file: '<stdin>', line: 22, column: 3 }], 'the line of spec.selector');
 });
 
 t.test('stdin and files together form one bundle', async (t) => {
@@ -121,7 +123,7 @@ items:
   const report = JSON.parse(r.stdout);
   t.equal(report.summary.objects, 2, 'the List itself is not an object');
   t.same(findingKeys(report), ['service-selector-has-match Service/default/web']);
-  t.equal(report.findings[0].source.line, 4, 'the line of the item, not of the List');
+  t.equal(report.findings[0].source.line, 7, 'the line of the item\'s spec.selector, not of the List');
 });
 
 t.test('--namespace places objects that have none; explicit namespaces stay', async (t) => {

@@ -123,7 +123,7 @@ function ruleDescriptor(r: ReportContext['rules'][number], action: Action | unde
 }
 
 interface Where {
-  physical: { artifactLocation: Record<string, unknown>; region?: { startLine: number } };
+  physical: { artifactLocation: Record<string, unknown>; region?: { startLine: number; startColumn?: number } };
   /** said in the message when the region cannot say it */
   note?: string;
 }
@@ -131,15 +131,17 @@ interface Where {
 export function location(source: SourceLocation | undefined, cwd: string, exists: (path: string) => boolean = existsSync): Where {
   if (!source) return { physical: { artifactLocation: { uri: 'unknown' } } };
   const line = Math.max(1, source.line);
+  // The field's own line and column when the finding was located (see src/bundle/field-lines.ts).
+  const region = source.column !== undefined && source.column >= 1 ? { startLine: line, startColumn: source.column } : { startLine: line };
   if (source.file === '<stdin>') {
-    return { physical: { artifactLocation: { uri: 'stdin', description: { text: 'standard input (rendered manifests)' } }, region: { startLine: line } } };
+    return { physical: { artifactLocation: { uri: 'stdin', description: { text: 'standard input (rendered manifests)' } }, region } };
   }
   if (source.file.startsWith(KUSTOMIZE_PREFIX)) {
     const dir = source.file.slice(KUSTOMIZE_PREFIX.length);
     const file = KUSTOMIZATION_FILES.map((f) => join(dir, f)).find((p) => exists(p)) ?? join(dir, KUSTOMIZATION_FILES[0]);
     return { physical: { artifactLocation: artifactUri(file, cwd) }, note: `in the output of kubectl kustomize ${dir}, line ${line}` };
   }
-  return { physical: { artifactLocation: artifactUri(source.file, cwd), region: { startLine: line } } };
+  return { physical: { artifactLocation: artifactUri(source.file, cwd), region } };
 }
 
 function artifactUri(file: string, cwd: string): Record<string, unknown> {
