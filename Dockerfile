@@ -65,6 +65,8 @@ COPY package.json ./
 COPY --from=build /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist
 COPY policies ./policies
+# `netguard rules <id>` prints these pages.
+COPY docs ./docs
 # Numeric, so Kubernetes can verify runAsNonRoot without an /etc/passwd lookup (the :nonroot
 # base already runs as 65532; said again here so the image does not depend on the tag).
 USER 65532:65532

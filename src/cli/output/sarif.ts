@@ -92,6 +92,8 @@ export function formatSarif(report: Report, ctx: ReportContext, exists: (path: s
   return JSON.stringify(log, null, 2) + '\n';
 }
 
+const DOCS_BASE = 'https://github.com/netguard/netguard/blob/main/docs/rules';
+
 function ruleDescriptor(r: ReportContext['rules'][number], action: Action | undefined) {
   const sentence = r.description.replace(/\.?$/, '.');
   const kinds = r.kinds.join(', ');
@@ -117,6 +119,8 @@ function ruleDescriptor(r: ReportContext['rules'][number], action: Action | unde
     shortDescription: { text: sentence },
     fullDescription: { text: `${sentence} netguard reviews ${kinds} objects against the rest of the bundle and the cluster state it was given.` },
     help: { text, markdown },
+    // The rule's page (docs/rules/<id>.md): what it catches, examples, messages, parameters.
+    helpUri: `${DOCS_BASE}/${r.id}.md`,
     defaultConfiguration: { enabled: action !== undefined && action !== 'off', level: actionLevel(action) },
     properties: { tags: ['kubernetes', 'networking'] },
   };
