@@ -102,7 +102,7 @@ async function readClusterState(inputs: BundleInputs, readStdin: () => string): 
     return readLiveState({ kubeconfig: inputs.kubeconfig, ...(inputs.context ? { context: inputs.context } : {}) });
   }
   if (inputs.clusterState.length === 0) return undefined;
-  const loaded = loadClusterState(inputs.clusterState, readStdin);
+  const loaded = await loadClusterState(inputs.clusterState, readStdin);
   if (loaded.problems.length > 0) {
     const [first, ...rest] = loaded.problems;
     throw new NetguardError(first.code, `--cluster-state: ${[first, ...rest].map((p) => p.message).join('; ')}`, first.details);
