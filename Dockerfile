@@ -73,5 +73,7 @@ USER 65532:65532
 EXPOSE 8443
 # distroless keeps node at /nodejs/bin/node, and there is no shell to find it on a PATH.
 ENTRYPOINT ["/nodejs/bin/node", "dist/cli.js"]
-# The paths where manifests/base/deployment.yaml mounts the policy ConfigMap and the TLS Secret.
-CMD ["serve", "--policy", "/etc/netguard/policy/policy.yaml", "--tls-cert", "/etc/netguard/tls/tls.crt", "--tls-key", "/etc/netguard/tls/tls.key"]
+# What manifests/base/deployment.yaml passes: the policy from its ConfigMap mount, certificates
+# self-managed in the Secret netguard-tls (needs POD_NAMESPACE). manifests/files mounts the Secret
+# instead and passes --cert-mode files --tls-cert /etc/netguard/tls/tls.crt --tls-key /etc/netguard/tls/tls.key.
+CMD ["serve", "--policy", "/etc/netguard/policy/policy.yaml", "--cert-mode", "self-managed", "--cert-secret", "netguard-tls", "--webhook-config", "netguard"]
