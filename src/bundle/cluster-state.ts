@@ -5,21 +5,33 @@
 // read (--kubeconfig, see live-state.ts). Either way it joins the view and is never reviewed.
 import { isClusterScoped } from '../kube/objects.ts';
 import type { KubeObject } from '../policies/types.ts';
+import { WATCHED_RESOURCES } from '../view/resources.ts';
 import { loadBundle, type LoadNote } from './load.ts';
-import type { NetguardError } from '../errors.ts';
+import { isNetguardError, NetguardError } from '../errors.ts';
+import { expandPaths } from './manifests.ts';
+import { slimObject } from './slim.ts';
+import { readSnapshotFile } from './snapshot-stream.ts';
 
-/** The resources a snapshot should hold; --kubeconfig lists exactly these. */
-export const SNAPSHOT_RESOURCES = ['namespaces', 'pods', 'deployments', 'statefulsets', 'daemonsets', 'ingressclasses', 'networkpolicies', 'services'] as const;
+/**
+ * What a snapshot should hold: every resource the server watches (one list, src/view/resources.ts)
+ * that every cluster serves, so CI sees what admission sees. Named with their group
+ * (deployments.apps) so kubectl never picks another group's resource of the same name.
+ */
+export const SNAPSHOT_RESOURCES: readonly string[] = [...new Set(WATCHED_RESOURCES.filter((r) => !r.optional).map(qualified))];
 export const SNAPSHOT_COMMAND = `kubectl get ${SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
 
 /**
- * The Gateway API objects the rules look up (routes are never needed: CI reviews them). Served
- * only where the CRDs are installed, and kubectl fails on a resource type the cluster does not
- * have, so they are a second command; --kubeconfig lists them and takes "not served" as none.
- * Fully qualified: Istio has a resource "gateways" of its own.
+ * The Gateway API objects CI looks up (routes are reviewed, never looked up). Served only where
+ * the CRDs are installed, and kubectl fails as a whole on a resource type the cluster does not
+ * have, so they are a second command, limited to the kinds every Gateway API release serves
+ * (ListenerSets came later); --kubeconfig lists every watched resource and takes "not served" as none.
  */
-export const GATEWAY_SNAPSHOT_RESOURCES = ['gatewayclasses', 'gateways', 'listenersets', 'referencegrants'] as const;
-export const GATEWAY_SNAPSHOT_COMMAND = `kubectl get ${GATEWAY_SNAPSHOT_RESOURCES.filter((r) => r !== 'listenersets').map((r) => `${r}.gateway.networking.k8s.io`).join(',')} -A -o yaml`;
+export const GATEWAY_SNAPSHOT_RESOURCES: readonly string[] = ['gatewayclasses', 'gateways', 'referencegrants'].map((r) => `${r}.gateway.networking.k8s.io`);
+export const GATEWAY_SNAPSHOT_COMMAND = `kubectl get ${GATEWAY_SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
+
+function qualified(r: { group: string; resource: string }): string {
+  return r.group ? `${r.resource}.${r.group}` : r.resource;
+}
 
 export interface ClusterState {
   objects: KubeObject[];
@@ -38,14 +50,42 @@ export interface ClusterStateLoad {
   notes: LoadNote[];
 }
 
-/** Reads snapshot files (a `kind: List`, multi-document YAML, or JSON all work). */
-export function loadClusterState(paths: readonly string[], readStdin?: () => string): ClusterStateLoad {
-  const loaded = loadBundle(paths, readStdin);
-  return {
-    problems: loaded.problems,
-    notes: loaded.notes,
-    ...(loaded.problems.length === 0 ? { state: { objects: loaded.objects.map((o) => o.object), from: `snapshot ${paths.join(', ')}` } } : {}),
-  };
+/**
+ * Reads snapshot files (a `kind: List`, multi-document YAML, or JSON all work). Files are streamed
+ * item by item (snapshot-stream.ts), so a 50,000-pod cluster fits; standard input, read whole, is
+ * capped like any input. Every problem is collected: none of the state is used if one file fails.
+ */
+export async function loadClusterState(paths: readonly string[], readStdin: () => string = () => ''): Promise<ClusterStateLoad> {
+  const problems: NetguardError[] = [];
+  const notes: LoadNote[] = [];
+  const objects: KubeObject[] = [];
+  for (const path of paths) {
+    if (path === '-') {
+      const loaded = loadBundle(['-'], readStdin);
+      problems.push(...loaded.problems);
+      notes.push(...loaded.notes);
+      for (const o of loaded.objects) objects.push(slimObject(o.object));
+      continue;
+    }
+    let files: string[];
+    try {
+      files = expandPaths([path]);
+    } catch (err) {
+      if (!isNetguardError(err)) throw err;
+      problems.push(err);
+      continue;
+    }
+    if (files.length === 0) problems.push(new NetguardError('MANIFEST_UNREADABLE', `${path}: no .yaml, .yml or .json files in this directory`, { file: path }));
+    for (const file of files) {
+      try {
+        objects.push(...(await readSnapshotFile(file)).objects);
+      } catch (err) {
+        if (!isNetguardError(err)) throw err;
+        problems.push(err);
+      }
+    }
+  }
+  return { problems, notes, ...(problems.length === 0 ? { state: { objects, from: `snapshot ${paths.join(', ')}` } } : {}) };
 }
 
 /**

@@ -9,7 +9,8 @@ import { ioReason } from './manifests.ts';
 import { resourcePath, WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
 import { NetguardError } from '../errors.ts';
 import type { KubeObject } from '../policies/types.ts';
-import { GATEWAY_SNAPSHOT_RESOURCES, SNAPSHOT_RESOURCES, type ClusterState } from './cluster-state.ts';
+import { SNAPSHOT_RESOURCES, type ClusterState } from './cluster-state.ts';
+import { slimObject } from './slim.ts';
 
 export interface LiveOptions {
   kubeconfig: string;
@@ -39,8 +40,7 @@ export async function readLiveState(options: LiveOptions): Promise<ClusterState>
   const client = new ApiClient(kc, { requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
   const objects: KubeObject[] = [];
   const completeKinds: string[] = [];
-  for (const name of [...SNAPSHOT_RESOURCES, ...GATEWAY_SNAPSHOT_RESOURCES]) {
-    const resource = WATCHED_RESOURCES.find((r) => r.resource === name)!;
+  for (const resource of WATCHED_RESOURCES) {
     const listed = await listServed(client, resource, options.pageSize ?? 500, server);
     for (const item of listed.items) objects.push(slim(item, resource, listed.version));
     completeKinds.push(resource.kind);
@@ -85,7 +85,7 @@ async function listAll(client: ApiClient, r: WatchedResource, version: string, p
 /** The errors a person can act on: RBAC, credentials, reachability. */
 function listError(err: unknown, r: WatchedResource, server: string): NetguardError {
   if (!(err instanceof ApiError)) return new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server}: ${(err as Error)?.message ?? err}`, {}, { cause: err });
-  const verbs = `netguard check --kubeconfig needs list on ${SNAPSHOT_RESOURCES.join(', ')} and, where the Gateway API is installed, ${GATEWAY_SNAPSHOT_RESOURCES.join(', ')} (read-only)`;
+  const verbs = `netguard check --kubeconfig needs list on ${SNAPSHOT_RESOURCES.join(', ')} and, where the Gateway API is installed, its resources (read-only)`;
   switch (err.type) {
     case 'forbidden':
       return new NetguardError('CLUSTER_READ', `list ${r.resource} forbidden by RBAC on ${server}: ${verbs}`, { status: 403 }, { cause: err });
@@ -99,18 +99,7 @@ function listError(err: unknown, r: WatchedResource, server: string): NetguardEr
   }
 }
 
-/**
- * List items carry no kind or apiVersion; put them back. Pods keep only what the view reads
- * (labels, owners, container ports): a cluster's pods in full can be hundreds of megabytes.
- */
+/** List items carry no kind or apiVersion: put them back, then keep only what the views read. */
 function slim(item: any, r: WatchedResource, version: string): KubeObject {
-  const apiVersion = r.group === '' ? version : `${r.group}/${version}`;
-  if (r.kind !== 'Pod') return { ...item, apiVersion, kind: r.kind };
-  const m = item?.metadata ?? {};
-  return {
-    apiVersion,
-    kind: 'Pod',
-    metadata: { name: m.name, namespace: m.namespace, labels: m.labels ?? {}, ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}) },
-    spec: { containers: (item?.spec?.containers ?? []).map((c: any) => ({ name: c?.name, ...(c?.ports ? { ports: c.ports } : {}) })) },
-  };
+  return slimObject({ ...item, apiVersion: r.group === '' ? version : `${r.group}/${version}`, kind: r.kind });
 }

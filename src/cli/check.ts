@@ -5,12 +5,12 @@
 //   2 the check could not be trusted: bad usage, unreadable or unparseable input, invalid
 //     policy or baseline, a failed kustomize build or cluster read, a report that could not
 //     be written, a rule that threw. Never a silent pass on input we did not fully read.
-import { readManifestStdin } from '../bundle/manifests.ts';
+import { readManifestStdinAsync } from '../bundle/manifests.ts';
 import { baselineFrom, readBaseline, writeBaseline, type Baseline } from '../bundle/baseline.ts';
-import { checkBundle } from '../bundle/check-bundle.ts';
-import { describeState, GATEWAY_SNAPSHOT_COMMAND, loadClusterState, SNAPSHOT_COMMAND, survivingClusterState, type ClusterState } from '../bundle/cluster-state.ts';
-import { kustomizeBuild, kustomizeLabel } from '../bundle/kustomize.ts';
-import { addText, loadBundle, type LoadNote, type LoadResult } from '../bundle/load.ts';
+import { describeState, GATEWAY_SNAPSHOT_COMMAND, SNAPSHOT_COMMAND } from '../bundle/cluster-state.ts';
+import type { LoadNote } from '../bundle/load.ts';
+import { findConfigFile } from '../bundle/config-file.ts';
+import { runBundleCheck } from '../bundle/run.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../policies/policy-file.ts';
 import { RULES } from '../policies/registry.ts';
@@ -28,7 +28,8 @@ import { writeReports } from './output/write.ts';
 export interface CheckIO {
   stdout: { write(s: string): unknown; isTTY?: boolean };
   stderr: { write(s: string): unknown };
-  readStdin: () => string;
+  /** Asynchronous in the real CLI: a blocking read of a pipe would keep signals from being handled. */
+  readStdin: () => string | Promise<string>;
   env: Record<string, string | undefined>;
   /** the directory SARIF paths are relative to; default process.cwd() */
   cwd?: string;
@@ -39,17 +40,20 @@ export type Format = (typeof FORMATS)[number];
 export const FAIL_ON = ['deny', 'warn', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
-export const CHECK_USAGE = `Usage: netguard check (-f PATH | -k DIR)... [options]
+export const CHECK_USAGE = `Usage: netguard check [PATH...] [-f PATH]... [-k DIR]... [options]
 
 Checks Kubernetes manifests as if they were the whole cluster: a Service and the
 Deployment it selects pass whatever their order or file.
 
 Input:
-  -f, --file PATH          a file, a directory (recursive: .yaml, .yml, .json) or - for stdin
-                           (e.g. helm template ... | netguard check -f -); repeatable
+  PATH, -f, --file PATH    a file, a directory (recursive: .yaml, .yml, .json) or - for stdin
+                           (e.g. helm template ... | netguard check -); repeatable
+      --exclude GLOB       skip files whose path matches (charts, '*.tpl.yaml', k8s/dev/**);
+                           repeatable
   -k, --kustomize DIR      render DIR with \`kubectl kustomize DIR\` and check the result; repeatable
   -n, --namespace NS       namespace for objects that have none (default: default)
-      --policy FILE        policy file (default: the bundled policies/default.yaml)
+      --policy FILE        policy file (default: .netguard.yaml in the working directory or
+                           at the repository root, else the bundled policies/default.yaml)
 
 Cluster state (joins the view, is never reported on; the bundle replaces what it redefines):
       --cluster-state FILE a snapshot of the cluster, taken with (see below)
@@ -82,6 +86,7 @@ Exit codes: 0 no finding that --fail-on counts, 1 at least one deny finding (or
 
 const OPTIONS = {
   file: { type: 'string', short: 'f', multiple: true },
+  exclude: { type: 'string', multiple: true },
   kustomize: { type: 'string', short: 'k', multiple: true },
   policy: { type: 'string' },
   output: { type: 'string', short: 'o', multiple: true },
@@ -98,8 +103,10 @@ const OPTIONS = {
 
 export interface CheckArgs {
   files: string[];
+  exclude: string[];
   kustomizeDirs: string[];
-  policyFile: string;
+  /** undefined: the config file found from the working directory, else the bundled default */
+  policyFile?: string;
   outputs: OutputSpec<Format>[];
   namespace: string;
   clusterState: string[];
@@ -114,7 +121,7 @@ export interface CheckArgs {
 const defaultIO = (): CheckIO => ({
   stdout: process.stdout,
   stderr: process.stderr,
-  readStdin: readManifestStdin,
+  readStdin: () => readManifestStdinAsync(process.stdin),
   env: process.env,
 });
 
@@ -148,8 +155,10 @@ export async function runCheck(argv: readonly string[], io: CheckIO = defaultIO(
 
   let policy: Policy;
   let baseline: Baseline | undefined;
+  const configFile = args.policyFile === undefined ? findConfigFile(io.cwd ?? process.cwd()) : undefined;
+  if (configFile) note(`policy from ${configFile}`);
   try {
-    policy = loadPolicyFile(args.policyFile);
+    policy = loadPolicyFile(args.policyFile ?? configFile ?? DEFAULT_POLICY_FILE);
     // Read before the check: a broken baseline should fail fast, not after a cluster read.
     if (args.baseline) baseline = readBaseline(args.baseline);
   } catch (err) {
@@ -158,43 +167,30 @@ export async function runCheck(argv: readonly string[], io: CheckIO = defaultIO(
     return fail([`netguard check: ${err.message}`], err);
   }
 
-  const loaded = loadInputs(args, io);
-  for (const line of noteLines(loaded.notes)) note(line);
-  if (loaded.problems.length > 0) {
-    // The bundle is the cluster: without every file, "nothing selects this" could be false.
-    return fail([
-      ...loaded.problems.map((p) => `error: ${p.message}`),
-      `netguard check: ${loaded.problems.length} input ${loaded.problems.length === 1 ? 'problem' : 'problems'}; nothing was checked`,
-    ], loaded.problems[0]);
+  const outcome = await runBundleCheck(args, policy, { readStdin: io.readStdin, env: io.env, ...(deps.rules ? { rules: deps.rules } : {}) });
+  for (const line of noteLines(outcome.loaded.notes)) note(line);
+  switch (outcome.kind) {
+    case 'input-problems': {
+      const problems = outcome.loaded.problems;
+      return fail([
+        ...problems.map((p) => `error: ${p.message}`),
+        `netguard check: ${problems.length} input ${problems.length === 1 ? 'problem' : 'problems'}; nothing was checked`,
+      ], problems[0]);
+    }
+    case 'no-objects':
+      return fail([`netguard check: no Kubernetes objects found in ${outcome.inputs.join(', ')}; nothing was checked`]);
+    case 'cluster-state-error':
+      return fail([`error: ${outcome.error.message}`, 'netguard check: cannot read the cluster state; nothing was checked'], outcome.error);
   }
-  if (loaded.objects.length === 0) {
-    const inputs = [...args.files, ...args.kustomizeDirs.map(kustomizeLabel)];
-    return fail([`netguard check: no Kubernetes objects found in ${inputs.join(', ')}; nothing was checked`]);
-  }
-
-  let state: ClusterState | undefined;
-  try {
-    state = await readClusterState(args, io);
-  } catch (err) {
-    if (!isNetguardError(err)) throw err;
-    return fail([`error: ${err.message}`, 'netguard check: cannot read the cluster state; nothing was checked'], err);
-  }
+  const { loaded, result, state } = outcome;
   if (state) note(`cluster state from ${state.from}: ${describeState(state.objects)}`);
-
-  const bundle = loaded.objects.map((o) => o.object);
-  const result = checkBundle(loaded.objects, policy, {
-    defaultNamespace: args.namespace,
-    ...(deps.rules ? { rules: deps.rules } : {}),
-    ...(state ? { clusterState: survivingClusterState(state.objects, bundle, args.namespace) } : {}),
-    ...(state?.completeKinds ? { completeKinds: state.completeKinds } : {}),
-  });
   const report = toReport(result, loaded, args.namespace, baseline && args.baseline ? { file: args.baseline, baseline } : undefined);
 
   try {
     if (args.writeBaseline && result.failures.length === 0) writeBaseline(args.writeBaseline, baselineFrom(result.findings), version());
     const ctx = reportContext(deps.rules ?? RULES, policy, io.cwd ?? process.cwd());
     const style = textStyle(io.env, io.stdout.isTTY === true);
-    const { written } = writeReports(args.outputs, (format, toStdout) => render(format, report, ctx, toStdout ? style : { color: false, group: false }, args.quiet), io.stdout);
+    const { written } = writeReports(args.outputs, (format, toStdout) => render(format, report, ctx, toStdout ? style : { color: false, group: false }, args.quiet, args.failOn), io.stdout);
     for (const w of written) note(`wrote the ${w.format} report to ${w.path}`);
   } catch (err) {
     if (!isNetguardError(err, 'OUTPUT_WRITE')) throw err;
@@ -232,13 +228,11 @@ export function exitCode(findings: readonly Finding[], failOn: FailOn): 0 | 1 {
 export function parseCheckArgs(argv: readonly string[]): CheckArgs | 'help' {
   const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (values.help) return 'help';
-  if (positionals.length > 0) {
-    throw new NetguardError('USAGE', `unexpected argument ${positionals[0]}; pass manifests with -f (e.g. -f ${positionals[0]})`);
-  }
-  const files = values.file ?? [];
+  // Positional paths, as kube-linter, kube-score and conftest take them: the same as -f.
+  const files = [...positionals, ...(values.file ?? [])];
   const kustomizeDirs = values.kustomize ?? [];
   if (files.length === 0 && kustomizeDirs.length === 0) {
-    throw new NetguardError('USAGE', 'no manifests given: pass -f PATH (a file, a directory, or - for stdin) or -k DIR (a kustomization)');
+    throw new NetguardError('USAGE', 'no manifests given: pass PATH (a file, a directory, or - for stdin) or -k DIR (a kustomization)');
   }
   const clusterState = values['cluster-state'] ?? [];
   const stdinUses = [...files, ...clusterState].filter((f) => f === '-').length;
@@ -251,8 +245,9 @@ export function parseCheckArgs(argv: readonly string[]): CheckArgs | 'help' {
   if (!isNamespaceName(namespace)) throw new NetguardError('USAGE', `--namespace ${namespace} is not a valid namespace name`);
   return {
     files,
+    exclude: values.exclude ?? [],
     kustomizeDirs,
-    policyFile: values.policy ?? DEFAULT_POLICY_FILE,
+    ...(values.policy ? { policyFile: values.policy } : {}),
     outputs: parseOutputSpecs(values.output ?? [], FORMATS, 'text'),
     namespace,
     clusterState,
@@ -265,37 +260,7 @@ export function parseCheckArgs(argv: readonly string[]): CheckArgs | 'help' {
   };
 }
 
-/** -f files and stdin, then each -k kustomization rendered by kubectl; problems collected, not thrown. */
-function loadInputs(args: CheckArgs, io: CheckIO): LoadResult {
-  const loaded = loadBundle(args.files, io.readStdin);
-  for (const dir of args.kustomizeDirs) {
-    try {
-      addText(loaded, kustomizeBuild(dir, { env: { ...process.env, ...io.env } }), kustomizeLabel(dir));
-      loaded.files.push(kustomizeLabel(dir));
-    } catch (err) {
-      if (!isNetguardError(err)) throw err;
-      loaded.problems.push(err);
-    }
-  }
-  return loaded;
-}
-
-async function readClusterState(args: CheckArgs, io: CheckIO): Promise<ClusterState | undefined> {
-  if (args.kubeconfig) {
-    // Loaded only here: a plain `netguard check` never loads the Kubernetes client.
-    const { readLiveState } = await import('../bundle/live-state.ts');
-    return readLiveState({ kubeconfig: args.kubeconfig, ...(args.context ? { context: args.context } : {}) });
-  }
-  if (args.clusterState.length === 0) return undefined;
-  const loaded = loadClusterState(args.clusterState, io.readStdin);
-  if (loaded.problems.length > 0) {
-    const [first, ...rest] = loaded.problems;
-    throw new NetguardError(first.code, `--cluster-state: ${[first, ...rest].map((p) => p.message).join('; ')}`, first.details);
-  }
-  return loaded.state;
-}
-
-function render(format: Format, report: Report, ctx: ReportContext, style: { color: boolean; group: boolean }, quiet: boolean): string {
+function render(format: Format, report: Report, ctx: ReportContext, style: { color: boolean; group: boolean }, quiet: boolean, failOn: FailOn): string {
   switch (format) {
     case 'text':
       return formatText(report, { ...style, quiet });
@@ -304,7 +269,7 @@ function render(format: Format, report: Report, ctx: ReportContext, style: { col
     case 'sarif':
       return formatSarif(report, ctx);
     case 'junit':
-      return formatJunit(report);
+      return formatJunit(report, failOn);
   }
 }
 

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { NetguardError } from '../errors.ts';
 
 export type ApiErrorType =
   | 'config' // no usable cluster in the kubeconfig
@@ -21,7 +22,8 @@ export type ApiErrorType =
   | 'decode' // unparseable body
   | 'aborted'; // we cancelled it ourselves
 
-export class ApiError extends Error {
+/** A failed API request. A NetguardError (code API_REQUEST) like every other error netguard raises. */
+export class ApiError extends NetguardError {
   readonly type: ApiErrorType;
   readonly status?: number;
   /** the Status object's reason (e.g. "Expired", "Forbidden") */
@@ -30,7 +32,7 @@ export class ApiError extends Error {
   readonly retryAfterMs?: number;
 
   constructor(type: ApiErrorType, message: string, extra: { status?: number; reason?: string; retryAfterMs?: number } = {}) {
-    super(message);
+    super('API_REQUEST', message, { type, ...extra });
     this.name = 'ApiError';
     this.type = type;
     this.status = extra.status;
@@ -191,9 +193,10 @@ function asApiError(err: unknown, fallback: ApiErrorType, path: string): ApiErro
   return new ApiError(fallback, `GET ${path}: ${e?.message ?? String(err)}${code}`);
 }
 
-function statusError(path: string, status: number, body: string, retryAfter: string | string[] | undefined): ApiError {
+/** An ApiError from a non-2xx answer, with the Status object's reason and message (object-client.ts uses it too). */
+export function statusError(path: string, status: number, body: string, retryAfter: string | string[] | undefined, method = 'GET'): ApiError {
   let reason: string | undefined;
-  let message = `GET ${path}: HTTP ${status}`;
+  let message = `${method} ${path}: HTTP ${status}`;
   try {
     const s = JSON.parse(body);
     if (typeof s?.reason === 'string') reason = s.reason;
@@ -213,7 +216,7 @@ export function parseRetryAfter(v: string | string[] | undefined, now = Date.now
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-function readBody(res: http.IncomingMessage, max: number): Promise<string> {
+export function readBody(res: http.IncomingMessage, max: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

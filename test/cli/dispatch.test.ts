@@ -3,31 +3,31 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, cliEnv, REPO, runCli } from './run-cli.ts';
+import { BIN, cliEnv, REPO, runCliProcess } from './run-cli.ts';
 
 const VERSION = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version;
 
 t.test('--help and --version', async (t) => {
   for (const flag of ['--help', '-h']) {
-    const r = runCli([flag]);
+    const r = runCliProcess([flag]);
     t.equal(r.code, 0);
     t.match(r.stdout, /^Usage: netguard <command>/);
     t.match(r.stdout, /^ {2}serve +\S/m);
     t.match(r.stdout, /^ {2}check +\S/m);
     t.match(r.stdout, /^ {2}certs +\S/m);
   }
-  for (const flag of ['--version', '-v']) t.equal(runCli([flag]).stdout, `${VERSION}\n`);
+  for (const flag of ['--version', '-v']) t.equal(runCliProcess([flag]).stdout, `${VERSION}\n`);
 });
 
 t.test('help <command> is <command> --help', async (t) => {
-  const r = runCli(['help', 'check']);
+  const r = runCliProcess(['help', 'check']);
   t.equal(r.code, 0);
   t.match(r.stdout, /^Usage: netguard check/);
 });
 
 t.test('an unknown or missing command prints usage on stderr and exits 2', async (t) => {
   for (const args of [['frobnicate'], [], ['--bogus'], ['constructor']]) {
-    const r = runCli(args);
+    const r = runCliProcess(args);
     t.equal(r.code, 2, JSON.stringify(args));
     t.equal(r.stdout, '');
     t.match(r.stderr, /^netguard: (unknown command|no command given)/);
@@ -36,10 +36,10 @@ t.test('an unknown or missing command prints usage on stderr and exits 2', async
 });
 
 t.test('bin/netguard.js runs the CLI', async (t) => {
-  const help = runCli(['--help'], { script: BIN });
+  const help = runCliProcess(['--help'], { script: BIN });
   t.equal(help.code, 0);
   t.match(help.stdout, /^Usage: netguard <command>/);
-  const check = runCli(['check', '-f', 'examples/'], { script: BIN });
+  const check = runCliProcess(['check', '-f', 'examples/'], { script: BIN });
   t.equal(check.code, 1, 'the examples include deny findings');
 });
 

@@ -17,7 +17,7 @@ const EXPECTED: Record<string, { code: number; findings: string[] }> = {
 
 t.test('each example alone reports its own finding and nothing else', async (t) => {
   for (const [file, exp] of Object.entries(EXPECTED)) {
-    const r = runCli(['check', '-f', `examples/${file}`, '-o', 'json']);
+    const r = await runCli(['check', '-f', `examples/${file}`, '-o', 'json']);
     t.equal(r.stderr, '', `${file}: nothing on stderr`);
     t.equal(r.code, exp.code, `${file}: exit code`);
     t.same(findingKeys(JSON.parse(r.stdout)), exp.findings, `${file}: findings`);
@@ -25,7 +25,7 @@ t.test('each example alone reports its own finding and nothing else', async (t) 
 });
 
 t.test('the whole folder: the scenarios do not interfere, and a deny makes exit 1', async (t) => {
-  const r = runCli(['check', '-f', 'examples/', '-o', 'json']);
+  const r = await runCli(['check', '-f', 'examples/', '-o', 'json']);
   t.equal(r.code, 1);
   const report = JSON.parse(r.stdout);
   t.same(findingKeys(report), Object.values(EXPECTED).flatMap((e) => e.findings).sort());
@@ -36,7 +36,7 @@ t.test('the whole folder: the scenarios do not interfere, and a deny makes exit 
 });
 
 t.test('text output of the folder: file:line, marker, object, rule, then the summary', async (t) => {
-  const r = runCli(['check', '-f', 'examples/']);
+  const r = await runCli(['check', '-f', 'examples/']);
   t.equal(r.code, 1);
   const lines = r.stdout.trimEnd().split('\n');
   t.match(lines.join('\n'), /^examples\/ingress-class-typo\.yaml:\d+ deny Ingress\/web\/storefront ingress-class-exists: /m);

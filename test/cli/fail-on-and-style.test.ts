@@ -42,54 +42,54 @@ t.test('--fail-on: deny (default), warn, never', async (t) => {
     [CLEAN, ['--fail-on', 'warn'], 0],
   ];
   for (const [input, args, code] of table) {
-    const r = runCli(['check', '-f', '-', ...args], { stdin: input });
+    const r = await runCli(['check', '-f', '-', ...args], { stdin: input });
     t.equal(r.code, code, `${input.split('\n')[1]} ${args.join(' ') || '(default)'} → ${code}`);
   }
 });
 
 t.test('--fail-on never still exits 2 when the check could not run', async (t) => {
-  const r = runCli(['check', '-f', '/nonexistent/x.yaml', '--fail-on', 'never']);
+  const r = await runCli(['check', '-f', '/nonexistent/x.yaml', '--fail-on', 'never']);
   t.equal(r.code, 2);
-  const bad = runCli(['check', '-f', '-', '--fail-on', 'sometimes'], { stdin: CLEAN });
+  const bad = await runCli(['check', '-f', '-', '--fail-on', 'sometimes'], { stdin: CLEAN });
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--fail-on sometimes: use one of deny, warn, never/);
 });
 
 t.test('--quiet: findings only, no summary, no notes', async (t) => {
   const dir = t.testdir({ 'values.yaml': 'replicaCount: 2\n', 'svc.yaml': WARN_ONLY });
-  const loud = runCli(['check', '-f', dir]);
+  const loud = await runCli(['check', '-f', dir]);
   t.match(loud.stderr, /skipped: not a Kubernetes object/);
   t.match(loud.stdout, /objects? checked/);
 
-  const quiet = runCli(['check', '-f', dir, '--quiet']);
+  const quiet = await runCli(['check', '-f', dir, '--quiet']);
   t.equal(quiet.code, 0);
   t.equal(quiet.stderr, '', 'no notes');
-  t.match(quiet.stdout, /^\S+svc\.yaml:1 warn Service\/default\/web service-selector-has-match: /);
+  t.match(quiet.stdout, /^\S+svc\.yaml:4 warn Service\/default\/web service-selector-has-match: /);
   t.notMatch(quiet.stdout, /objects? checked:/, 'no summary');
 
-  const clean = runCli(['check', '-f', '-', '-q'], { stdin: CLEAN });
+  const clean = await runCli(['check', '-f', '-', '-q'], { stdin: CLEAN });
   t.equal(clean.stdout, '', 'nothing to say, nothing said');
   t.equal(clean.code, 0);
 });
 
 t.test('text into a pipe: plain, whatever the terminal type', async (t) => {
-  const r = runCli(['check', '-f', '-'], { stdin: DENY, env: { TERM: 'xterm-256color' } });
+  const r = await runCli(['check', '-f', '-'], { stdin: DENY, env: { TERM: 'xterm-256color' } });
   t.notMatch(r.stdout, ESC, 'no escape codes');
-  t.match(r.stdout, /^<stdin>:1 deny Service\/prod\/api nodeport-namespace-allowed: /m, 'file:line format');
+  t.match(r.stdout, /^<stdin>:4 deny Service\/prod\/api nodeport-namespace-allowed: /m, 'file:line format');
 });
 
 t.test('FORCE_COLOR: colour and grouping into a pipe (CI logs that render ANSI); NO_COLOR loses to it', async (t) => {
   for (const env of [{ FORCE_COLOR: '1' }, { FORCE_COLOR: '1', NO_COLOR: '1' }] as Record<string, string>[]) {
-    const r = runCli(['check', '-f', '-'], { stdin: DENY, env });
+    const r = await runCli(['check', '-f', '-'], { stdin: DENY, env });
     t.equal(r.code, 1);
     const lines = r.stdout.split('\n');
     t.equal(lines[0], `${ESC}1m<stdin>${ESC}22m`, 'a bold header per file');
     t.match(r.stdout, `${ESC}31mdeny`, 'deny in red');
-    t.match(r.stdout, /^ {2}\S*1\S* {2}/m, 'findings indented under the file, led by the line');
+    t.match(r.stdout, /^ {2}\S*4\S* {2}/m, 'findings indented under the file, led by the line');
   }
-  const warn = runCli(['check', '-f', '-'], { stdin: WARN_ONLY, env: { FORCE_COLOR: '1' } });
+  const warn = await runCli(['check', '-f', '-'], { stdin: WARN_ONLY, env: { FORCE_COLOR: '1' } });
   t.match(warn.stdout, `${ESC}33mwarn`, 'warn in yellow');
-  const off = runCli(['check', '-f', '-'], { stdin: DENY, env: { FORCE_COLOR: '0' } });
+  const off = await runCli(['check', '-f', '-'], { stdin: DENY, env: { FORCE_COLOR: '0' } });
   t.notMatch(off.stdout, ESC, 'FORCE_COLOR=0 turns it off');
 });
 
@@ -113,7 +113,7 @@ t.test('on a terminal: grouped by file and coloured; NO_COLOR keeps the grouping
 
   const plain = inTerminal(['check', '-f', dir], { NO_COLOR: '1' }).stdout.replace(/\r\n/g, '\n');
   t.notMatch(plain, ESC, 'no colour');
-  t.match(plain, new RegExp(`^${join(dir, 'a.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n {2}1 {2}deny`, 'm'), 'still grouped');
+  t.match(plain, new RegExp(`^${join(dir, 'a.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n {2}4 {2}deny`, 'm'), 'still grouped');
 
   const dumb = inTerminal(['check', '-f', dir], { TERM: 'dumb' }).stdout;
   t.notMatch(dumb, ESC, 'TERM=dumb: no colour');

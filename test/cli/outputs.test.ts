@@ -10,7 +10,7 @@ import { findAll, parseXml } from './xml.ts';
 const read = (p: string) => readFileSync(p, 'utf8');
 
 t.test('-o sarif: valid SARIF 2.1.0 with the rule metadata and results code scanning needs', async (t) => {
-  const r = runCli(['check', '-f', 'examples/', '-o', 'sarif']);
+  const r = await runCli(['check', '-f', 'examples/', '-o', 'sarif']);
   t.equal(r.code, 1, 'the exit code does not depend on the format');
   const log = JSON.parse(r.stdout);
   t.same(sarifErrors(log), [], 'validates against test/cli/fixtures/sarif-schema-2.1.0.json');
@@ -58,7 +58,7 @@ t.test('-o sarif: valid SARIF 2.1.0 with the rule metadata and results code scan
 t.test('sarif: absolute paths under the working directory become relative URIs with forward slashes', async (t) => {
   // tap's testdir lives under the repository: give the CLI its absolute path.
   const dir = t.testdir({ 'sub dir': { 'svc.yaml': 'apiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: prod }\nspec: { type: NodePort, selector: { app: web }, ports: [{ port: 80 }] }\n' } });
-  const r = runCli(['check', '-f', join(dir, 'sub dir'), '-o', 'sarif']);
+  const r = await runCli(['check', '-f', join(dir, 'sub dir'), '-o', 'sarif']);
   const log = JSON.parse(r.stdout);
   t.same(sarifErrors(log), []);
   const uris = log.runs[0].results.map((x: any) => x.locations[0].physicalLocation.artifactLocation.uri);
@@ -69,11 +69,11 @@ t.test('sarif: absolute paths under the working directory become relative URIs w
 t.test('sarif: the fingerprint survives edits that move the object to another line', async (t) => {
   const svc = 'apiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: prod }\nspec: { type: NodePort, selector: { app: web }, ports: [{ port: 80 }] }\n';
   const dir = t.testdir({ 'a.yaml': svc, 'b.yaml': `# a comment\n# and another\n${svc}` });
-  const fp = (file: string) => {
-    const res = JSON.parse(runCli(['check', '-f', join(dir, file), '-o', 'sarif']).stdout).runs[0].results;
+  const fp = async (file: string) => {
+    const res = JSON.parse((await runCli(['check', '-f', join(dir, file), '-o', 'sarif'])).stdout).runs[0].results;
     return res.map((x: any) => [x.ruleId, x.locations[0].physicalLocation.region.startLine, x.partialFingerprints['netguardObject/v1']]);
   };
-  const [a, b] = [fp('a.yaml'), fp('b.yaml')];
+  const [a, b] = [await fp('a.yaml'), await fp('b.yaml')];
   t.equal(a.length, b.length);
   t.not(a[0][1], b[0][1], 'the lines differ');
   t.same(a.map((x: any) => x[2]), b.map((x: any) => x[2]), 'the fingerprints do not');
@@ -81,14 +81,14 @@ t.test('sarif: the fingerprint survives edits that move the object to another li
 
 t.test('sarif: stdin and kustomize sources have valid locations too', async (t) => {
   const stdin = 'apiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: prod }\nspec: { type: NodePort, selector: { app: web }, ports: [{ port: 80 }] }\n';
-  const r = runCli(['check', '-f', '-', '-o', 'sarif'], { stdin });
+  const r = await runCli(['check', '-f', '-', '-o', 'sarif'], { stdin });
   const log = JSON.parse(r.stdout);
   t.same(sarifErrors(log), []);
-  t.match(log.runs[0].results[0].locations[0].physicalLocation, { artifactLocation: { uri: 'stdin' }, region: { startLine: 1 } });
+  t.match(log.runs[0].results[0].locations[0].physicalLocation, { artifactLocation: { uri: 'stdin' }, region: { startLine: 4 } }, 'the spec.type line');
 });
 
-t.test('-o junit: well-formed XML, one testcase per object and rule, failures for findings', async (t) => {
-  const r = runCli(['check', '-f', 'examples/', '-o', 'junit']);
+t.test('-o junit: well-formed XML, one testcase per object and rule, failures for what --fail-on counts', async (t) => {
+  const r = await runCli(['check', '-f', 'examples/', '-o', 'junit']);
   t.equal(r.code, 1);
   const root = parseXml(r.stdout);
   t.equal(root.name, 'testsuites');
@@ -98,8 +98,17 @@ t.test('-o junit: well-formed XML, one testcase per object and rule, failures fo
   t.equal(Number(root.attrs.failures), failed.length);
   t.same(
     failed.map((c) => `${c.attrs.classname} ${c.children[0].attrs.type}`).sort(),
-    ['HTTPRoute/blog/blog warn', 'Ingress/web/storefront deny', 'NetworkPolicy/shop/default-deny-all deny', 'Service/default/frontend warn', 'Service/production/api deny'],
+    ['Ingress/web/storefront deny', 'NetworkPolicy/shop/default-deny-all deny', 'Service/production/api deny'],
+    'the deny findings fail (--fail-on deny): a green job shows green tests',
   );
+  const warned = cases.find((c) => c.attrs.name === 'Service/default/frontend: service-selector-has-match')!;
+  t.notOk(warned.children.some((x) => x.name === 'failure'), 'a warning does not fail its testcase');
+  t.match(findAll(warned, 'property')[0].attrs, { name: 'netguard.warn', value: /did you mean app=frontend/ }, 'but it is in the report');
+  t.match(findAll(warned, 'system-out')[0].text, /warn examples\/service-selector-typo\.yaml:\d+: selector app=fronted/);
+
+  const strict = parseXml((await runCli(['check', '-f', 'examples/', '-o', 'junit', '--fail-on', 'warn'])).stdout);
+  const strictFailed = findAll(strict, 'testcase').filter((c) => c.children.some((x) => x.name === 'failure'));
+  t.ok(strictFailed.some((c) => c.attrs.classname === 'Service/default/frontend'), '--fail-on warn: the warning fails its testcase too');
   // The Service in the NodePort example is reviewed by every Service rule: three testcases
   // (backend-exists reviews Services for what routes rely on, and passes on a create).
   const api = cases.filter((c) => c.attrs.classname === 'Service/production/api').map((c) => c.attrs.name).sort();
@@ -118,8 +127,8 @@ kind: Service
 metadata: { name: web }
 spec: { selector: { app: "a&b<c>\\"d'e\\u0001" }, ports: [{ port: 80 }] }
 `;
-  const r = runCli(['check', '-f', '-', '-o', 'junit'], { stdin });
-  t.equal(r.code, 0);
+  const r = await runCli(['check', '-f', '-', '-o', 'junit', '--fail-on', 'warn'], { stdin });
+  t.equal(r.code, 1);
   let root;
   t.doesNotThrow(() => (root = parseXml(r.stdout)), 'well-formed');
   const failure = findAll(root!, 'failure')[0];
@@ -133,7 +142,7 @@ t.test('several reports in one run: files (parent folders created) and one to st
   const sarif = join(dir, 'reports/deep/netguard.sarif');
   const junit = join(dir, 'reports/junit.xml');
   const json = join(dir, 'out.json');
-  const r = runCli(['check', '-f', 'examples/', '-o', 'text', '-o', `sarif=${sarif}`, '-o', `junit=${junit}`, '-o', `json=${json}`]);
+  const r = await runCli(['check', '-f', 'examples/', '-o', 'text', '-o', `sarif=${sarif}`, '-o', `junit=${junit}`, '-o', `json=${json}`]);
   t.equal(r.code, 1);
   t.match(r.stdout, /^examples\/ingress-class-typo\.yaml:\d+ deny /m, 'text on stdout');
   t.match(r.stdout, /objects checked: 3 deny, 2 warn\n$/);
@@ -146,11 +155,11 @@ t.test('several reports in one run: files (parent folders created) and one to st
 
 t.test('all reports to files: nothing on stdout; FORMAT=- is stdout', async (t) => {
   const dir = t.testdir({});
-  const files = runCli(['check', '-f', 'examples/', '-o', `json=${join(dir, 'a.json')}`]);
+  const files = await runCli(['check', '-f', 'examples/', '-o', `json=${join(dir, 'a.json')}`]);
   t.equal(files.code, 1);
   t.equal(files.stdout, '');
   t.ok(existsSync(join(dir, 'a.json')));
-  const dash = runCli(['check', '-f', 'examples/', '-o', 'json=-']);
+  const dash = await runCli(['check', '-f', 'examples/', '-o', 'json=-']);
   t.equal(JSON.parse(dash.stdout).summary.deny, 3);
 });
 
@@ -162,7 +171,7 @@ t.test('-o usage errors', async (t) => {
     [['-o', 'json=a.json', '-o', 'sarif=a.json'], /two reports would be written to a\.json/],
   ];
   for (const [args, pattern] of cases) {
-    const r = runCli(['check', '-f', 'examples/', ...args]);
+    const r = await runCli(['check', '-f', 'examples/', ...args]);
     t.equal(r.code, 2, args.join(' '));
     t.match(r.stderr, pattern);
     t.equal(r.stdout, '');
@@ -173,7 +182,7 @@ t.test('a report that cannot be written exits 2 and says where', async (t) => {
   const dir = t.testdir({ 'a-file': 'x' });
   mkdirSync(join(dir, 'is-a-dir.sarif'));
   for (const target of [join(dir, 'a-file/report.sarif'), join(dir, 'is-a-dir.sarif')]) {
-    const r = runCli(['check', '-f', 'examples/', '-o', 'text', '-o', `sarif=${target}`]);
+    const r = await runCli(['check', '-f', 'examples/', '-o', 'text', '-o', `sarif=${target}`]);
     t.equal(r.code, 2, target);
     t.match(r.stderr, /cannot write the sarif report to .*: /);
     t.equal(r.stdout, '', 'no report looks finished when one failed');

@@ -115,14 +115,14 @@ spec: { controller: k8s.io/ingress-nginx }
 `;
 
 t.test('helm template | netguard check -f -: the whole stream is one bundle, lines point into it', async (t) => {
-  const r = runCli(['check', '-f', '-', '-n', 'shop', '-o', 'json'], { stdin: HELM_OUTPUT + '---\n' + INGRESS_CLASS });
+  const r = await runCli(['check', '-f', '-', '-n', 'shop', '-o', 'json'], { stdin: HELM_OUTPUT + '---\n' + INGRESS_CLASS });
   t.equal(r.stderr, '');
   t.equal(r.code, 1, 'the Ingress names a class that does not exist');
   const report = JSON.parse(r.stdout);
   t.equal(report.summary.objects, 6, 'the leading --- and the comments make no empty objects');
   t.same(findingKeys(report), ['ingress-class-exists Ingress/shop/shop'], 'the Service found the Deployment rendered after it');
-  const line = HELM_OUTPUT.split('\n').indexOf('kind: Ingress'); // 0-based index of the line after apiVersion
-  t.same(report.findings[0].source, { file: '<stdin>', line }, 'the line of the Ingress document in the stream');
+  const line = HELM_OUTPUT.split('\n').indexOf('  ingressClassName: ngnix') + 1;
+  t.same(report.findings[0].source, { file: '<stdin>', line, column: 3 }, 'the line of spec.ingressClassName in the stream');
 });
 
 // What `kustomize build overlays/prod` prints: no leading ---, kinds in kustomize's order,
@@ -170,12 +170,12 @@ spec:
 `;
 
 t.test('kustomize build | netguard check -f -', async (t) => {
-  const r = runCli(['check', '-f', '-', '-o', 'json'], { stdin: KUSTOMIZE_OUTPUT });
+  const r = await runCli(['check', '-f', '-', '-o', 'json'], { stdin: KUSTOMIZE_OUTPUT });
   t.equal(r.code, 1);
   const report = JSON.parse(r.stdout);
   t.equal(report.summary.objects, 3);
   t.same(findingKeys(report), ['nodeport-namespace-allowed Service/shop-prod/prod-shop']);
-  t.equal(report.findings[0].source.line, 8);
+  t.equal(report.findings[0].source.line, KUSTOMIZE_OUTPUT.split('\n').indexOf('  type: NodePort') + 1, 'the line of spec.type');
 });
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
@@ -200,7 +200,7 @@ ${extra}`,
 
 t.test('-k DIR runs kubectl kustomize and checks what it renders', { skip: noKubectl }, async (t) => {
   const dir = t.testdir(kustomization());
-  const r = runCli(['check', '-k', dir, '-o', 'json']);
+  const r = await runCli(['check', '-k', dir, '-o', 'json']);
   t.equal(r.stderr, '');
   t.equal(r.code, 1);
   const report = JSON.parse(r.stdout);
@@ -209,13 +209,13 @@ t.test('-k DIR runs kubectl kustomize and checks what it renders', { skip: noKub
   t.equal(report.findings[0].source.file, `kustomize:${dir}`);
   t.ok(Number.isInteger(report.findings[0].source.line) && report.findings[0].source.line >= 1, 'a line of the rendered output');
 
-  const text = runCli(['check', '-k', dir]);
+  const text = await runCli(['check', '-k', dir]);
   t.match(text.stdout, new RegExp(`^kustomize:${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+ deny Service/shop-prod/prod-shop`, 'm'));
 });
 
 t.test('-k and -f together form one bundle; -k sources in SARIF point at the kustomization file', { skip: noKubectl }, async (t) => {
   const dir = t.testdir({ app: kustomization(), 'ns.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: { name: shop-prod }\n' });
-  const r = runCli(['check', '-k', join(dir, 'app'), '-f', join(dir, 'ns.yaml'), '-o', 'sarif']);
+  const r = await runCli(['check', '-k', join(dir, 'app'), '-f', join(dir, 'ns.yaml'), '-o', 'sarif']);
   t.equal(r.code, 1);
   const result = JSON.parse(r.stdout).runs[0].results[0];
   t.match(result.locations[0].physicalLocation.artifactLocation.uri, /app\/kustomization\.yaml$/);
@@ -225,7 +225,7 @@ t.test('-k and -f together form one bundle; -k sources in SARIF point at the kus
 
 t.test('a failing kustomize build exits 2 with kubectl\'s own error', { skip: noKubectl }, async (t) => {
   const dir = t.testdir(kustomization('  - missing.yaml\n'));
-  const r = runCli(['check', '-k', dir]);
+  const r = await runCli(['check', '-k', dir]);
   t.equal(r.code, 2);
   t.equal(r.stdout, '');
   t.match(r.stderr, /kubectl kustomize .*` failed \(exit 1\):/);
@@ -235,14 +235,14 @@ t.test('a failing kustomize build exits 2 with kubectl\'s own error', { skip: no
 
 t.test('-k without kubectl on PATH exits 2 and says how to do without it', async (t) => {
   const dir = t.testdir({ ...kustomization(), empty: {} });
-  const r = runCli(['check', '-k', dir], { env: { PATH: join(dir, 'empty') } });
+  const r = await runCli(['check', '-k', dir], { env: { PATH: join(dir, 'empty') } });
   t.equal(r.code, 2);
   t.match(r.stderr, /kubectl not found on PATH/);
   t.match(r.stderr, /kustomize build .* \| netguard check -f -/);
 });
 
 t.test('-k on something that is not a directory', async (t) => {
-  const r = runCli(['check', '-k', '/nonexistent/overlay']);
+  const r = await runCli(['check', '-k', '/nonexistent/overlay']);
   t.equal(r.code, 2);
   t.match(r.stderr, /-k \/nonexistent\/overlay: not a directory/);
 });

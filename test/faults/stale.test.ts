@@ -78,8 +78,11 @@ t.test('engine: a deny that rests on a stale answer becomes a warning that says 
 });
 
 t.test('engine: only the rules that consulted the stale cache are affected', async (t) => {
-  const policy = policyWith(10);
-  // A NodePort Service in production: nodeport-namespace-allowed never asks the cluster.
+  const base = policyWith(10);
+  // A NodePort Service in production, judged on allowedNamespaces alone (no namespace selector):
+  // nodeport-namespace-allowed then never asks the cluster.
+  const { allowedNamespaceSelector: _selector, ...byName } = base.rules['nodeport-namespace-allowed'];
+  const policy: Policy = { ...base, rules: { ...base.rules, 'nodeport-namespace-allowed': byName as Policy['rules'][string] } };
   const svc: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'np', namespace: 'production' }, spec: { type: 'NodePort', ports: [{ port: 80 }] } };
   const stale = viewWithClasses(500);
   const ev = evaluate({ operation: 'CREATE', object: svc, oldObject: null }, stale, policy);

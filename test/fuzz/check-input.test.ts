@@ -134,7 +134,7 @@ t.test('netguard check on hostile files: exit 2, file and line, nothing presente
     ['deep JSON', write('deep.json', `{"apiVersion":"v1","kind":"ConfigMap","data":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`), /deep\.json:\d+: YAML does not parse: nested too deeply/],
   ];
   for (const [name, file, message] of cases) {
-    const r = runCli(['check', '-f', join(dir, 'ok.yaml'), '-f', file, '-o', 'json']);
+    const r = await runCli(['check', '-f', join(dir, 'ok.yaml'), '-f', file, '-o', 'json']);
     t.equal(r.code, 2, `${name}: exit 2`);
     t.match(r.stderr, message, `${name}: says which file and line, and why`);
     t.match(r.stderr, /nothing was checked/, `${name}: says nothing was checked`);
@@ -143,7 +143,7 @@ t.test('netguard check on hostile files: exit 2, file and line, nothing presente
   }
 
   // /dev/zero has no size to stat: the chunked read stops at the cap instead of reading forever.
-  const zero = runCli(['check', '-f', '/dev/zero']);
+  const zero = await runCli(['check', '-f', '/dev/zero']);
   t.equal(zero.code, 2, '/dev/zero: exit 2');
   t.match(zero.stderr, /\/dev\/zero: more than 32 MiB/);
 });

@@ -93,7 +93,8 @@ t.test('a rule that throws: failOpen true and false, uid echoed, HTTP 200', asyn
 });
 
 t.test('every recorded apiserver request gets a well-formed answer with its uid', async (t) => {
-  const dir = resolve(REPO_ROOT, '../shared/admission-reviews');
+  // Requests exactly as a real kube-apiserver sent them (see test/admission-reviews/README.md).
+  const dir = resolve(REPO_ROOT, 'test/admission-reviews');
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   t.ok(files.length >= 30, `found ${files.length} recorded requests`);
   const { port } = await listen(t, { policy: testPolicy(), rules: RULES });

@@ -121,7 +121,7 @@ t.test('a 400 never echoes a long field whole', async (t) => {
 });
 
 t.test('ignore annotations: honoured where allowed, logged with rule and truncated reason, counted', async (t) => {
-  const policy = allRules('deny', { 'nodeport-namespace-allowed': { allowIgnoreAnnotation: false } });
+  const policy = allRules('deny', { 'nodeport-namespace-allowed': { allowIgnoreAnnotation: false, allowedNamespaceSelector: null } });
   const { app: a, logs, registry } = app(policy);
   t.teardown(() => a.close());
   const reason = `legacy load balancer, ticket OPS-42; ${'because '.repeat(100)}`;

@@ -13,7 +13,7 @@ export const ALLOW_NODEPORT_LABEL = 'netguard.io/allow-nodeport';
 
 export interface NodePortConfig extends BaseRuleConfig {
   allowedNamespaces: string[];
-  allowedNamespaceSelector?: LabelSelector;
+  allowedNamespaceSelector?: LabelSelector | null;
   includeLoadBalancer: boolean;
   nodePortRange?: string;
 }
@@ -56,8 +56,8 @@ export const rule: Rule<NodePortConfig> = {
   configSchema: {
     allowedNamespaces: { type: 'array', items: { type: 'string' }, description: 'namespaces that may open node ports; * and ? are globs' },
     allowedNamespaceSelector: {
-      type: 'object',
-      description: 'a label selector over Namespace labels; matching namespaces may open node ports too',
+      type: ['object', 'null'],
+      description: 'a label selector over Namespace labels; matching namespaces may open node ports too (null: none)',
       additionalProperties: false,
       properties: {
         matchLabels: { type: 'object', additionalProperties: { type: 'string' } },

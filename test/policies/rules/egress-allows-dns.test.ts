@@ -37,7 +37,7 @@ function bundle(objects: KubeObject[], dns = policy.dns): BundleView {
 function blind(base: ClusterView, families: Partial<Record<keyof ClusterView, string>>, calls: string[] = []): ClusterView {
   const wrap = <K extends keyof ClusterView>(k: K): ClusterView[K] =>
     ((...args: unknown[]) => {
-      calls.push(k);
+      calls.push(k === 'namespace' ? `namespace:${String(args[0])}` : k);
       return families[k] ? unknown(families[k]!) : (base[k] as any)(...args);
     }) as ClusterView[K];
   return {
@@ -80,7 +80,8 @@ t.test('the DNS namespace labels are asked only when a namespaceSelector needs t
   const any = dnsTo([{ namespaceSelector: {} }]);
   const r1 = review(any, blind(bundle([web, any]), { namespace: 'namespaces cache not synced' }, calls));
   t.same(r1.findings, []);
-  t.notOk(calls.includes('namespace'), 'namespace() never asked');
+  // (The engine itself asks for the review's namespace, shop: is it ignored or terminating?)
+  t.notOk(calls.includes('namespace:kube-system'), 'the DNS namespace was never asked for');
 
   const named = dnsTo([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } }]);
   const r2 = review(named, blind(bundle([web, named]), { namespace: 'namespaces cache not synced' }));

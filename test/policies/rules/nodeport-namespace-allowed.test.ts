@@ -33,11 +33,11 @@ t.test('unknown namespace labels: unknown verdict, only when the globs did not a
   let asked = 0;
   const counting: ClusterView = { ...emptyView, namespace: (n) => (asked++, emptyView.namespace(n)) };
   t.same(review(t, nodePort('dev-alice'), counting, bySelector), [], 'dev-* allowed by glob');
-  t.equal(asked, 0, 'the namespace was never looked up');
+  t.equal(asked, 1, 'the namespace was looked up once, by the engine (ignored? terminating?), never by the rule');
 });
 
-t.test('no selector configured: no lookup, a plain violation even with a blind view', async (t) => {
-  const f = review(t, nodePort('prod'), emptyView);
+t.test('no selector configured (allowedNamespaceSelector: null): no lookup, a plain violation even with a blind view', async (t) => {
+  const f = review(t, nodePort('prod'), emptyView, { allowedNamespaceSelector: null });
   t.same(f.map((x) => [x.verdict, x.action]), [['violation', 'deny']]);
 });
 
@@ -90,6 +90,8 @@ t.test('policy schema: the rule keys validate, typos and bad ranges are rejected
   t.throws(() => parsePolicy(`${base}    allowedNamespaceSelector: { matchExpressions: [{ key: team, operator: Equals }] }\n`), /operator/);
   const defaults = parsePolicy('apiVersion: netguard.io/v1\nkind: Policy\n').rules[RULE];
   t.equal(defaults.action, 'deny');
-  t.equal(defaults.includeLoadBalancer, true);
-  t.same(defaults.allowedNamespaces, []);
+  t.equal(defaults.includeLoadBalancer, false, 'LoadBalancers are the production way: not counted by default');
+  t.same(defaults.allowedNamespaces, ['dev-*']);
+  t.same(defaults.allowedNamespaceSelector, { matchLabels: { 'netguard.io/allow-nodeport': 'true' } });
+  t.equal(parsePolicy(`${base}    allowedNamespaceSelector: null\n`).rules[RULE].allowedNamespaceSelector, null, 'null switches the label off');
 });

@@ -1,26 +1,13 @@
-// backend-exists, route-parent-exists and gateway-class-exists beyond the fixtures: unknown views
-// never deny, reverse findings never deny (whatever the policy), name a handful of routes and then
-// a count, an update that changes nothing relied on looks nothing up, messages stay bounded.
+// backend-exists beyond the fixtures: unknown views never deny; deleting a Service warns (never
+// denies, whatever the policy) and names a handful of routes, then a count; an update that keeps
+// every port looks nothing up; messages stay bounded, even with the three Gateway API rules at once.
 import t from 'tap';
 import { BundleView } from '../../../src/bundle/bundle-view.ts';
-import { evaluate, type ReviewInput } from '../../../src/policies/engine.ts';
 import { MAX_MESSAGE, type KubeObject } from '../../../src/policies/types.ts';
 import { emptyView } from '../../../src/view/empty-view.ts';
 import type { ClusterView } from '../../../src/view/view.ts';
-import { policyWith } from '../../helpers/policy.ts';
-
-const RULES = ['backend-exists', 'route-parent-exists', 'gateway-class-exists'];
-const GW = 'gateway.networking.k8s.io/v1';
-
-const service = (name: string, ports: any[] = [{ name: 'http', port: 80 }], ns = 'shop'): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { ports } });
-const gateway = (listeners: any[], className = 'eg'): KubeObject => ({ apiVersion: GW, kind: 'Gateway', metadata: { name: 'gw', namespace: 'infra' }, spec: { gatewayClassName: className, listeners } });
-const route = (name: string, spec: any, ns = 'shop', kind = 'HTTPRoute'): KubeObject => ({ apiVersion: GW, kind, metadata: { name, namespace: ns }, spec });
-const toWeb = (name: string) => route(name, { parentRefs: [{ name: 'gw', namespace: 'infra' }], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] });
-
-function review(input: ReviewInput, view: ClusterView, rules: Record<string, unknown> = {}) {
-  const ev = evaluate(input, view, policyWith({ rules }));
-  return { failures: ev.failures, findings: ev.findings.filter((f) => RULES.includes(f.rule)) };
-}
+import type { ReviewInput } from '../../../src/policies/engine.ts';
+import { gateway, gatewayClass, review, route, service, toWeb } from './gateway-api-helpers.ts';
 
 t.test('nothing seen: every rule says unknown and warns, whatever its action', async (t) => {
   const deny = { 'backend-exists': { action: 'deny' }, 'route-parent-exists': { action: 'deny' }, 'gateway-class-exists': { action: 'deny' } };
@@ -59,29 +46,10 @@ t.test('a Service update that keeps its ports looks nothing up; one that drops a
   t.match(renamed.findings[0].message, /removes port 80 of Service shop\/web/);
 });
 
-t.test('a Gateway update that changes nothing routes attach through detaches nothing; removing the listener does', async (t) => {
-  const listeners = [{ name: 'http', protocol: 'HTTP', port: 80, allowedRoutes: { namespaces: { from: 'All' } } }];
-  const view = new BundleView([gateway(listeners), toWeb('web')]);
-  const input = (next: KubeObject): ReviewInput => ({ operation: 'UPDATE', object: next, oldObject: gateway(listeners), namespace: 'infra' });
-  const classOff = { 'gateway-class-exists': { action: 'off' } };
-  t.same(review(input(gateway(listeners, 'other-class')), view, classOff).findings, []);
-  const moved = review(input(gateway([{ ...listeners[0], port: 8080 }])), view, classOff);
-  t.same(moved.findings, [], 'moving the port keeps a parentRef without sectionName or port attached');
-  const narrowed = review(input(gateway([{ name: 'http', protocol: 'HTTP', port: 80 }])), view, classOff);
-  t.match(narrowed.findings, [{ messageId: 'parent-change-detaches-routes', action: 'warn' }], 'from All to Same detaches the route in shop');
-});
-
 t.test('messages are bounded, even with very long names', async (t) => {
   const long = 'x'.repeat(300);
-  const view = new BundleView([service('web'), gateway([{ name: 'http', protocol: 'HTTP', port: 80, allowedRoutes: { namespaces: { from: 'All' } } }]), { apiVersion: GW, kind: 'GatewayClass', metadata: { name: 'eg' }, spec: {} }]);
+  const view = new BundleView([service('web'), gateway([{ name: 'http', protocol: 'HTTP', port: 80, allowedRoutes: { namespaces: { from: 'All' } } }]), gatewayClass('eg')]);
   const r = review({ operation: 'CREATE', object: route('r', { parentRefs: [{ name: long, namespace: 'infra' }, { name: 'gw', namespace: 'infra', sectionName: long }], rules: [{ backendRefs: [{ name: long, port: 80 }, { name: 'web', namespace: long, port: 80 }] }] }), oldObject: null }, view);
   t.ok(r.findings.length >= 3);
   for (const f of r.findings) t.ok(f.message.length <= MAX_MESSAGE, `${f.messageId}: ${f.message.length} characters`);
-});
-
-t.test('only the Gateway API group is judged: an Istio Gateway or a look-alike route is left alone', async (t) => {
-  const istio = { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'infra' }, spec: { selector: {} } };
-  t.same(review({ operation: 'CREATE', object: istio, oldObject: null }, emptyView).findings, []);
-  const lookalike = { ...toWeb('web'), apiVersion: 'example.com/v1' };
-  t.same(review({ operation: 'CREATE', object: lookalike, oldObject: null }, emptyView).findings, []);
 });
