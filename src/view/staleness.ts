@@ -1,7 +1,7 @@
 // The ClusterView a rule sees during evaluation: the real one, noting whether any known answer
 // was older than the policy's staleAfterSeconds. A wrapper rather than an edit to every rule:
 // rules stay unaware of staleness, and the engine turns a stale answer into "never deny".
-import type { Answer, ClusterView } from './view.ts';
+import type { Answer, ClusterView, RouteTarget } from './view.ts';
 
 export class StalenessRecorder implements ClusterView {
   inner: ClusterView;
@@ -40,5 +40,29 @@ export class StalenessRecorder implements ClusterView {
   }
   networkPolicies(namespace: string) {
     return this.note(this.inner.networkPolicies(namespace));
+  }
+  services(namespace: string) {
+    return this.note(this.inner.services(namespace));
+  }
+  gatewayClasses() {
+    return this.note(this.inner.gatewayClasses());
+  }
+  gateways(namespace?: string) {
+    return this.note(this.inner.gateways(namespace));
+  }
+  listenerSets(namespace: string) {
+    return this.note(this.inner.listenerSets(namespace));
+  }
+  referenceGrants(namespace: string) {
+    return this.note(this.inner.referenceGrants(namespace));
+  }
+  routes(namespace: string) {
+    return this.note(this.inner.routes(namespace));
+  }
+  routesReferencing(target: RouteTarget) {
+    return this.note(this.inner.routesReferencing(target));
+  }
+  objectNames(group: string, kind: string, namespace: string) {
+    return this.note(this.inner.objectNames(group, kind, namespace));
   }
 }
