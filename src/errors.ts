@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'TLS_LOAD'
   | 'BAD_REVIEW'
   | 'RULE_FAILED'
+  | 'BUDGET_EXCEEDED'
   | 'CLUSTER_START'
   | 'CERT_REQUEST'
   | 'KUSTOMIZE_FAILED'

@@ -2,6 +2,7 @@
 // Nothing here does I/O.
 import type { KubeObject, ObjectRef } from '../kube/objects.ts';
 import type { ClusterView } from '../view/view.ts';
+import type { Deadline } from './deadline.ts';
 
 export type Action = 'deny' | 'warn' | 'off';
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
@@ -112,6 +113,11 @@ export interface RuleContext<C extends BaseRuleConfig = BaseRuleConfig> {
   cluster: ClusterView;
   config: C;
   policy: Policy;
+  /**
+   * The evaluation deadline: rules call deadline.check() in loops whose length the object
+   * decides (and pass it to the explanation helpers). Absent: no deadline (tests).
+   */
+  deadline?: Deadline;
 }
 
 /** What a rule is, for people: its docs page (docs/rules/<id>.md) explains each part. */
