@@ -7,6 +7,7 @@ import { apiGroupOf, GATEWAY_GROUP, isRouteKind } from '../kube/gateway-api.ts';
 import { requirementsMatch, toRequirements, type LabelSelector, type Requirement } from '../kube/selectors.ts';
 import type { DnsSettings, KubeObject } from '../policies/types.ts';
 import { BUILTIN_NAMESPACES, isClusterScoped, isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
+import { isRetiredRevision } from '../kube/ownership.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
 import { gatewayClassInfo, gatewayInfo, listenerSetInfo, referenceGrantInfo, routeInfo, serviceInfo } from '../view/infos.ts';
 import { RouteIndex } from '../view/route-index.ts';
@@ -173,7 +174,8 @@ export class BundleView implements ClusterView {
         default: {
           if (isGatewayApi(obj)) this.addGatewayApi(obj, ns);
           const source = podSourceFromObject(obj, ns);
-          if (source) this.pods(source.namespace).push(source);
+          // An old ReplicaSet revision scaled to zero makes no pods (src/kube/ownership.ts).
+          if (source && !isRetiredRevision(obj.kind, obj)) this.pods(source.namespace).push(withOwner(source, obj));
         }
       }
       if (typeof obj.kind === 'string') {
@@ -304,6 +306,14 @@ export class BundleView implements ClusterView {
     if (!this.seen.has(`${group}/${kind}`) && !this.complete.has(kind)) return unknown(`the bundle holds no ${kind} objects${group ? ` (${group})` : ''}, so whether this one exists is unknown`);
     return known(byNs?.get(namespace) ?? [], FROM);
   }
+}
+
+/** A pod's controlling owner as "Kind/name", as the informer's pods carry it: reverse checks leave a workload's own pods out. */
+function withOwner(source: PodSource, obj: KubeObject): PodSource {
+  if (source.kind !== 'Pod' || !Array.isArray(obj.metadata?.ownerReferences)) return source;
+  const refs = obj.metadata.ownerReferences as any[];
+  const ref = refs.find((r) => r?.controller === true) ?? refs[0];
+  return typeof ref?.kind === 'string' && typeof ref?.name === 'string' ? ({ ...source, owner: `${ref.kind}/${ref.name}` } as PodSource) : source;
 }
 
 function stringValues(labels: unknown): Record<string, string> {

@@ -55,6 +55,11 @@ export class ObjectClient {
     return this.send('GET', resourcePath(ref, name), undefined, undefined, signal);
   }
 
+  /** One page of the collection (a List): `limit`, `labelSelector`, `continue` as the API takes them. */
+  list(ref: ResourceRef, query: Query = {}, signal: AbortSignal = new AbortController().signal): Promise<any> {
+    return this.lister.getJson(resourcePath(ref), query, 'application/json', signal);
+  }
+
   /** POST to the collection; 409 AlreadyExists when the name is taken. */
   create(ref: ResourceRef, object: unknown, signal?: AbortSignal): Promise<any> {
     return this.send('POST', resourcePath(ref), object, 'application/json', signal);

@@ -20,6 +20,9 @@ import {
 } from './projections.ts';
 import { Reflector, type ReflectorDeps, type ReflectorSpec, type ReflectorTuning, type Sink } from './reflector.ts';
 import { emptyCaches } from './stores.ts';
+import { CachedSubjects } from './subjects.ts';
+import { ChangeFeed } from '../view/changes.ts';
+import type { SubjectSource } from '../view/subjects.ts';
 import { ApiClient } from '../client/transport.ts';
 
 export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
@@ -45,6 +48,10 @@ export interface InformerSourceOptions {
 
 export interface InformerSource extends ClusterStateSource {
   readonly view: InformerView;
+  /** every change to the caches, item by item (the audit follows it) */
+  readonly changes: ChangeFeed;
+  /** the objects the audit reviews, as the caches hold them */
+  readonly subjects: SubjectSource;
   /** resolves when every resource completed its first list, or rejects after timeoutMs */
   waitForSync(timeoutMs?: number): Promise<void>;
 }
@@ -69,7 +76,8 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
   };
   const logger = opts.logger.child({ component: 'cluster-cache' });
   const strings = new StringInterner();
-  const caches: InformerCaches = emptyCaches();
+  const changes = new ChangeFeed();
+  const caches: InformerCaches = emptyCaches(changes);
   const client = new ApiClient(kc, { requestTimeoutMs: tuning.requestTimeoutMs });
   const metrics = cacheMetrics(opts.registry);
   const deps: ReflectorDeps = { client, logger, metrics, tuning };
@@ -105,6 +113,8 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
 
   return {
     view,
+    changes,
+    subjects: new CachedSubjects(caches),
     async start() {
       untrack ??= metrics.track(reflectors);
       logger.info({ server: client.server(), resources: reflectors.map((r) => r.id), dnsNamespace: opts.dns.namespace }, 'starting cluster caches');

@@ -23,6 +23,8 @@ export interface CachedPodSource extends PodSource {
   readonly owner?: string;
   /** a workload's desired replicas (Deployment, ReplicaSet, StatefulSet, ReplicationController) */
   readonly replicas?: number;
+  /** a ReplicaSet a Deployment scaled to zero (src/kube/ownership.ts): makes no pods, so it is not indexed */
+  readonly retired?: true;
 }
 
 type Kind = PodSource['kind'];
@@ -94,6 +96,8 @@ export class PodIndex {
   private readonly ports = new Map<string, Map<string, readonly ContainerPort[]>>();
   /** the entry the last upsert() replaced with a new one (undefined: added, or unchanged) */
   private replaced: Entry | undefined;
+  /** told of every entry added, replaced or removed (src/view/changes.ts); set by emptyCaches() */
+  onChange: ((before: Entry | undefined, after: Entry | undefined) => void) | undefined;
 
   /** Number of cached entries of one kind. */
   count(kind: Kind): number {
@@ -109,8 +113,16 @@ export class PodIndex {
     return this.buckets.get(namespace)?.byKey.get(keyOf(kind, name));
   }
 
-  /** Adds or replaces an entry; returns the stored entry (the old one when nothing changed). */
+  /**
+   * Adds or replaces an entry; returns the stored entry (the old one when nothing changed). A
+   * retired entry (an old ReplicaSet revision scaled to zero) removes the one it replaces.
+   */
   upsert(src: Entry): Entry {
+    if (src.retired) {
+      this.replaced = undefined;
+      this.remove(src.namespace, src.kind, src.name);
+      return src;
+    }
     let b = this.buckets.get(src.namespace);
     if (!b) {
       b = { byKey: new Map(), groups: new Map(), generatedGroups: new Map(), postings: new Map(), generated: new Map() };
@@ -140,6 +152,7 @@ export class PodIndex {
     if (prev) this.unindex(b, key, prev);
     this.index(b, key, entry);
     this.replaced = prev;
+    this.onChange?.(prev, entry);
     return entry;
   }
 
@@ -150,6 +163,7 @@ export class PodIndex {
     if (!b || !prev) return false;
     this.unindex(b, key, prev);
     if (b.byKey.size === 0) this.buckets.delete(namespace);
+    this.onChange?.(prev, undefined);
     return true;
   }
 
@@ -163,7 +177,7 @@ export class PodIndex {
     // A key listed twice can leave a replaced entry in `keep`: then the counts below prove nothing.
     let repeated = false;
     for (const item of items) {
-      if (item.kind !== kind) continue;
+      if (item.kind !== kind || item.retired) continue;
       const stored = this.upsert(item);
       if (this.replaced !== undefined && keep.has(this.replaced)) repeated = true;
       keep.add(stored);
@@ -171,7 +185,11 @@ export class PodIndex {
     // Every cached entry of this kind was just listed (the usual relist): nothing to drop, no scan.
     if (!repeated && this.count(kind) === keep.size) return;
     for (const [ns, b] of this.buckets) {
-      for (const [key, e] of b.byKey) if (e.kind === kind && !keep.has(e)) this.unindex(b, key, e);
+      for (const [key, e] of b.byKey) {
+        if (e.kind !== kind || keep.has(e)) continue;
+        this.unindex(b, key, e);
+        this.onChange?.(e, undefined);
+      }
       if (b.byKey.size === 0) this.buckets.delete(ns);
     }
   }

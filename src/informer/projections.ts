@@ -3,8 +3,10 @@
 // no kind, so the kind comes from the resource being watched, not from the object.
 import { defaultNetworkPolicySpec, serviceType } from '../kube/defaulting.ts';
 import { isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
+import { isRetiredRevision } from '../kube/ownership.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
-import { gatewayClassInfo, gatewayInfo, listenerSetInfo, referenceGrantInfo, routeInfo, servicePorts } from '../view/infos.ts';
+import { gatewayClassInfo, gatewayInfo, listenerSetInfo, referenceGrantInfo, routeInfo, serviceSelector, servicePorts } from '../view/infos.ts';
+import { reviewable } from '../view/reviewable.ts';
 import type {
   ContainerPort, GatewayClassInfo, GatewayInfo, IngressClassInfo, ListenerSetInfo, NamespaceInfo, NetworkPolicyInfo, PodSource,
   ReferenceGrantInfo, RouteInfo, ServiceInfo, ServicePort,
@@ -51,7 +53,11 @@ export function projectPodPorts(raw: any): { namespace: string; name: string; po
   return src ? { namespace: src.namespace, name: src.name, ports: src.ports } : undefined;
 }
 
-/** A workload as its pod template (labels, generated labels, ports) plus replicas. */
+/**
+ * A workload as its pod template (labels, generated labels, ports) plus replicas. A ReplicaSet a
+ * Deployment scaled to zero (an old revision) is marked retired: the pod index drops it, since it
+ * makes no pods (src/kube/ownership.ts).
+ */
 export function projectWorkload(raw: any, kind: PodSource['kind'], strings: StringInterner): CachedPodSource | undefined {
   const m = meta(raw);
   if (!m || typeof m.namespace !== 'string') return undefined;
@@ -64,6 +70,7 @@ export function projectWorkload(raw: any, kind: PodSource['kind'], strings: Stri
     labels: internLabels(src.labels, strings),
     ...(src.workloadLabels ? { workloadLabels: internLabels(src.workloadLabels, strings) } : {}),
     ...(replicas !== undefined ? { replicas } : {}),
+    ...(isRetiredRevision(kind, raw) ? { retired: true as const } : {}),
   };
 }
 
@@ -88,11 +95,15 @@ export function projectIngressClass(raw: any): IngressClassInfo | undefined {
   };
 }
 
-export function projectNetworkPolicy(raw: any): NetworkPolicyInfo | undefined {
+export function projectNetworkPolicy(raw: any, strings?: StringInterner): NetworkPolicyInfo | undefined {
   const m = meta(raw);
   if (!m || typeof m.namespace !== 'string') return undefined;
-  // The spec is kept whole (rules read all of it); policies are few next to pods.
-  return { namespace: m.namespace, name: m.name, spec: defaultNetworkPolicySpec(raw.spec ?? {}) };
+  // The spec is kept whole (rules read all of it); policies are few next to pods. The reviewable
+  // object shares it.
+  const namespace = strings ? strings.intern(m.namespace) : m.namespace;
+  const spec = defaultNetworkPolicySpec(raw.spec ?? {});
+  const object = reviewable(raw, 'NetworkPolicy', { spec, ...(strings ? { intern: (x: string) => strings.intern(x) } : {}) });
+  return { namespace, name: m.name, spec, ...(object ? { reviewable: object } : {}) };
 }
 
 /**
@@ -104,11 +115,19 @@ export function projectService(raw: any, strings: StringInterner, portLists: Val
   if (!m || typeof m.namespace !== 'string') return undefined;
   const ports = servicePorts(raw.spec);
   const key = ports.map((p) => `${p.name ?? ''}:${p.port}/${p.protocol}`).join(',');
+  const intern = (x: string) => strings.intern(x);
+  const given = serviceSelector(raw.spec);
+  // One interned copy of the selector for the info and the reviewable object alike.
+  const selector = given ? internLabels(given, strings) : undefined;
+  const object = reviewable(raw, 'Service', { intern });
+  if (object && selector) object.spec.selector = selector;
   return {
     namespace: strings.intern(m.namespace),
     name: m.name,
     type: strings.intern(serviceType(raw.spec)),
     ports: portLists.intern(key, () => Object.freeze(ports.map((p) => Object.freeze(p.name ? { ...p, name: strings.intern(p.name) } : p)))),
+    ...(selector ? { selector } : {}),
+    ...(object ? { reviewable: object } : {}),
   };
 }
 
@@ -118,7 +137,9 @@ export function projectGatewayClass(raw: any): GatewayClassInfo | undefined {
 
 export function projectGateway(raw: any, strings: StringInterner): GatewayInfo | undefined {
   const m = meta(raw);
-  return m && typeof m.namespace === 'string' ? gatewayInfo(raw, strings.intern(m.namespace)) : undefined;
+  if (!m || typeof m.namespace !== 'string') return undefined;
+  const object = reviewable(raw, 'Gateway', { intern: (x) => strings.intern(x) });
+  return { ...gatewayInfo(raw, strings.intern(m.namespace)), ...(object ? { reviewable: object } : {}) };
 }
 
 export function projectListenerSet(raw: any, strings: StringInterner): ListenerSetInfo | undefined {
@@ -129,7 +150,9 @@ export function projectListenerSet(raw: any, strings: StringInterner): ListenerS
 /** A route or an Ingress; list items carry no kind, so it comes from the watched resource. */
 export function projectRoute(raw: any, kind: string, strings: StringInterner): RouteInfo | undefined {
   const m = meta(raw);
-  return m && typeof m.namespace === 'string' ? routeInfo(raw, strings.intern(m.namespace), kind) : undefined;
+  if (!m || typeof m.namespace !== 'string') return undefined;
+  const object = reviewable(raw, kind, { intern: (x) => strings.intern(x) });
+  return { ...routeInfo(raw, strings.intern(m.namespace), kind), ...(object ? { reviewable: object } : {}) };
 }
 
 export function projectReferenceGrant(raw: any, strings: StringInterner): ReferenceGrantInfo | undefined {

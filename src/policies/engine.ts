@@ -137,7 +137,10 @@ export function evaluate(
   if (skipped) return { ...result, skipped };
 
   const object = input.object ? defaultObject(input.object) : null;
-  const oldObject = input.oldObject ? defaultObject(input.oldObject) : null;
+  // The audit reviews an object as an UPDATE that changes nothing (oldObject is object): rules
+  // that compare the two see the same object, and their "what did this change take away" part
+  // has nothing to do.
+  const oldObject = input.oldObject === input.object ? object : input.oldObject ? defaultObject(input.oldObject) : null;
   const ref = objectRef(subject!, namespace);
   const annotations = (subject!.metadata?.annotations ?? {}) as Record<string, unknown>;
   const budget = options.budget;
@@ -196,6 +199,7 @@ export function evaluate(
         // a finding as advice (actionOverride: 'warn') that must not deny under action: deny.
         const action = f.verdict === 'unknown' || f.actionOverride === 'warn' || !mayDeny ? 'warn' : (config.action as 'deny' | 'warn');
         const marked = stale >= 0 && f.verdict === 'violation';
+        const applyOrder = rule.meta.applyOrder?.includes(f.messageId) === true;
         result.findings.push({
           rule: rule.id,
           messageId: f.messageId,
@@ -206,6 +210,7 @@ export function evaluate(
           ...(f.path ? { path: f.path } : {}),
           ...(f.hint ? { hint: f.hint } : {}),
           ...(marked ? { staleSeconds: Math.round(stale) } : {}),
+          ...(applyOrder ? { applyOrder } : {}),
         });
       }
     } catch (err) {

@@ -8,7 +8,7 @@ import { isCollection, isMap, isSeq, LineCounter, parseDocument, visit, type Nod
 import { NetguardError } from '../errors.ts';
 import { RULES } from './registry.ts';
 import { buildPolicySchema } from './policy-schema.ts';
-import { DEFAULT_STALE_AFTER_SECONDS, type BaseRuleConfig, type DnsSettings, type Policy } from './types.ts';
+import { DEFAULT_AUDIT, DEFAULT_AUDIT_GRACE_SECONDS, DEFAULT_STALE_AFTER_SECONDS, type BaseRuleConfig, type DnsSettings, type Policy } from './types.ts';
 
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policies/default.yaml', import.meta.url));
 
@@ -106,6 +106,8 @@ function withDefaults(data: any, text: string, source: string): Policy {
     staleAfterSeconds: data.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS,
     excludeNamespaces: data.excludeNamespaces ?? DEFAULT_EXCLUDED,
     dns: { ...DEFAULT_DNS, ...(data.dns ?? {}), portNames: { ...DEFAULT_DNS.portNames, ...(data.dns?.portNames ?? {}) } },
+    auditGraceSeconds: data.auditGraceSeconds ?? DEFAULT_AUDIT_GRACE_SECONDS,
+    audit: { ...DEFAULT_AUDIT, ...(data.audit ?? {}) },
     rules,
     hash: createHash('sha256').update(text).digest('hex'),
     source,

@@ -46,6 +46,25 @@ export function buildPolicySchema(rules: readonly Rule<any>[]): Record<string, u
           'a cluster cache is fresh while its watch is live or when it heard from the API server within this many seconds; findings that rest on a stale cache warn instead of deny (default 120)',
       },
       excludeNamespaces: namespacePatterns,
+      auditGraceSeconds: {
+        type: 'number',
+        minimum: 0,
+        maximum: 86400,
+        description:
+          'the audit of netguard serve reports a finding that may only reflect apply order (a Service created before its Deployment) once it has held this many seconds (default 120)',
+      },
+      audit: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'the background audit of netguard serve: each output can be turned off',
+        properties: {
+          enabled: { type: 'boolean', description: 'evaluate the cached objects at all (false: no output below either)' },
+          metrics: { type: 'boolean', description: 'the netguard_cluster_findings gauge' },
+          events: { type: 'boolean', description: 'Warning Events on the offending objects (leader replica only)' },
+          reports: { type: 'boolean', description: 'openreports.io Reports, else wgpolicyk8s.io PolicyReports, one per namespace (leader replica only)' },
+          endpoint: { type: 'boolean', description: 'GET /findings' },
+        },
+      },
       dns: {
         type: 'object',
         additionalProperties: false,

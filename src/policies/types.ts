@@ -56,6 +56,13 @@ export interface Finding {
    * age in seconds. Such a finding never denies (a deny is downgraded to warn) and says so.
    */
   staleSeconds?: number;
+  /**
+   * The rule lists this finding's messageId in meta.applyOrder: what the object refers to may
+   * simply not exist yet (Helm and `kubectl apply -f dir/` create a Service before its
+   * Deployment). Admission says netguard re-checks it; the audit reports it only once it has
+   * held for the policy's auditGraceSeconds.
+   */
+  applyOrder?: boolean;
 }
 
 /** Settings every rule accepts, plus the rule's own parameters. */
@@ -92,6 +99,28 @@ export function boundMessages(findings: RuleFinding[]): RuleFinding[] {
 /** A cluster cache not live for longer than this is stale: its findings warn instead of deny. */
 export const DEFAULT_STALE_AFTER_SECONDS = 120;
 
+/** How long an apply-order finding must hold before the audit reports it (policy auditGraceSeconds). */
+export const DEFAULT_AUDIT_GRACE_SECONDS = 120;
+
+/**
+ * The background audit of `netguard serve` (README "Audit"), each output switchable. Read from
+ * the current policy whenever the audit publishes, so a policy reload switches outputs at once.
+ */
+export interface AuditSettings {
+  /** evaluate the cached objects at all; false turns every output below off as well */
+  enabled: boolean;
+  /** netguard_cluster_findings{rule,namespace,action,verdict} */
+  metrics: boolean;
+  /** Warning Events on the offending objects (the leader replica only) */
+  events: boolean;
+  /** openreports.io Reports (else wgpolicyk8s.io PolicyReports), one per namespace (the leader only) */
+  reports: boolean;
+  /** GET /findings */
+  endpoint: boolean;
+}
+
+export const DEFAULT_AUDIT: Readonly<AuditSettings> = Object.freeze({ enabled: true, metrics: true, events: true, reports: true, endpoint: true });
+
 export interface Policy {
   apiVersion: 'netguard.io/v1';
   kind: 'Policy';
@@ -104,6 +133,10 @@ export interface Policy {
   staleAfterSeconds?: number;
   excludeNamespaces: string[];
   dns: DnsSettings;
+  /** policy-file always sets it; absent (hand-built policies): DEFAULT_AUDIT_GRACE_SECONDS */
+  auditGraceSeconds?: number;
+  /** policy-file always sets it; absent (hand-built policies): DEFAULT_AUDIT */
+  audit?: AuditSettings;
   rules: Record<string, BaseRuleConfig & Record<string, unknown>>;
   /** sha256 of the file's bytes; exposed in logs and metrics so operators know what is loaded. */
   hash: string;
@@ -134,6 +167,18 @@ export interface RuleMeta {
   description: string;
   /** messageId → when it is reported. Every finding names one of these. */
   messages: Record<string, string>;
+  /**
+   * The `reason` of the Kubernetes Events the audit writes for this rule's findings: CamelCase,
+   * stable (people filter on it: kubectl get events --field-selector reason=ServiceSelectsNothing).
+   * Absent (test rules): derived from the id.
+   */
+  eventReason?: string;
+  /**
+   * Message ids a later apply can clear: what the object refers to may not exist yet (a Service
+   * before its Deployment). Admission says netguard re-checks them; the audit reports them only
+   * once they have held for auditGraceSeconds.
+   */
+  applyOrder?: readonly string[];
 }
 
 export interface Rule<C extends BaseRuleConfig = BaseRuleConfig> {

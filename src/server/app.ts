@@ -15,6 +15,8 @@ import { serverMetrics } from './metrics.ts';
 import { policyStore, recordPolicyInfo, type PolicyStore } from './policy-reload.ts';
 import { tlsOptions, type CertificatePair } from './tls.ts';
 import { validateRoutes } from './validate.ts';
+import type { RunningAudit } from './audit.ts';
+import { registerFindingsRoute } from './findings.ts';
 
 export interface AppDeps {
   /** the policy at start; with `policies`, the store's current policy wins */
@@ -35,6 +37,8 @@ export interface AppDeps {
   rules?: readonly Rule<any>[];
   /** shared, mutable readiness state; main flips shuttingDown on SIGTERM */
   health?: HealthState;
+  /** the background audit (with a cluster): GET /findings, and admission's "netguard re-checks it" */
+  audit?: Pick<RunningAudit, 'auditor' | 'recheckSeconds'>;
 }
 
 export type NetguardApp = FastifyInstance<HttpsServer>;
@@ -106,9 +110,11 @@ export function buildApp(deps: AppDeps): NetguardApp {
       metrics,
       rules: deps.rules,
       view: () => deps.cluster?.view ?? emptyView,
+      recheckSeconds: () => deps.audit?.recheckSeconds(),
     }),
   );
   registerHealthRoutes(app, health);
+  registerFindingsRoute(app, { audit: deps.audit, policies });
   app.get('/metrics', async (_request, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
   return app;
 }

@@ -20,6 +20,7 @@ import type { HealthState } from './health.ts';
 import { createRegistry, serverMetrics } from './metrics.ts';
 import { policyStore, watchPolicyFile } from './policy-reload.ts';
 import { applyCertificate } from './tls.ts';
+import { startAudit, type AuditServeTuning } from './audit.ts';
 
 export interface ServeIo {
   env: NodeJS.ProcessEnv;
@@ -30,6 +31,8 @@ export interface ServeIo {
   registry?: Registry;
   /** self-managed certificates: a clock and timings for tests */
   certificates?: Partial<SelfManagedTuning>;
+  /** the audit's timings, for tests */
+  audit?: AuditServeTuning;
 }
 
 export interface RunningServer {
@@ -86,13 +89,17 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
 
   const health: HealthState = { shuttingDown: false, ...(certificates.readiness ? { certificateSource: { readiness: certificates.readiness } } : {}) };
   const policies = policyStore(policy);
-  const app = buildApp({ policy, policies, registry, logger, cluster, tls: pair, health, ...(clientCa ? { clientCa: clientCa.pem } : {}) });
+  const audit = cluster
+    ? await startAudit({ config, probe, env: io.env, source: cluster, policies, registry, logger, ...(io.audit ? { tuning: io.audit } : {}) })
+    : undefined;
+  const app = buildApp({ policy, policies, registry, logger, cluster, tls: pair, health, ...(clientCa ? { clientCa: clientCa.pem } : {}), ...(audit ? { audit } : {}) });
   try {
     // Fastify turns "localhost" into one server per loopback address, and setSecureContext
     // (certificate reload) would reach only the first: listen on 127.0.0.1 instead.
     const host = config.host === 'localhost' ? '127.0.0.1' : config.host;
     await app.listen({ host, port: config.port, listenTextResolver: (address) => `listening on ${address}` });
   } catch (err) {
+    await audit?.stop().catch(() => undefined);
     await cluster?.stop().catch(() => undefined);
     await certificates.close().catch(() => undefined);
     throw err;
@@ -136,6 +143,7 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
       logger.error({ err }, 'closing the server failed');
     }
     clearTimeout(deadline);
+    await audit?.stop().catch((err: Error) => logger.warn({ error: err.message }, 'stopping the audit failed'));
     await cluster?.stop().catch((err: Error) => logger.warn({ error: err.message }, 'stopping the cluster caches failed'));
     await certificates.close().catch((err: Error) => logger.warn({ error: err.message }, 'stopping certificate upkeep failed'));
     logger.info({ code }, 'stopped');

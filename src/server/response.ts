@@ -80,8 +80,13 @@ function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 }
 
-function describe(f: Finding): string {
-  return f.hint ? `${f.message} (${f.hint})` : f.message;
+/**
+ * The message, then (for an apply-order finding while the audit runs) that netguard looks again,
+ * then the hint: a warning is cut at 256 characters, and the hint is what can go.
+ */
+function describe(f: Finding, recheckSeconds?: number): string {
+  const again = recheckSeconds !== undefined && f.applyOrder && f.verdict === 'violation' ? `; netguard re-checks it in ${recheckSeconds}s` : '';
+  return f.hint ? `${f.message}${again} (${f.hint})` : `${f.message}${again}`;
 }
 
 /** Only a seen violation of a deny rule denies; an unknown verdict is at most a warning. */
@@ -89,9 +94,9 @@ export function isDenial(f: Finding): boolean {
   return f.action === 'deny' && f.verdict === 'violation';
 }
 
-export function fromEvaluation(uid: string, evaluation: Evaluation, failOpen: boolean): AdmissionResponse {
+export function fromEvaluation(uid: string, evaluation: Evaluation, failOpen: boolean, recheckSeconds?: number): AdmissionResponse {
   const denials = evaluation.findings.filter(isDenial);
-  const warnings = evaluation.findings.filter((f) => !isDenial(f)).map((f) => `netguard[${f.rule}]: ${describe(f)}`);
+  const warnings = evaluation.findings.filter((f) => !isDenial(f)).map((f) => `netguard[${f.rule}]: ${describe(f, recheckSeconds)}`);
   const failedRules = evaluation.failures.map((f) => f.rule);
   const failVerdict = failOpen ? 'not enforced for this request (failOpen: true)' : 'request refused (failOpen: false)';
   for (const rule of failedRules) warnings.push(`netguard[${rule}]: netguard failed to evaluate this rule; ${failVerdict}`);

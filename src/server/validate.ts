@@ -19,6 +19,8 @@ export interface ValidateDeps {
   view(): ClusterView;
   metrics: ServerMetrics;
   rules?: readonly Rule<any>[];
+  /** while the audit runs: its grace period, which apply-order warnings mention ("netguard re-checks it") */
+  recheckSeconds?: () => number | undefined;
 }
 
 export async function validateRoutes(app: FastifyInstance, deps: ValidateDeps): Promise<void> {
@@ -61,7 +63,7 @@ function handle(request: FastifyRequest, reply: FastifyReply, deps: ValidateDeps
     for (const f of evaluation.failures) log.error({ rule: f.rule, err: errorForLog(f.error) }, 'rule threw; answering per failOpen');
     failed = evaluation.failures.length > 0 || evaluation.incomplete !== undefined;
     logSlow(log, evaluation, budget, performance.now() - arrived);
-    response = fromEvaluation(req.uid, evaluation, policy.failOpen);
+    response = fromEvaluation(req.uid, evaluation, policy.failOpen, deps.recheckSeconds?.());
   } catch (err) {
     log.error({ err: errorForLog(err) }, 'admission handler failed; answering per failOpen');
     failed = true;

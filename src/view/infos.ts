@@ -23,7 +23,31 @@ export function servicePorts(spec: unknown): ServicePort[] {
 }
 
 export function serviceInfo(obj: any, namespace: string): ServiceInfo {
-  return { namespace, name: obj.metadata.name, type: serviceType(obj.spec), ports: servicePorts(obj.spec) };
+  const selector = serviceSelector(obj.spec);
+  return { namespace, name: obj.metadata.name, type: serviceType(obj.spec), ports: servicePorts(obj.spec), ...(selector ? { selector } : {}) };
+}
+
+/**
+ * spec.selector of a Service that has endpoints chosen by it: a non-empty map of strings, and not
+ * an ExternalName Service (which has no endpoints). Undefined otherwise, as the rule reads it.
+ */
+export function serviceSelector(spec: unknown): Record<string, string> | undefined {
+  if (!isRecord(spec) || spec.type === 'ExternalName' || !isRecord(spec.selector)) return undefined;
+  const entries = Object.entries(spec.selector);
+  if (entries.length === 0 || entries.some(([, v]) => typeof v !== 'string')) return undefined;
+  return spec.selector as Record<string, string>;
+}
+
+/** The legacy annotation that named an Ingress's class before spec.ingressClassName (Kubernetes 1.18). */
+export const LEGACY_INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+
+/** The class an Ingress names: spec.ingressClassName, else the legacy annotation; undefined when neither is a string. */
+export function ingressClassOf(obj: any): string | undefined {
+  const field = obj?.spec?.ingressClassName;
+  if (typeof field === 'string' && field !== '') return field;
+  const annotation = obj?.metadata?.annotations?.[LEGACY_INGRESS_CLASS_ANNOTATION];
+  if (typeof annotation === 'string' && annotation !== '') return annotation;
+  return typeof field === 'string' ? field : typeof annotation === 'string' ? annotation : undefined;
 }
 
 export function gatewayClassInfo(obj: any): GatewayClassInfo {
@@ -43,7 +67,13 @@ export function listenerSetInfo(obj: any, namespace: string): ListenerSetInfo {
 /** A Gateway API route or an Ingress (kind from the object, or given: list items carry none). */
 export function routeInfo(obj: any, namespace: string, kind: string = obj.kind): RouteInfo {
   const typed = obj.kind === kind ? obj : { ...obj, kind };
-  if (kind === 'Ingress') return { kind, namespace, name: obj.metadata.name, parentRefs: [], hostnames: [], backends: ingressBackends(typed, namespace).map(pathless) };
+  if (kind === 'Ingress') {
+    const ingressClass = ingressClassOf(obj);
+    return {
+      kind, namespace, name: obj.metadata.name, parentRefs: [], hostnames: [], backends: ingressBackends(typed, namespace).map(pathless),
+      ...(ingressClass !== undefined ? { ingressClass } : {}),
+    };
+  }
   return {
     kind,
     namespace,

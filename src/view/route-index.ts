@@ -1,7 +1,9 @@
 // Routes and Ingresses, by namespace and by what they point at, for both cluster views. The
 // reverse index answers "who sends traffic to this Service / attaches to this Gateway?" on a
 // Service or Gateway update without scanning every route. Each watched kind is replaced on its
-// own (one reflector per kind), so replace works per kind.
+// own (one reflector per kind), so replace works per kind, and keeps a route listed again
+// unchanged as it is (a change listener hears only of real changes).
+import { sameData } from './equal.ts';
 import { targetKey, type RouteInfo } from './view.ts';
 
 const EMPTY: readonly RouteInfo[] = Object.freeze([]);
@@ -18,6 +20,8 @@ export class RouteIndex {
   private readonly byKey = new Map<string, RouteInfo>();
   private readonly byNamespace = new Map<string, Set<RouteInfo>>();
   private readonly byTarget = new Map<string, Set<RouteInfo>>();
+  /** told of every route added, changed or removed (src/view/changes.ts) */
+  onChange: ((before: RouteInfo | undefined, after: RouteInfo | undefined) => void) | undefined;
 
   get size(): number {
     return this.byKey.size;
@@ -36,6 +40,7 @@ export class RouteIndex {
     this.byKey.set(key, route);
     add(this.byNamespace, route.namespace, route);
     for (const t of routeTargets(route)) add(this.byTarget, t, route);
+    if (this.onChange && (prev === undefined || !sameData(prev, route))) this.onChange(prev, route);
   }
 
   remove(route: Pick<RouteInfo, 'kind' | 'namespace' | 'name'>): void {
@@ -44,12 +49,29 @@ export class RouteIndex {
     if (!prev) return;
     this.byKey.delete(key);
     this.unlink(prev);
+    this.onChange?.(prev, undefined);
   }
 
   /** Makes the routes of `kind` exactly these; other kinds are untouched. */
   replaceKind(kind: string, routes: readonly RouteInfo[]): void {
-    for (const r of [...this.byKey.values()]) if (r.kind === kind) this.remove(r);
-    for (const r of routes) if (r.kind === kind) this.upsert(r);
+    const listed = new Set<string>();
+    for (const r of routes) {
+      if (r.kind !== kind) continue;
+      const key = routeKey(r);
+      listed.add(key);
+      const prev = this.byKey.get(key);
+      if (prev === undefined || !sameData(prev, r)) this.upsert(r);
+    }
+    for (const r of [...this.byKey.values()]) if (r.kind === kind && !listed.has(routeKey(r))) this.remove(r);
+  }
+
+  get(kind: string, namespace: string, name: string): RouteInfo | undefined {
+    return this.byKey.get(routeKey({ kind, namespace, name }));
+  }
+
+  /** Every route and Ingress. */
+  values(): IterableIterator<RouteInfo> {
+    return this.byKey.values();
   }
 
   list(namespace: string): readonly RouteInfo[] {

@@ -1,5 +1,7 @@
 // A live source of cluster state for `netguard serve`: the server starts it, asks it for
 // readiness, and hands its view to the engine. Implemented by the informer caches.
+import type { ChangeFeed } from './changes.ts';
+import type { SubjectSource } from './subjects.ts';
 import type { ClusterView, ResourceFamily } from './view.ts';
 
 export interface FamilyStatus {
@@ -14,6 +16,9 @@ export interface FamilyStatus {
 
 export interface ClusterStateSource {
   readonly view: ClusterView;
+  /** caches that report their changes and keep reviewable objects can be audited (the informer's) */
+  readonly changes?: ChangeFeed;
+  readonly subjects?: SubjectSource;
   /** begins list/watch; resolves once started (not once synced) */
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -7,6 +7,7 @@
 // unknown (with why). A rule that gets an unknown answer must report verdict "unknown",
 // never "does not exist".
 import type { BackendRef, Listener, ParentRef, ReferenceGrantSpec } from '../kube/gateway-api.ts';
+import type { KubeObject } from '../kube/objects.ts';
 import type { PodSource } from '../kube/pod-sources.ts';
 import type { Labels, LabelSelector } from '../kube/selectors.ts';
 
@@ -61,6 +62,8 @@ export interface NetworkPolicyInfo {
   name: string;
   /** The spec after apiserver defaulting (policyTypes filled in, port protocols TCP). */
   spec: any;
+  /** informer caches only: the policy as a rule reviews it (src/view/reviewable.ts), for the audit */
+  reviewable?: KubeObject;
 }
 
 /** A Service, slim: what backends and mesh parentRefs are checked against. */
@@ -70,6 +73,13 @@ export interface ServiceInfo {
   /** ClusterIP (default), NodePort, LoadBalancer, ExternalName */
   type: string;
   ports: readonly ServicePort[];
+  /**
+   * spec.selector when it is a map of strings (absent: no selector, the user manages the
+   * endpoints). Reverse checks ask which Services a relabelled workload leaves selecting nothing.
+   */
+  selector?: Labels;
+  /** informer caches only: the Service as a rule reviews it (src/view/reviewable.ts), for the audit */
+  reviewable?: KubeObject;
 }
 
 export interface ServicePort {
@@ -89,6 +99,8 @@ export interface GatewayInfo {
   name: string;
   className?: string;
   listeners: readonly Listener[];
+  /** informer caches only: the Gateway as a rule reviews it (src/view/reviewable.ts), for the audit */
+  reviewable?: KubeObject;
 }
 
 export interface ListenerSetInfo {
@@ -108,6 +120,13 @@ export interface RouteInfo {
   parentRefs: readonly ParentRef[];
   hostnames: readonly string[];
   backends: readonly BackendRef[];
+  /**
+   * Ingresses only: the class it names (spec.ingressClassName, else the legacy annotation; "" when
+   * set empty), absent when it names none. Deleting an IngressClass asks which Ingresses use it.
+   */
+  ingressClass?: string;
+  /** informer caches only: the object as a rule reviews it (src/view/reviewable.ts), for the audit */
+  reviewable?: KubeObject;
 }
 
 export interface ReferenceGrantInfo extends ReferenceGrantSpec {

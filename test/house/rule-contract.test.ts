@@ -42,6 +42,13 @@ const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const KIND_RESOURCES: Record<string, { group: string; resource: string }> = {
   Namespace: { group: '', resource: 'namespaces' },
   Pod: { group: '', resource: 'pods' },
+  ReplicationController: { group: '', resource: 'replicationcontrollers' },
+  Deployment: { group: 'apps', resource: 'deployments' },
+  ReplicaSet: { group: 'apps', resource: 'replicasets' },
+  StatefulSet: { group: 'apps', resource: 'statefulsets' },
+  DaemonSet: { group: 'apps', resource: 'daemonsets' },
+  Job: { group: 'batch', resource: 'jobs' },
+  CronJob: { group: 'batch', resource: 'cronjobs' },
   Service: { group: '', resource: 'services' },
   Ingress: { group: 'networking.k8s.io', resource: 'ingresses' },
   IngressClass: { group: 'networking.k8s.io', resource: 'ingressclasses' },
@@ -110,6 +117,17 @@ t.test('the registry: kebab-case ids, unique, sorted by id', async (t) => {
   t.same(ids, sorted, `src/policies/registry.ts lists the rules sorted by id: put them in this order: ${sorted.join(', ')}`);
 });
 
+t.test('every rule names the reason of its audit Events and its apply-order messages', async (t) => {
+  const reasons = new Map<string, string>();
+  for (const rule of RULES) {
+    const reason = rule.meta.eventReason;
+    t.match(reason ?? '', /^[A-Z][A-Za-z0-9]{2,60}$/, `${rule.id}: meta.eventReason is a CamelCase Event reason (what kubectl get events --field-selector reason=... filters on)`);
+    if (reason && reasons.has(reason)) t.fail(`${rule.id} and ${reasons.get(reason)} share the Event reason ${reason}: each rule needs its own`);
+    if (reason) reasons.set(reason, rule.id);
+    for (const id of rule.meta.applyOrder ?? []) t.ok(id in rule.meta.messages, `${rule.id}: meta.applyOrder names ${id}, one of its meta.messages`);
+  }
+});
+
 t.test('policies/default.yaml is the defaults, written out', async (t) => {
   const raw = parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8'));
   for (const rule of RULES) {
@@ -119,7 +137,7 @@ t.test('policies/default.yaml is the defaults, written out', async (t) => {
   const strip = ({ hash: _h, source: _s, ...rest }: Policy) => rest;
   const fromFile = strip(defaultPolicy());
   const fromNothing = strip(minimalPolicy);
-  for (const key of ['failOpen', 'staleAfterSeconds', 'excludeNamespaces', 'dns'] as const) {
+  for (const key of ['failOpen', 'staleAfterSeconds', 'excludeNamespaces', 'dns', 'auditGraceSeconds', 'audit'] as const) {
     t.strictSame(fromFile[key], fromNothing[key], `policies/default.yaml ${key} equals the built-in default (src/policies/policy-file.ts)`);
   }
   for (const rule of RULES) {

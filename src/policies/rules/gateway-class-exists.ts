@@ -10,6 +10,8 @@ export const rule: Rule<BaseRuleConfig> = {
   id: 'gateway-class-exists',
   meta: {
     description: 'A Gateway must name a GatewayClass that exists',
+    eventReason: 'GatewayClassNotFound',
+    applyOrder: ['class-not-found'],
     messages: {
       'class-not-found': 'gatewayClassName names no GatewayClass, so no controller serves the Gateway',
       'cannot-see-classes': 'the cluster\'s GatewayClasses could not be seen (unknown)',

@@ -5,7 +5,8 @@ import type { IngressClassInfo } from '../../view/view.ts';
 import { namespaceMatches } from '../namespaces.ts';
 import { closest } from '../explain/edit-distance.ts';
 import { truncate } from '../../kube/text.ts';
-import type { BaseRuleConfig, Rule, RuleContext, RuleFinding } from '../types.ts';
+import { boundMessages, type BaseRuleConfig, type Rule, type RuleContext, type RuleFinding } from '../types.ts';
+import { reviewClassChange } from '../reverse/stranded-ingresses.ts';
 
 export const LEGACY_ANNOTATION = 'kubernetes.io/ingress.class';
 
@@ -42,6 +43,8 @@ export const rule: Rule<IngressClassConfig> = {
   id: 'ingress-class-exists',
   meta: {
     description: 'An Ingress must name an IngressClass that exists (or get the default one), and one its namespace may use',
+    eventReason: 'IngressClassNotFound',
+    applyOrder: ['class-not-found', 'no-default-class'],
     messages: {
       'class-not-found': 'the class the Ingress names has no IngressClass object and is not in extraClasses',
       'no-default-class': 'the Ingress names no class and the cluster has no default IngressClass',
@@ -50,11 +53,13 @@ export const rule: Rule<IngressClassConfig> = {
       'class-and-annotation-disagree': 'spec.ingressClassName and the legacy kubernetes.io/ingress.class annotation name different classes',
       'deprecated-annotation': 'advice (never denies): the legacy kubernetes.io/ingress.class annotation is deprecated',
       'default-not-assigned-on-update': 'advice (never denies): an existing Ingress without a class does not get the default class, which is only assigned on create',
-      'cannot-see-classes': 'the cluster\'s IngressClasses could not be seen (unknown)',
+      'cannot-see-classes': 'the cluster\'s IngressClasses (or, for a class change, its Ingresses) could not be seen (unknown)',
+      'class-change-strands-ingresses': 'advice (never denies): deleting an IngressClass, or removing its default annotation, leaves Ingresses without a class a controller serves',
     },
   },
-  kinds: ['Ingress'],
-  operations: ['CREATE', 'UPDATE'],
+  // IngressClasses: only what their change breaks (src/policies/reverse/stranded-ingresses.ts).
+  kinds: ['Ingress', 'IngressClass'],
+  operations: ['CREATE', 'UPDATE', 'DELETE'],
   defaults: { action: 'deny', extraClasses: [], allowedClasses: [] },
   configSchema: {
     extraClasses: { ...stringList, description: 'classes served without an IngressClass object (e.g. GKE "gce"); always count as known' },
@@ -73,6 +78,7 @@ export const rule: Rule<IngressClassConfig> = {
     },
   },
   evaluate(ctx) {
+    if ((ctx.object ?? ctx.oldObject)?.kind === 'IngressClass') return boundMessages(reviewClassChange(ctx, ctx.config.extraClasses ?? []));
     const obj = ctx.object;
     if (!obj) return [];
     const spec = typeof obj.spec === 'object' && obj.spec !== null ? obj.spec : {};

@@ -14,7 +14,8 @@ import { truncate } from '../../kube/text.ts';
 import type { Rule, RuleFinding } from '../types.ts';
 import { explainNoMatch, foundElsewhere } from '../explain/no-match.ts';
 import { formatRequirements, parseSelector } from '../../kube/selectors.ts';
-import { MAX_MESSAGE } from '../types.ts';
+import { boundMessages, MAX_MESSAGE } from '../types.ts';
+import { reviewNamespaceChange, reviewWorkloadForPolicies } from '../reverse/emptied-policies.ts';
 import { nearMiss, nearestLabels } from '../explain/near-miss.ts';
 import { plural } from '../../kube/text.ts';
 import { isRecord } from '../../kube/objects.ts';
@@ -85,6 +86,8 @@ export const rule: Rule = {
   id: 'networkpolicy-selector-has-match',
   meta: {
     description: 'NetworkPolicy pod and namespace selectors must match something: the policy target and every from/to peer',
+    eventReason: 'NetworkPolicySelectsNothing',
+    applyOrder: ['target-no-match', 'peer-namespace-no-match', 'peer-pod-no-match', 'peer-pods-in-other-namespace'],
     messages: {
       'target-no-match': 'spec.podSelector selects no pod or pod template, so the policy applies to nothing',
       'peer-namespace-no-match': 'a from/to peer\'s namespaceSelector selects no namespace, so the peer allows nothing',
@@ -93,14 +96,20 @@ export const rule: Rule = {
       'invalid-selector': 'a selector is not a valid label selector, so it was not checked (unknown)',
       'invalid-label': 'a selector\'s label key or value breaks the Kubernetes label limits, which the apiserver rejects; that selector was not checked (unknown)',
       'input-too-large': 'the policy (rules, peers, ports) or one of its selectors is larger than netguard judges (src/policies/caps.ts), so it was not checked (unknown)',
-      'cannot-see': 'pods or namespaces the selectors need could not be seen (unknown)',
+      'cannot-see': 'pods or namespaces the selectors need (or, for a workload or namespace change, the NetworkPolicies) could not be seen (unknown)',
+      'change-empties-selectors': 'advice (never denies): a workload update that changes its pod template labels, or its deletion, leaves a policy\'s podSelector or a peer\'s podSelector that matched its pods matching none',
+      'namespace-change-empties-peers': 'advice (never denies): a Namespace label change, or its deletion, leaves a peer\'s namespaceSelector that selected it selecting nothing',
     },
   },
-  kinds: ['NetworkPolicy'],
-  operations: ['CREATE', 'UPDATE'],
+  // Workloads and Namespaces: only what their change breaks (src/policies/reverse/emptied-policies.ts).
+  kinds: ['NetworkPolicy', 'Namespace', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'],
+  operations: ['CREATE', 'UPDATE', 'DELETE'],
   defaults: { action: 'warn' },
   configSchema: {},
   evaluate(ctx) {
+    const kind = (ctx.object ?? ctx.oldObject)?.kind;
+    if (kind === 'Namespace') return boundMessages(reviewNamespaceChange(ctx));
+    if (kind !== 'NetworkPolicy') return boundMessages(reviewWorkloadForPolicies(ctx));
     const spec = ctx.object?.spec;
     if (!isRecord(spec)) return [];
     // Before any search: a policy past the caps is not judged at all.

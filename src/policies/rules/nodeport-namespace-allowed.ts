@@ -36,6 +36,7 @@ export const rule: Rule<NodePortConfig> = {
   id: 'nodeport-namespace-allowed',
   meta: {
     description: 'Only allowed namespaces may have Services that open node ports (NodePort, and LoadBalancer when includeLoadBalancer is set)',
+    eventReason: 'NodePortNotAllowed',
     messages: {
       'namespace-not-allowed': 'the Service opens node ports in a namespace that neither allowedNamespaces nor allowedNamespaceSelector allows',
       'node-port-out-of-range': 'an explicit spec.ports[].nodePort lies outside nodePortRange',

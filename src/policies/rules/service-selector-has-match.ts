@@ -7,7 +7,8 @@
 import { explainNoMatch, foundElsewhere } from '../explain/no-match.ts';
 import { selectorProblem, selectorSizeProblem } from '../input-limits.ts';
 import { MAX_SELECTOR_REQUIREMENTS } from '../caps.ts';
-import { MAX_MESSAGE } from '../types.ts';
+import { boundMessages, MAX_MESSAGE } from '../types.ts';
+import { reviewWorkloadForServices } from '../reverse/orphaned-services.ts';
 import { parseSelector } from '../../kube/selectors.ts';
 import { isRecord } from '../../kube/objects.ts';
 import { formatSelector, fromMap } from '../../kube/selectors.ts';
@@ -18,20 +19,25 @@ export const rule: Rule = {
   id: 'service-selector-has-match',
   meta: {
     description: 'A Service selector must match at least one pod or pod template in its namespace',
+    eventReason: 'ServiceSelectsNothing',
+    applyOrder: ['no-match', 'pods-in-other-namespace'],
     messages: {
       'no-match': 'the selector matches no pod or pod template in the Service\'s namespace',
       'pods-in-other-namespace': 'the selector matches no pod here, but pods in another namespace match it',
       'invalid-selector': 'spec.selector is not a map of strings, so it was not checked (unknown)',
       'invalid-label': 'a spec.selector key or value breaks the Kubernetes label limits, which the apiserver rejects; not checked (unknown)',
       'input-too-large': `spec.selector has more labels than netguard judges (${MAX_SELECTOR_REQUIREMENTS}), so it was not checked (unknown)`,
-      'cannot-see-pods': 'the pods of the namespace could not be seen (unknown)',
+      'cannot-see-pods': 'the pods of the namespace (or, for a workload change, its Services) could not be seen (unknown)',
+      'change-orphans-services': 'advice (never denies): a workload update that changes its pod template labels, or its deletion, leaves Services that selected its pods selecting none',
     },
   },
-  kinds: ['Service'],
-  operations: ['CREATE', 'UPDATE'],
+  // Workloads: only what their change breaks (src/policies/reverse/orphaned-services.ts).
+  kinds: ['Service', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'],
+  operations: ['CREATE', 'UPDATE', 'DELETE'],
   defaults: { action: 'warn' },
   configSchema: {},
   evaluate(ctx) {
+    if ((ctx.object ?? ctx.oldObject)?.kind !== 'Service') return boundMessages(reviewWorkloadForServices(ctx));
     const spec = ctx.object?.spec;
     // ExternalName Services have no endpoints; without a selector the user manages them.
     if (!isRecord(spec) || spec.type === 'ExternalName') return [];

@@ -14,6 +14,8 @@ export const rule: Rule<BaseRuleConfig> = {
   id: 'backend-exists',
   meta: {
     description: 'Every Ingress and route backend must name a Service that exists in the right namespace and exposes the port it names',
+    eventReason: 'BackendNotFound',
+    applyOrder: ['service-not-found', 'ref-not-permitted', 'backend-not-found'],
     messages: {
       'service-not-found': 'a backend names a Service that does not exist in its namespace (status reason BackendNotFound)',
       'port-not-found': 'the Service exists but exposes no port with that number or name, or not for the route\'s protocol (UDP for UDPRoute, TCP otherwise)',

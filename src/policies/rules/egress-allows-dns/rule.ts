@@ -29,6 +29,8 @@ export const rule: Rule<BaseRuleConfig> = {
   id: 'egress-allows-dns',
   meta: {
     description: 'A NetworkPolicy that restricts egress must leave the cluster DNS reachable over UDP and TCP',
+    eventReason: 'EgressBlocksDNS',
+    applyOrder: ['dns-blocked', 'dns-partly-blocked'],
     messages: {
       'dns-blocked': 'pods this policy restricts can reach the cluster DNS neither over UDP nor TCP',
       'dns-partly-blocked': 'pods this policy restricts reach the cluster DNS over UDP only, TCP only, or the two only to different destinations',

@@ -15,6 +15,8 @@ export const rule: Rule<BaseRuleConfig> = {
   id: 'route-parent-exists',
   meta: {
     description: 'Every parentRef of a Gateway API route must resolve to a Gateway (or ListenerSet, or mesh Service) with a listener that accepts the route',
+    eventReason: 'RouteNotAttached',
+    applyOrder: ['parent-not-found'],
     messages: {
       'parent-not-found': 'the Gateway, ListenerSet or (mesh) Service a parentRef names does not exist (status reason NoMatchingParent)',
       'no-matching-listener': 'sectionName or port names no listener of the parent, or no port of a mesh Service (NoMatchingParent)',

@@ -1,0 +1,214 @@
+// The audit's current findings, per reviewed object, and when each is published.
+//
+// A finding is *published* (counted in the metric, listed in the reports, an Event for a
+// violation) when:
+//   - it is an unknown (netguard could not see enough): at once, as a warning would be at
+//     admission; never as an Event, which would claim a problem nobody saw;
+//   - it is a violation whose rule says a later apply can clear it (meta.applyOrder): once it
+//     has held for auditGraceSeconds. The clock starts when the audit first saw it; for what the
+//     first sweep after start-up finds, no later than the object's creation (netguard restarting
+//     is no apply order: an object dangling for a month is reported at once);
+//   - any other violation: at once.
+// A finding that comes back with the same rule, message id and field keeps the clock it had
+// (its message may change: "checked 3 pods" → "checked 4 pods").
+//
+// Memory is bounded: at most `maxFindings` findings in all and MAX_PER_OBJECT per object; what
+// is past them is counted as dropped, never kept. approxBytes estimates what the store holds.
+import type { Finding, ObjectRef } from '../policies/types.ts';
+
+/** A NetworkPolicy with a thousand dangling peers is one problem told a thousand times: 20 say it. */
+export const MAX_PER_OBJECT = 20;
+
+export interface StoredFinding {
+  readonly finding: Finding;
+  /** rule, message id and field: what makes it the same finding across re-evaluations */
+  readonly fingerprint: string;
+  /** epoch ms the audit first saw it */
+  readonly firstSeen: number;
+  /** epoch ms from which it is published */
+  readonly publishAt: number;
+  published: boolean;
+}
+
+export interface ObjectRecord {
+  /** "Kind/namespace/name" */
+  readonly key: string;
+  readonly ref: ObjectRef;
+  readonly uid?: string;
+  findings: StoredFinding[];
+}
+
+/** What one update did to publication: the published findings that appeared and disappeared. */
+export interface Transitions {
+  appeared: { record: ObjectRecord; finding: StoredFinding }[];
+  disappeared: { record: ObjectRecord; finding: StoredFinding }[];
+}
+
+export interface StoreOptions {
+  maxFindings: number;
+}
+
+function fingerprintOf(f: Finding): string {
+  return `${f.rule}\u0000${f.messageId}\u0000${f.path ?? ''}\u0000${f.object.kind}/${f.object.namespace ?? ''}/${f.object.name}`;
+}
+
+/** A finding's share of the heap, roughly: its strings plus the object around them. */
+function sizeOf(f: Finding): number {
+  return 240 + 2 * (f.message.length + (f.hint?.length ?? 0) + (f.path?.length ?? 0) + f.rule.length + f.messageId.length);
+}
+
+export function countKey(f: Finding): string {
+  return `${f.rule}\u0000${f.object.namespace ?? ''}\u0000${f.action}\u0000${f.verdict}`;
+}
+
+export class FindingsStore {
+  private readonly records = new Map<string, ObjectRecord>();
+  /** violations waiting for their grace period, with their object */
+  private readonly waiting = new Map<StoredFinding, ObjectRecord>();
+  /** published findings per rule, namespace, action and verdict (the metric) */
+  readonly counts = new Map<string, number>();
+  private stored = 0;
+  private bytes = 0;
+  dropped = 0;
+  private readonly maxFindings: number;
+
+  constructor(options: StoreOptions) {
+    this.maxFindings = options.maxFindings;
+  }
+
+  get size(): number {
+    return this.stored;
+  }
+
+  get approxBytes(): number {
+    return this.bytes + this.records.size * 160;
+  }
+
+  get objects(): number {
+    return this.records.size;
+  }
+
+  /** Findings held for their grace period. */
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.records.keys();
+  }
+
+  get(key: string): ObjectRecord | undefined {
+    return this.records.get(key);
+  }
+
+  values(): IterableIterator<ObjectRecord> {
+    return this.records.values();
+  }
+
+  /**
+   * Records an object's current findings (its evaluation just now), keeping the clocks of those
+   * it already had. `graceStart` says when the grace clock of a new finding starts (see above).
+   */
+  set(key: string, ref: ObjectRef, uid: string | undefined, findings: readonly Finding[], now: number, graceMs: number, graceStart: number, out: Transitions): void {
+    const prev = this.records.get(key);
+    if (findings.length === 0) {
+      if (prev) this.delete(key, out);
+      return;
+    }
+    const before = new Map<string, StoredFinding>();
+    for (const s of prev?.findings ?? []) before.set(s.fingerprint, s);
+    const record: ObjectRecord = prev ?? { key, ref, ...(uid ? { uid } : {}), findings: [] };
+    const next: StoredFinding[] = [];
+    const seen = new Set<string>();
+    for (const f of findings) {
+      const fingerprint = fingerprintOf(f);
+      if (seen.has(fingerprint)) continue; // one per fingerprint: two identical findings are one problem
+      seen.add(fingerprint);
+      const old = before.get(fingerprint);
+      if (old) {
+        before.delete(fingerprint);
+        // Same finding: keep its clock and publication; take the current wording.
+        const kept: StoredFinding = { finding: f, fingerprint, firstSeen: old.firstSeen, publishAt: old.publishAt, published: old.published };
+        this.replaceSize(old.finding, f);
+        if (old.published) {
+          // Action or verdict may differ (a stale cache turns a violation into an unknown): recount.
+          this.count(old.finding, -1);
+          this.count(f, +1);
+        } else this.unwait(record, old);
+        next.push(kept);
+        if (!kept.published) this.wait(record, kept);
+        continue;
+      }
+      if (next.length >= MAX_PER_OBJECT || this.stored >= this.maxFindings) {
+        this.dropped++;
+        continue;
+      }
+      const publishAt = f.verdict === 'violation' && f.applyOrder ? Math.min(now, graceStart) + graceMs : now;
+      const fresh: StoredFinding = { finding: f, fingerprint, firstSeen: now, publishAt, published: false };
+      this.stored++;
+      this.bytes += sizeOf(f);
+      next.push(fresh);
+      if (publishAt <= now) this.publish(record, fresh, out);
+      else this.wait(record, fresh);
+    }
+    for (const gone of before.values()) this.forget(record, gone, out);
+    record.findings = next;
+    if (next.length === 0) this.records.delete(key);
+    else this.records.set(key, record);
+  }
+
+  /** The object is gone (or has no findings any more). */
+  delete(key: string, out: Transitions): void {
+    const record = this.records.get(key);
+    if (!record) return;
+    for (const s of record.findings) this.forget(record, s, out);
+    record.findings = [];
+    this.records.delete(key);
+  }
+
+  /** Publishes the findings whose grace period has passed; returns the earliest publishAt still waiting. */
+  promote(now: number, out: Transitions): number | undefined {
+    let next: number | undefined;
+    for (const [finding, record] of [...this.waiting]) {
+      if (finding.publishAt <= now) {
+        this.waiting.delete(finding);
+        this.publish(record, finding, out);
+      } else if (next === undefined || finding.publishAt < next) next = finding.publishAt;
+    }
+    return next;
+  }
+
+  private publish(record: ObjectRecord, s: StoredFinding, out: Transitions): void {
+    s.published = true;
+    this.count(s.finding, +1);
+    out.appeared.push({ record, finding: s });
+  }
+
+  private forget(record: ObjectRecord, s: StoredFinding, out: Transitions): void {
+    this.stored--;
+    this.bytes -= sizeOf(s.finding);
+    if (s.published) {
+      this.count(s.finding, -1);
+      out.disappeared.push({ record, finding: s });
+    } else this.unwait(record, s);
+  }
+
+  private wait(record: ObjectRecord, s: StoredFinding): void {
+    this.waiting.set(s, record);
+  }
+
+  private unwait(_record: ObjectRecord, s: StoredFinding): void {
+    this.waiting.delete(s);
+  }
+
+  private replaceSize(a: Finding, b: Finding): void {
+    this.bytes += sizeOf(b) - sizeOf(a);
+  }
+
+  private count(f: Finding, delta: number): void {
+    const k = countKey(f);
+    const n = (this.counts.get(k) ?? 0) + delta;
+    if (n <= 0) this.counts.delete(k);
+    else this.counts.set(k, n);
+  }
+}
