@@ -37,7 +37,8 @@ COPY src ./src
 COPY policies ./policies
 # Numeric, so Kubernetes can verify runAsNonRoot without an /etc/passwd lookup.
 USER 65532:65532
-EXPOSE 8443
+# 8443: the webhook (HTTPS); 9090: /metrics (plain HTTP, --metrics-port).
+EXPOSE 8443 9090
 ENTRYPOINT ["node", "src/cli.ts"]
 # The paths where manifests/base/deployment.yaml mounts the policy ConfigMap and the TLS Secret.
 CMD ["serve", "--policy", "/etc/netguard/policy/policy.yaml", "--tls-cert", "/etc/netguard/tls/tls.crt", "--tls-key", "/etc/netguard/tls/tls.key"]

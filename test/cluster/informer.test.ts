@@ -9,6 +9,7 @@ import type { LabelSelector } from '../../src/policies/selectors.ts';
 import { eventually } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 import { counter, DNS, harness, seedBasics } from './helpers.ts';
+import { readiness } from '../../src/server/health.ts';
 
 t.setTimeout(60_000);
 
@@ -139,7 +140,8 @@ t.test('a 403 on one resource: its family is unknown with the RBAC reason, the r
   t.equal(h.source.isSynced(), false, 'not ready while a resource cannot be listed');
   t.match(h.source.view.namespaces(), { known: true });
   t.match(h.source.view.podSources('kube-system', { matchLabels: DNS.podLabels }), { known: true });
-  t.match(h.source.status().ingressclasses, { synced: false, error: /forbidden/ });
+  t.match(h.source.status().ingressclasses, { synced: false, error: /forbidden/, errorType: 'forbidden' });
+  t.equal(readiness({ shuttingDown: false, certificate: { notAfter: new Date(), fingerprint: 'x' }, policy: { source: 'p.yaml', hash: '0'.repeat(64) } as never, cluster: h.source }).reason, 'cluster caches not synced: ingressclasses (forbidden)', '/readyz names the family and the code');
   t.ok(await counter(h.registry, 'netguard_cluster_cache_errors_total', { resource: 'ingressclasses', type: 'forbidden' }) >= 1, 'errors counted by type');
 
   h.fake.forbid('ingressclasses', false); // RBAC fixed: it recovers without a restart
