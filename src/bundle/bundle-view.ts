@@ -1,13 +1,14 @@
 // The cluster as `netguard check` sees it: the bundle of manifests is the cluster state.
 // Built once, then read-only. Applies the apiserver's defaults and the cluster's built-ins
 // (the four system namespaces, the metadata.name label, the DNS pods the policy describes)
-// so verdicts match what the server would say about the same objects in a cluster.
+// so verdicts match what the server would say about the same objects in a cluster. Namespace
+// labels are known only when the bundle (or the cluster state) holds Namespace objects.
 import { defaultNetworkPolicySpec } from '../kube/defaulting.ts';
-import { requirementsMatch, toRequirements, type LabelSelector } from '../kube/selectors.ts';
+import { requirementsMatch, toRequirements, type Labels, type LabelSelector } from '../kube/selectors.ts';
 import type { DnsSettings, KubeObject } from '../policies/types.ts';
 import { BUILTIN_NAMESPACES, isClusterScoped, isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
-import { known, unknown, type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource } from '../view/view.ts';
+import { clusterIPsOf, known, serviceSelects, unknown, type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource } from '../view/view.ts';
 
 const FROM = 'the bundle';
 
@@ -36,9 +37,11 @@ export class BundleView implements ClusterView {
   private readonly podsByNs = new Map<string, PodSource[]>();
   private readonly policiesByNs = new Map<string, NetworkPolicyInfo[]>();
   private readonly classes: IngressClassInfo[] = [];
+  private readonly servicesByNs = new Map<string, { selector?: Record<string, string>; clusterIPs: string[] }[]>();
 
   constructor(objects: readonly KubeObject[], options: BundleOptions = {}) {
     const defaultNs = options.defaultNamespace ?? 'default';
+    let sawNamespace = false;
     for (const name of BUILTIN_NAMESPACES) this.addNamespace(name, {});
     if (options.dns) {
       this.addNamespace(options.dns.namespace, {});
@@ -55,6 +58,7 @@ export class BundleView implements ClusterView {
       switch (obj.kind) {
         case 'Namespace':
           this.addNamespace(name, obj.metadata?.labels ?? {}, isTerminating(obj));
+          sawNamespace = true;
           break;
         case 'IngressClass':
           this.classes.push({
@@ -67,12 +71,22 @@ export class BundleView implements ClusterView {
         case 'NetworkPolicy':
           this.policies(ns!).push({ namespace: ns!, name, spec: defaultNetworkPolicySpec(obj.spec ?? {}) });
           break;
+        case 'Service': {
+          const list = this.servicesByNs.get(ns!) ?? [];
+          list.push({ ...(obj.spec?.selector && typeof obj.spec.selector === 'object' ? { selector: stringValues(obj.spec.selector) } : {}), clusterIPs: clusterIPsOf(obj.spec) });
+          this.servicesByNs.set(ns!, list);
+          break;
+        }
         default: {
           const source = podSourceFromObject(obj, ns);
           if (source) this.pods(source.namespace).push(source);
         }
       }
     }
+    // A bundle that describes no namespace (an app repo, no cluster state) has shown none of
+    // their labels but the name: a namespaceSelector on anything else cannot be judged. One
+    // Namespace object means the bundle describes its namespaces, as a cluster would.
+    if (!sawNamespace) for (const [name, info] of this.nsByName) this.nsByName.set(name, { ...info, labelsUnseen: true });
   }
 
   private addNamespace(name: string, labels: Record<string, string>, terminating = false): void {
@@ -129,6 +143,12 @@ export class BundleView implements ClusterView {
 
   networkPolicies(namespace: string): Answer<readonly NetworkPolicyInfo[]> {
     return known(this.policiesByNs.get(namespace) ?? [], FROM);
+  }
+
+  clusterIPsSelecting(namespace: string, podLabels: Labels): Answer<readonly string[]> {
+    // The bundle's own Services (or the cluster state's): an app bundle rarely holds kube-dns,
+    // and an empty answer then means "not shown", which callers treat as not knowing the address.
+    return known((this.servicesByNs.get(namespace) ?? []).filter((s) => serviceSelects(s.selector, podLabels)).flatMap((s) => s.clusterIPs), FROM);
   }
 }
 

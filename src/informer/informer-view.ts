@@ -5,12 +5,12 @@
 // Once synced, a family keeps answering from its last known state whatever happens to the API
 // server; each known answer says how far behind it may be (ageSeconds: 0 while every watch
 // behind it is live), and the engine turns that into "stale" with the policy's staleAfterSeconds.
-import { toRequirements, type LabelSelector } from '../kube/selectors.ts';
+import { toRequirements, type Labels, type LabelSelector } from '../kube/selectors.ts';
 import type { KeyedStore, NamespacedStore } from './stores.ts';
 import type { PodIndex } from './pod-index.ts';
 import type { ServiceInfo } from './projections.ts';
 import {
-  known, unknown,
+  known, serviceSelects, unknown,
   type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource, type ResourceFamily,
 } from '../view/view.ts';
 
@@ -75,6 +75,10 @@ export class InformerView implements ClusterView {
 
   networkPolicies(namespace: string): Answer<readonly NetworkPolicyInfo[]> {
     return this.answer(['networkpolicies'], () => this.caches.networkPolicies.list(namespace));
+  }
+
+  clusterIPsSelecting(namespace: string, podLabels: Labels): Answer<readonly string[]> {
+    return this.answer(['services'], () => this.caches.services.list(namespace).filter((s) => serviceSelects(s.selector, podLabels)).flatMap((s) => s.clusterIPs));
   }
 
   /** Services in the DNS namespace (the cluster DNS Service among them). Not in ClusterView yet. */

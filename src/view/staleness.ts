@@ -1,7 +1,7 @@
 // The ClusterView a rule sees during evaluation: the real one, noting whether any known answer
 // was older than the policy's staleAfterSeconds. A wrapper rather than an edit to every rule:
 // rules stay unaware of staleness, and the engine turns a stale answer into "never deny".
-import type { Answer, ClusterView } from './view.ts';
+import { unknown, type Answer, type ClusterView } from './view.ts';
 
 export class StalenessRecorder implements ClusterView {
   inner: ClusterView;
@@ -40,5 +40,9 @@ export class StalenessRecorder implements ClusterView {
   }
   networkPolicies(namespace: string) {
     return this.note(this.inner.networkPolicies(namespace));
+  }
+  clusterIPsSelecting(namespace: string, podLabels: Parameters<NonNullable<ClusterView['clusterIPsSelecting']>>[1]): Answer<readonly string[]> {
+    const inner = this.inner;
+    return inner.clusterIPsSelecting ? this.note(inner.clusterIPsSelecting(namespace, podLabels)) : unknown('this view holds no Services');
   }
 }

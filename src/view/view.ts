@@ -43,6 +43,12 @@ export interface NamespaceInfo {
   labels: Labels;
   /** being deleted (status.phase Terminating, or a deletionTimestamp): its contents are going away */
   terminating?: boolean;
+  /**
+   * Only the kubernetes.io/metadata.name label is known: the view was never shown the Namespace
+   * object (a bundle without Namespace objects or cluster state), so any other label may be on
+   * it. Selectors on other keys are then neither matched nor refused (policies/namespaces.ts).
+   */
+  labelsUnseen?: true;
 }
 
 export interface IngressClassInfo {
@@ -69,4 +75,27 @@ export interface ClusterView {
   allPodSources(namespace: string, limit?: number): Answer<readonly PodSource[]>;
   ingressClasses(): Answer<readonly IngressClassInfo[]>;
   networkPolicies(namespace: string): Answer<readonly NetworkPolicyInfo[]>;
+  /**
+   * Optional, for views that hold Services: the ClusterIPs of the Services in `namespace` whose
+   * selector picks pods carrying `podLabels` (the cluster DNS Service, for the DNS rule: its
+   * address family, and the address an ipBlock aimed at it would name).
+   */
+  clusterIPsSelecting?(namespace: string, podLabels: Labels): Answer<readonly string[]>;
+}
+
+/** A Service selector (a plain map) picks pods with these labels: every pair is among them. */
+export function serviceSelects(selector: Readonly<Record<string, string>> | undefined, podLabels: Labels): boolean {
+  if (!selector) return false;
+  let any = false;
+  for (const k in selector) {
+    if (podLabels[k] !== selector[k] || !Object.hasOwn(podLabels, k)) return false;
+    any = true;
+  }
+  return any;
+}
+
+/** A Service's ClusterIPs (spec.clusterIPs, else spec.clusterIP), without "None" and "". */
+export function clusterIPsOf(spec: any): string[] {
+  const ips: unknown[] = Array.isArray(spec?.clusterIPs) && spec.clusterIPs.length > 0 ? spec.clusterIPs : [spec?.clusterIP];
+  return ips.filter((ip): ip is string => typeof ip === 'string' && ip !== '' && ip !== 'None');
 }

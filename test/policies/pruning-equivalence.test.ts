@@ -5,7 +5,7 @@ import t from 'tap';
 import { CharCounts, nearMiss } from '../../src/policies/explain/near-miss.ts';
 import { formatRequirements } from '../../src/kube/selectors.ts';
 import { requirementMatches, type Requirement } from '../../src/kube/selectors.ts';
-import { closest, editDistance, editDistanceWithin, nearest } from '../../src/policies/explain/edit-distance.ts';
+import { closest, editDistance, editDistanceWithin, nearest } from '../../src/edit-distance.ts';
 
 /** The definitions before pruning, kept here as the reference. */
 function editDistanceReference(a: string, b: string): number {

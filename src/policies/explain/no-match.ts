@@ -4,6 +4,7 @@
 import type { ClusterView, PodSource } from '../../view/view.ts';
 import { fromMap, requirementsMatch, type GeneratedLabels, type Labels, type LabelSelector, type Requirement } from '../../kube/selectors.ts';
 import { plural, truncate } from '../../kube/text.ts';
+import { generatedClue } from './generated-clue.ts';
 import { nearestLabels, nearMiss } from './near-miss.ts';
 
 /** Pod sources read for "did you mean" evidence; enough for any namespace a person reads. */
@@ -25,12 +26,16 @@ export interface NoMatch {
   /** "did you mean app=web?", "Deployment/web has them on metadata.labels..."; may be empty */
   clue: string;
   hint: string;
-  /** misplaced workload labels and near misses are strong clues; the others invite more probing */
-  kind: 'misplaced' | 'near' | 'labels' | 'empty';
+  /** misplaced workload labels, near misses and controller-written values are strong clues; the others invite more probing */
+  kind: 'misplaced' | 'near' | 'controller' | 'labels' | 'empty';
 }
 
-/** Why `reqs` selects no pod source in `namespaces`, from what the view can show us. */
-export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], namespaces: readonly string[], from: string): NoMatch {
+/**
+ * Why `reqs` selects no pod source in `namespaces`, from what the view can show us. `room`: the
+ * characters the caller's message leaves for "(checked...); clue", so evidence is shortened to
+ * fit rather than cut off at the end.
+ */
+export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], namespaces: readonly string[], from: string, room = 160): NoMatch {
   const sources: PodSource[] = [];
   let capped = false;
   let counted = false;
@@ -71,7 +76,10 @@ export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], 
     };
   }
   if (n === 0) return { checked, clue: '', hint: '', kind: 'empty' };
-  const found = nearestLabels(reqs, sources);
+  // Right labels, but a value the controller never writes (or per-pod labels of different pods).
+  const generated = generatedClue(reqs, sources);
+  if (generated) return { checked, ...generated, kind: 'controller' };
+  const found = nearestLabels(reqs, sources, 3, Math.max(40, room - checked.length - '(); labels found: '.length));
   return {
     checked,
     clue: found.length > 0 ? `labels found: ${found.join(', ')}` : 'none of them has labels',

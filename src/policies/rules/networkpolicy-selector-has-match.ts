@@ -5,8 +5,9 @@
 // it sits (egress[0].to[1]); lookups the view cannot answer are reported once per reason.
 import type { ClusterView, NamespaceInfo } from '../../view/view.ts';
 import { NAMESPACE_NAME_LABEL } from '../../kube/objects.ts';
-import { requirementsMatch, type Requirement } from '../../kube/selectors.ts';
-import { closest } from '../explain/edit-distance.ts';
+import type { Requirement } from '../../kube/selectors.ts';
+import { namespaceSelects, unseenKeys } from '../namespaces.ts';
+import { closest } from '../../edit-distance.ts';
 import { truncate } from '../../kube/text.ts';
 import type { Rule, RuleFinding } from '../types.ts';
 import { explainNoMatch, foundElsewhere } from '../explain/no-match.ts';
@@ -56,13 +57,54 @@ function namespaceViolation(where: string, reqs: readonly Requirement[], all: re
   if (near) {
     return { verdict: 'violation', messageId: 'peer-namespace-no-match', path: `${where}.namespaceSelector`, message: `${base}; did you mean ${truncate(near.fix, 60)}?`, hint: `namespace ${near.set.name} has ${truncate(near.fix, 80)}` };
   }
-  const found = nearestLabels(reqs, all);
+  const found = nearestLabels(reqs, all, 3, Math.max(40, MAX_MESSAGE - base.length - '; namespace labels found: '.length));
   return {
     verdict: 'violation',
     messageId: 'peer-namespace-no-match',
     path: `${where}.namespaceSelector`,
     message: found.length > 0 ? `${base}; namespace labels found: ${found.join(', ')}` : base,
     hint: `label the namespace (kubectl label namespace <name> key=value) or select it by ${NAMESPACE_NAME_LABEL}`,
+  };
+}
+
+/** The selector's requirements (already known to be valid here). */
+function parseSelectorReqs(raw: unknown): Requirement[] {
+  const parsed = parseSelector(raw);
+  return 'reqs' in parsed ? parsed.reqs : [];
+}
+
+function all(view: ClusterView): readonly NamespaceInfo[] {
+  const a = view.namespaces();
+  return a.known ? a.value : [];
+}
+
+/**
+ * The namespaceSelector reads labels the view has not seen: a bundle without Namespace objects
+ * knows only each namespace's kubernetes.io/metadata.name. Unknown, with the one mistake that
+ * can still be named: a `name: <namespace>` label nothing adds.
+ */
+function unseenNamespaces(where: string, reqs: readonly Requirement[], namespaces: readonly NamespaceInfo[]): RuleFinding {
+  const keys = unseenKeys(reqs);
+  const names = namespaces.map((n) => n.name);
+  let guess: { key: string; name: string } | undefined;
+  for (const r of reqs) {
+    if (r.key === NAMESPACE_NAME_LABEL || r.operator !== 'In') continue;
+    const name = r.values.find((v) => names.includes(v)) ?? r.values.map((v) => closest(v, names)).find((v) => v !== undefined);
+    if (name) {
+      guess = { key: r.key, name };
+      break;
+    }
+  }
+  const shownKeys = truncate(keys.join(', '), 50);
+  return {
+    verdict: 'unknown',
+    messageId: 'cannot-see',
+    path: `${where}.namespaceSelector`,
+    message: truncate(
+      `cannot check ${where}: namespaceSelector ${truncate(formatRequirements(reqs), 60)} reads label${keys.length === 1 ? '' : 's'} ${shownKeys}, which the bundle does not show (no Namespace objects)${guess ? `; did you mean ${NAMESPACE_NAME_LABEL}=${guess.name}?` : ''}`,
+      MAX_MESSAGE,
+    ),
+    hint: `${guess ? `Kubernetes adds only ${NAMESPACE_NAME_LABEL} to namespaces: unless you labelled them ${truncate(guess.key, 40)}, select ${NAMESPACE_NAME_LABEL}: ${guess.name}. ` : ''}To have this checked, add the Namespace manifests to the bundle or pass --cluster-state`,
   };
 }
 
@@ -106,12 +148,13 @@ export const rule: Rule = {
         // selected: nothing to say
       } else if (s.unknown !== undefined) cantTell('spec.podSelector', s.unknown);
       else {
-        const why = explainNoMatch(view, target.reqs, [ns], s.from);
+        const lead = `spec.podSelector ${truncate(formatRequirements(target.reqs), 60)} matches no pod or pod template in namespace ${ns} `;
+        const why = explainNoMatch(view, target.reqs, [ns], s.from, MAX_MESSAGE - lead.length);
         findings.push({
           verdict: 'violation',
           messageId: 'target-no-match',
           path: 'spec.podSelector',
-          message: `spec.podSelector ${truncate(formatRequirements(target.reqs), 60)} matches no pod or pod template in namespace ${ns} (${why.checked})${why.clue ? `; ${why.clue}` : ''}`,
+          message: `${lead}(${why.checked})${why.clue ? `; ${why.clue}` : ''}`,
           hint: `the policy applies to no pod until one matches; ${why.hint || LATE_WORKLOAD}`,
         });
       }
@@ -126,6 +169,7 @@ export const rule: Rule = {
       if ('invalid' in pod) return invalid(`${where}.podSelector`, pod.invalid);
 
       let targets = [ns];
+      let unseen: string[] = [];
       let scope = `namespace ${ns}`;
       if (hasNs) {
         const nsSel = parseSelector(peer.namespaceSelector);
@@ -133,9 +177,16 @@ export const rule: Rule = {
         if (nsSel.reqs.length === 0 && pod.reqs.length === 0) return; // every pod in every namespace
         const all = view.namespaces();
         if (!all.known) return cantTell(where, all.reason);
-        const selected = all.value.filter((n) => requirementsMatch(nsSel.reqs, n.labels));
-        if (selected.length === 0) {
+        const judged = all.value.map((n) => ({ n, m: namespaceSelects(nsSel.reqs, n) }));
+        const selected = judged.filter((j) => j.m === 'yes').map((j) => j.n);
+        // Namespaces whose labels the view has not seen (a bundle without Namespace objects).
+        unseen = judged.filter((j) => j.m === 'maybe').map((j) => j.n.name);
+        if (selected.length === 0 && unseen.length === 0) {
           findings.push(namespaceViolation(where, nsSel.reqs, all.value, all.from));
+          return;
+        }
+        if (selected.length === 0 && pod.reqs.length === 0) {
+          findings.push(unseenNamespaces(where, nsSel.reqs, all.value));
           return;
         }
         targets = selected.map((n) => n.name);
@@ -151,7 +202,19 @@ export const rule: Rule = {
       const s = anyPod(view, targets, peer.podSelector);
       if (s.found) return;
       if (s.unknown !== undefined) return cantTell(where, s.unknown);
-      const why = explainNoMatch(view, pod.reqs, targets, s.from);
+      let from = s.from;
+      if (unseen.length > 0) {
+        // Matching pods in a namespace the selector may or may not select: cannot tell. None in
+        // any of them: the peer allows nothing, whatever those namespaces are labelled.
+        const maybe = anyPod(view, unseen, peer.podSelector);
+        if (maybe.found) return void findings.push(unseenNamespaces(where, parseSelectorReqs(peer.namespaceSelector), all(view)));
+        if (maybe.unknown !== undefined) return cantTell(where, maybe.unknown);
+        targets = [...targets, ...unseen];
+        from = maybe.from;
+        scope = targets.length <= 3 ? `namespaces ${targets.map((t) => truncate(t, 40)).join(', ')}` : `the ${targets.length} namespaces its namespaceSelector may select`;
+      }
+      const lead = `${where}: podSelector ${truncate(formatRequirements(pod.reqs), 60)} matches no pod in ${scope} `;
+      const why = explainNoMatch(view, pod.reqs, targets, from, MAX_MESSAGE - lead.length);
       let { clue, hint } = why;
       let elsewhere = false;
       if (!hasNs && (why.kind === 'empty' || why.kind === 'labels')) {
@@ -167,7 +230,7 @@ export const rule: Rule = {
         verdict: 'violation',
         messageId: elsewhere ? 'peer-pods-in-other-namespace' : 'peer-pod-no-match',
         path: `${where}.podSelector`,
-        message: `${where}: podSelector ${truncate(formatRequirements(pod.reqs), 60)} matches no pod in ${scope} (${why.checked})${clue ? `; ${clue}` : ''}`,
+        message: `${lead}(${why.checked})${clue ? `; ${clue}` : ''}`,
         hint: hint || LATE_WORKLOAD,
       });
     };

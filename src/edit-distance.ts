@@ -1,4 +1,5 @@
-// "Did you mean" for names, label keys and label values.
+// "Did you mean" for names, label keys and label values, and for netguard's own flags, commands
+// and policy keys: a leaf every floor may use (test/house/layers.test.ts), importing nothing.
 // Distance is optimal string alignment (Damerau-Levenshtein without repeated edits of a
 // substring): a swap of two neighbours counts as one edit, because "ngnix" for "nginx"
 // and "fronted" for "frontend"-style slips are the typos people actually make.
