@@ -65,11 +65,15 @@ COPY package.json ./
 COPY --from=build /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist
 COPY policies ./policies
+# `netguard rules <id>` prints these pages.
+COPY docs ./docs
 # Numeric, so Kubernetes can verify runAsNonRoot without an /etc/passwd lookup (the :nonroot
 # base already runs as 65532; said again here so the image does not depend on the tag).
 USER 65532:65532
 EXPOSE 8443
 # distroless keeps node at /nodejs/bin/node, and there is no shell to find it on a PATH.
 ENTRYPOINT ["/nodejs/bin/node", "dist/cli.js"]
-# The paths where manifests/base/deployment.yaml mounts the policy ConfigMap and the TLS Secret.
-CMD ["serve", "--policy", "/etc/netguard/policy/policy.yaml", "--tls-cert", "/etc/netguard/tls/tls.crt", "--tls-key", "/etc/netguard/tls/tls.key"]
+# What manifests/base/deployment.yaml passes: the policy from its ConfigMap mount, certificates
+# self-managed in the Secret netguard-tls (needs POD_NAMESPACE). manifests/files mounts the Secret
+# instead and passes --cert-mode files --tls-cert /etc/netguard/tls/tls.crt --tls-key /etc/netguard/tls/tls.key.
+CMD ["serve", "--policy", "/etc/netguard/policy/policy.yaml", "--cert-mode", "self-managed", "--cert-secret", "netguard-tls", "--webhook-config", "netguard"]

@@ -37,9 +37,9 @@ rendered="$(kubectl kustomize "$overlay")"
 grep -q "image: $name@$digest\$" <<<"$rendered" || { echo "$0: the rendered Deployment does not run $name@$digest" >&2; exit 1; }
 version="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$repo/package.json" | head -1)"
 cat <<HEADER
-# netguard $version: everything but the TLS Secret and the webhook's caBundle.
+# netguard $version: everything; netguard makes its TLS Secret and sets the webhook's caBundle
+# itself (self-managed certificates). Certificates from files or cert-manager: see the README.
 #   kubectl apply -f netguard-install.yaml
-#   npx netguard@$version certs --kubectl | sh -e     # or cert-manager: see the README
 # Image: $name@$digest
 HEADER
 printf '%s\n' "$rendered"

@@ -1,4 +1,4 @@
-// The `netguard` command: dispatches to serve, check or certs. Each command lives in its own
+// The `netguard` command: dispatches to serve, check, certs, rules or version. Each command lives in its own
 // module, imported only when asked for, so `netguard check` in CI never loads Fastify or the
 // Kubernetes client, and a command that fails to load cannot break the others.
 import { readFileSync } from 'node:fs';
@@ -21,6 +21,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner> }>
     summary: 'generate the webhook TLS certificates',
     load: async () => (await import('./cli/certs.ts')).runCerts,
   },
+  rules: {
+    summary: 'list the rules; `netguard rules <id>` prints a rule\'s documentation',
+    load: async () => (await import('./cli/rules.ts')).runRules,
+  },
+  version: {
+    summary: 'print the netguard and Node.js versions',
+    load: async () => (await import('./cli/version.ts')).runVersion,
+  },
 };
 
 export const USAGE = `Usage: netguard <command> [options]
@@ -32,7 +40,7 @@ ${Object.entries(COMMANDS)
 
 Options:
   -h, --help       show this help
-  -v, --version    print the version
+  -v, --version    print the version number
 
 Run 'netguard <command> --help' for a command's options.
 `;

@@ -14,7 +14,13 @@ export type ErrorCode =
   /** a request to the Kubernetes API failed (src/client): details.type says how (forbidden, gone, network...) */
   | 'API_REQUEST'
   | 'BASELINE_INVALID'
-  | 'OUTPUT_WRITE';
+  | 'OUTPUT_WRITE'
+  // self-managed certificates (src/certs/self-managed): each names what an operator must look at
+  | 'CERT_SECRET_INVALID' // the certificate Secret holds something netguard cannot serve from
+  | 'CERT_CA_EXPIRED' // the CA that signs the serving certificate has expired
+  | 'CERT_WEBHOOK_MISSING' // the ValidatingWebhookConfiguration to inject the CA into does not exist
+  | 'CERT_FORBIDDEN' // RBAC refused a read or write of the Secret or the webhook configuration
+  | 'CERT_API'; // the API server failed or could not be reached (retried with backoff)
 
 export class NetguardError extends Error {
   readonly code: ErrorCode;

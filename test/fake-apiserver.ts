@@ -10,13 +10,40 @@
 //     as newline-delimited JSON; BOOKMARKs when allowWatchBookmarks; timeoutSeconds; an ERROR
 //     event with a 410 Status for an N older than the compaction window; label selector
 //     transitions become ADDED/DELETED
-// and test hooks to break it: drop watches, forbid a resource (403), slow responses, answer
-// 500/429 for a while, silence watches, compact history.
+//   - fieldSelector on metadata.name / metadata.namespace for lists and watches (a watch of one
+//     object: ?watch=1&fieldSelector=metadata.name=X); other fields are 400 as in the real server
+// Writes, with the real server's answers (Status bodies with reason and details):
+//   - GET one object (404 NotFound)
+//   - POST create: 201; 409 AlreadyExists; generateName; 400 when the body's namespace or kind
+//     disagree with the URL; 422 without a name; uid, creationTimestamp and resourceVersion set
+//   - PUT update: metadata.resourceVersion is a precondition (409 Conflict when stale; absent
+//     means unconditional); 404 when missing (no create-on-update); an update that changes
+//     nothing keeps the resourceVersion and sends no event, as the real server does
+//   - PATCH: application/merge-patch+json and application/json-patch+json (a failed `test` or a
+//     missing path is 422; a patch that sets metadata.resourceVersion is a precondition, 409 when
+//     stale); strategic merge and apply patches are not emulated (415)
+//   - DELETE: 200 with a Success Status; preconditions.uid / preconditions.resourceVersion (409)
+//   - Secret validation that bites writers: type kubernetes.io/tls needs data tls.crt and
+//     tls.key (422), and a Secret's type is immutable (422)
+//   - RBAC (setRbac): every request authorized per verb, API group, resource, namespace and name,
+//     with the real authorizer's quirks (see fake-apiserver/rbac.ts); 403 Forbidden with the
+//     apiserver's exact message. Off by default: everything is allowed.
+// Served by default: WATCHED_RESOURCES plus Secrets and ValidatingWebhookConfigurations.
+// Subresources (/status, /scale), deletecollection, managedFields and generation are not emulated.
+// Test hooks to break it: drop watches, forbid a resource (403), slow responses, answer
+// 500/429 for a while, silence watches, compact history; and apply/delete/get to act as a person
+// with kubectl would (no validation, no RBAC), for hand edits.
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { WATCHED_RESOURCES } from '../src/view/resources.ts';
+import { FieldSelectorError, parseFieldSelector, type FieldPredicate } from './fake-apiserver/fields.ts';
+import { applyJsonPatch, applyMergePatch, deepEqual, PatchError } from './fake-apiserver/patch.ts';
+import { allows, forbiddenStatus, type RbacRule } from './fake-apiserver/rbac.ts';
 import { parseLabelSelector, type LabelPredicate } from './fake-apiserver/selector.ts';
+
+export type { RbacRule } from './fake-apiserver/rbac.ts';
 
 export interface FakeResource {
   group: string;
@@ -26,6 +53,9 @@ export interface FakeResource {
   namespaced: boolean;
 }
 
+/** What the apiserver's authorizer calls the request: the HTTP method, and for GET whether it names an object or watches. */
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+
 export interface Failure {
   status: number;
   /** answer this many matching requests, then stop (default: until cleared) */
@@ -33,18 +63,30 @@ export interface Failure {
   retryAfterSeconds?: number;
   /** only requests for this resource (plural) */
   resource?: string;
-  /** only lists or only watches */
-  only?: 'list' | 'watch';
+  /** only requests with this verb */
+  only?: Verb;
 }
 
 export interface RequestRecord {
   resource: string;
   namespace?: string;
+  /** the object named in the URL, or pinned by fieldSelector=metadata.name */
+  name?: string;
+  verb: Verb | 'unknown';
   watch: boolean;
   query: Record<string, string>;
   accept: string;
   status: number;
 }
+
+/** Resources the fake serves besides WATCHED_RESOURCES: what netguard writes. */
+export const WRITABLE_RESOURCES: readonly FakeResource[] = [
+  { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true },
+  { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'validatingwebhookconfigurations', kind: 'ValidatingWebhookConfiguration', namespaced: false },
+];
+
+/** The service account the fake's 403 messages name unless setRbac says otherwise. */
+export const DEFAULT_USER = 'system:serviceaccount:netguard-system:netguard';
 
 export interface FakeOptions {
   token?: string;
@@ -52,7 +94,7 @@ export interface FakeOptions {
   bookmarkIntervalMs?: number;
   /** events kept for watch replay; older resourceVersions get 410 (default 10,000) */
   historyLimit?: number;
-  /** resources served; default WATCHED_RESOURCES */
+  /** resources served; default WATCHED_RESOURCES and WRITABLE_RESOURCES */
   resources?: readonly FakeResource[];
   /** listen on this port (default: any free one) */
   port?: number;
@@ -71,6 +113,7 @@ interface Watcher {
   res: FakeResource;
   namespace?: string;
   selector: LabelPredicate;
+  fields: FieldPredicate;
   metadataOnly: boolean;
   response: http.ServerResponse;
   /** a silenced watch writes nothing at all, as a stuck proxy would */
@@ -83,7 +126,24 @@ interface Snapshot {
   items: any[];
 }
 
-const STATUS = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+const STATUS = (code: number, reason: string, message: string, details?: Record<string, unknown>) => ({
+  kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code,
+});
+
+/** An answer other than 2xx, thrown inside a handler and sent as a Status. */
+class Refusal extends Error {
+  readonly code: number;
+  readonly reason: string;
+  readonly details?: Record<string, unknown>;
+  constructor(code: number, reason: string, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.code = code;
+    this.reason = reason;
+    this.details = details;
+  }
+}
+
+const MAX_BODY = 3 * 1024 * 1024; // etcd's request limit, which the apiserver enforces too
 
 function rkeyOf(r: { group: string; resource: string }): string {
   return r.group ? `${r.resource}.${r.group}` : r.resource;
@@ -111,6 +171,7 @@ export class FakeApiServer {
   private readonly snapshots = new Map<number, Snapshot>();
   private snapshotSeq = 0;
   private readonly forbidden = new Set<string>();
+  private rbac: { rules: readonly RbacRule[]; user: string } | undefined;
   private failures: Failure[] = [];
   private latencyMs = 0;
   private silent = false;
@@ -119,7 +180,7 @@ export class FakeApiServer {
     this.token = opts.token ?? 'fake-token';
     this.historyLimit = opts.historyLimit ?? 10_000;
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 1000;
-    for (const r of opts.resources ?? WATCHED_RESOURCES) {
+    for (const r of opts.resources ?? [...WATCHED_RESOURCES, ...WRITABLE_RESOURCES]) {
       const res = { group: r.group, version: r.version, resource: r.resource, kind: r.kind, namespaced: r.namespaced };
       this.resources.set(rkeyOf(res), res);
       this.byKind.set(r.kind, res);
@@ -160,17 +221,25 @@ export class FakeApiServer {
     return this.rv;
   }
 
-  /** Creates or replaces an object (by apiVersion/kind, namespace, name); returns the stored copy. */
+  /**
+   * Creates or replaces an object (by apiVersion/kind, namespace, name); returns the stored copy.
+   * A test's backdoor, like `kubectl replace --force` by a cluster admin: no validation, no RBAC,
+   * no precondition; watchers see the change.
+   */
   apply(obj: any): any {
     const res = this.byKind.get(obj?.kind);
     if (!res) throw new Error(`fake apiserver does not serve kind ${obj?.kind}`);
     const key = this.objKey(res, obj.metadata?.namespace, obj.metadata?.name);
-    const map = this.store.get(rkeyOf(res))!;
-    const prev = map.get(key);
+    const prev = this.store.get(rkeyOf(res))!.get(key);
     const stored = structuredClone(obj);
-    stored.metadata.resourceVersion = String(++this.rv);
     stored.metadata.creationTimestamp ??= prev?.metadata?.creationTimestamp ?? new Date(0).toISOString();
-    map.set(key, stored);
+    return this.put(res, key, stored, prev);
+  }
+
+  /** Stores with a new resourceVersion, records history and tells watchers. */
+  private put(res: FakeResource, key: string, stored: any, prev: any): any {
+    stored.metadata.resourceVersion = String(++this.rv);
+    this.store.get(rkeyOf(res))!.set(key, stored);
     this.record({ rv: this.rv, rkey: rkeyOf(res), type: prev ? 'MODIFIED' : 'ADDED', obj: stored, prev });
     return stored;
   }
@@ -232,6 +301,14 @@ export class FakeApiServer {
     else this.forbidden.delete(resource);
   }
 
+  /**
+   * Authorizes every request against these rules, as the user named in 403 messages
+   * (default DEFAULT_USER); `undefined` turns RBAC off again (everything allowed).
+   */
+  setRbac(rules: readonly RbacRule[] | undefined, user = DEFAULT_USER): void {
+    this.rbac = rules ? { rules, user } : undefined;
+  }
+
   /** Answer matching requests with an error status (500, 503, 429...), until cleared or used up. */
   fail(f: Failure): void {
     this.failures.push({ ...f });
@@ -281,7 +358,7 @@ export class FakeApiServer {
     for (const w of this.watchers) if (w.rkey === ev.rkey) this.deliver(w, ev);
   }
 
-  private route(pathname: string): { res: FakeResource; namespace?: string } | undefined {
+  private route(pathname: string): { res: FakeResource; namespace?: string; name?: string } | undefined {
     const seg = pathname.split('/').filter(Boolean);
     let group = '';
     let version: string;
@@ -295,14 +372,35 @@ export class FakeApiServer {
       rest = seg.slice(3);
     } else return undefined;
     let namespace: string | undefined;
-    if (rest.length === 3 && rest[0] === 'namespaces') {
-      namespace = rest[1];
-      rest = [rest[2]];
+    // namespaces/NS/RESOURCE[/NAME] is namespaced; RESOURCE[/NAME] is cluster-wide or cluster-scoped
+    // (namespaces/NAME is then the Namespace called NAME).
+    if (rest.length >= 3 && rest[0] === 'namespaces') {
+      namespace = decodeURIComponent(rest[1]);
+      rest = rest.slice(2);
     }
-    if (rest.length !== 1) return undefined;
+    if (rest.length < 1 || rest.length > 2) return undefined; // subresources are not emulated
     const res = this.resources.get(group ? `${rest[0]}.${group}` : rest[0]);
     if (!res || res.version !== version || (namespace !== undefined && !res.namespaced)) return undefined;
-    return { res, namespace };
+    const name = rest.length === 2 ? decodeURIComponent(rest[1]) : undefined;
+    if (name !== undefined && res.namespaced && namespace === undefined) return undefined; // /api/v1/secrets/x does not exist
+    return { res, namespace, ...(name !== undefined ? { name } : {}) };
+  }
+
+  private verbOf(method: string | undefined, name: string | undefined, isWatch: boolean): Verb | undefined {
+    switch (method) {
+      case 'GET':
+        return name !== undefined ? 'get' : isWatch ? 'watch' : 'list';
+      case 'POST':
+        return name === undefined ? 'create' : undefined;
+      case 'PUT':
+        return name !== undefined ? 'update' : undefined;
+      case 'PATCH':
+        return name !== undefined ? 'patch' : undefined;
+      case 'DELETE':
+        return name !== undefined ? 'delete' : undefined; // deletecollection is not emulated
+      default:
+        return undefined;
+    }
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -311,30 +409,64 @@ export class FakeApiServer {
     const isWatch = query.watch === '1' || query.watch === 'true';
     const accept = String(req.headers.accept ?? '');
     const route = this.route(url.pathname);
-    const log: RequestRecord = { resource: route?.res.resource ?? url.pathname, namespace: route?.namespace, watch: isWatch, query, accept, status: 200 };
+    const verb = this.verbOf(req.method, route?.name, isWatch);
+    let fields: ReturnType<typeof parseFieldSelector> | undefined;
+    let fieldError: string | undefined;
+    try {
+      fields = parseFieldSelector(url.searchParams.get('fieldSelector'));
+    } catch (err) {
+      if (!(err instanceof FieldSelectorError)) throw err;
+      fieldError = err.message;
+    }
+    const name = route?.name ?? (verb === 'list' || verb === 'watch' ? fields?.name : undefined);
+    const log: RequestRecord = {
+      resource: route?.res.resource ?? url.pathname, namespace: route?.namespace, ...(name !== undefined ? { name } : {}),
+      verb: verb ?? 'unknown', watch: isWatch, query, accept, status: 200,
+    };
     this.requests.push(log);
     if (this.requests.length > 20_000) this.requests.splice(0, 10_000);
-    const fail = (code: number, reason: string, message: string, headers: Record<string, string> = {}) => {
+    const fail = (code: number, reason: string, message: string, headers: Record<string, string> = {}, details?: Record<string, unknown>) => {
       log.status = code;
-      this.sendStatus(res, code, reason, message, headers);
+      this.sendStatus(res, code, reason, message, headers, details);
     };
 
     this.onRequest?.(log);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     if (req.headers.authorization !== `Bearer ${this.token}`) return fail(401, 'Unauthorized', 'Unauthorized');
-    if (req.method !== 'GET') return fail(405, 'MethodNotAllowed', 'the fake only serves GET');
     if (!route) return fail(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+    if (!verb) return fail(405, 'MethodNotAllowed', `the fake does not serve ${req.method} ${url.pathname}`);
     const { res: resource, namespace } = route;
 
-    const failure = this.failures.find((f) => (!f.resource || f.resource === resource.resource) && (!f.only || (f.only === 'watch') === isWatch));
+    const failure = this.failures.find((f) => (!f.resource || f.resource === resource.resource) && (!f.only || f.only === verb));
     if (failure) {
       if (failure.times !== undefined && --failure.times <= 0) this.failures.splice(this.failures.indexOf(failure), 1);
       const headers: Record<string, string> = failure.retryAfterSeconds !== undefined ? { 'Retry-After': String(failure.retryAfterSeconds) } : {};
       return fail(failure.status, failure.status === 429 ? 'TooManyRequests' : 'InternalError', `injected failure ${failure.status}`, headers);
     }
-    if (this.forbidden.has(resource.resource)) {
+    if (this.rbac) {
+      const attributes = { user: this.rbac.user, verb, group: resource.group, resource: resource.resource, namespace, ...(name !== undefined ? { name } : {}) };
+      if (!allows(this.rbac.rules, attributes)) {
+        const { message, details } = forbiddenStatus(attributes);
+        return fail(403, 'Forbidden', message, {}, details);
+      }
+    }
+    if ((verb === 'list' || verb === 'watch') && this.forbidden.has(resource.resource)) {
       const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
-      return fail(403, 'Forbidden', `${resource.resource} is forbidden: User "system:serviceaccount:netguard:netguard" cannot ${isWatch ? 'watch' : 'list'} resource "${resource.resource}" in API group "${resource.group}" ${scope}`);
+      return fail(403, 'Forbidden', `${resource.resource} is forbidden: User "${DEFAULT_USER}" cannot ${verb} resource "${resource.resource}" in API group "${resource.group}" ${scope}`);
+    }
+    if (fieldError !== undefined) return fail(400, 'BadRequest', fieldError);
+
+    if (verb !== 'list' && verb !== 'watch') {
+      try {
+        const { code, body } = await this.write(req, verb, resource, namespace, route.name);
+        log.status = code;
+        res.writeHead(code, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(body));
+      } catch (err) {
+        if (!(err instanceof Refusal)) throw err;
+        fail(err.code, err.reason, err.message, {}, err.details);
+      }
+      return;
     }
 
     // Content negotiation: metadata-only forms must match the verb (List for list, plain for watch).
@@ -344,13 +476,145 @@ export class FakeApiServer {
     const metadataOnly = asList || asItem;
     const selector = parseLabelSelector(url.searchParams.get('labelSelector'));
 
-    if (isWatch) return this.serveWatch(req, res, log, resource, namespace, selector, metadataOnly, query);
-    return this.serveList(res, log, resource, namespace, selector, metadataOnly, query);
+    if (isWatch) return this.serveWatch(req, res, log, resource, namespace, selector, fields!.matches, metadataOnly, query);
+    return this.serveList(res, log, resource, namespace, selector, fields!.matches, metadataOnly, query);
   }
 
-  private sendStatus(res: http.ServerResponse, code: number, reason: string, message: string, headers: Record<string, string> = {}): void {
+  // ---- writes ------------------------------------------------------------------------------
+
+  private async readJson(req: http.IncomingMessage): Promise<any> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY) throw new Refusal(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
+      chunks.push(chunk as Buffer);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    try {
+      return text === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw new Refusal(400, 'BadRequest', 'the body of the request was in an unknown format - accepted media types include: application/json');
+    }
+  }
+
+  private notFound(res: FakeResource, name: string): Refusal {
+    return new Refusal(404, 'NotFound', `${rkeyOf(res)} "${name}" not found`, { name, ...(res.group ? { group: res.group } : {}), kind: res.resource });
+  }
+
+  private conflict(res: FakeResource, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again'): Refusal {
+    return new Refusal(409, 'Conflict', `Operation cannot be fulfilled on ${rkeyOf(res)} "${name}": ${why}`, { name, ...(res.group ? { group: res.group } : {}), kind: res.resource });
+  }
+
+  private invalid(res: FakeResource, name: string, cause: string): Refusal {
+    return new Refusal(422, 'Invalid', `${res.kind} "${name}" is invalid: ${cause}`, { name, ...(res.group ? { group: res.group } : {}), kind: res.kind });
+  }
+
+  /** What the real server checks on every write of these kinds (the checks netguard can trip). */
+  private validate(res: FakeResource, obj: any, prev: any): void {
+    if (res.kind !== 'Secret') return;
+    const name = obj.metadata.name;
+    if (prev && (prev.type ?? 'Opaque') !== (obj.type ?? 'Opaque')) throw this.invalid(res, name, `type: Invalid value: "${obj.type ?? 'Opaque'}": field is immutable`);
+    if (obj.type === 'kubernetes.io/tls') {
+      for (const key of ['tls.crt', 'tls.key']) {
+        if (obj.data?.[key] === undefined) throw this.invalid(res, name, `data[${key}]: Required value`);
+      }
+    }
+  }
+
+  private async write(req: http.IncomingMessage, verb: Verb, res: FakeResource, namespace: string | undefined, name: string | undefined): Promise<{ code: number; body: any }> {
+    const map = this.store.get(rkeyOf(res))!;
+    if (verb === 'get') {
+      const obj = map.get(this.objKey(res, namespace, name!));
+      if (!obj) throw this.notFound(res, name!);
+      return { code: 200, body: obj };
+    }
+    const body = await this.readJson(req);
+    if (verb === 'create') return { code: 201, body: this.create(res, namespace, body) };
+    const key = this.objKey(res, namespace, name!);
+    const current = map.get(key);
+    if (verb === 'delete') {
+      if (!current) throw this.notFound(res, name!);
+      const pre = body?.preconditions ?? {};
+      if (pre.uid !== undefined && pre.uid !== current.metadata.uid) {
+        throw this.conflict(res, name!, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
+      }
+      if (pre.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) {
+        throw this.conflict(res, name!, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
+      }
+      this.delete(res.kind, namespace, name!);
+      return { code: 200, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, ...(res.group ? { group: res.group } : {}), kind: res.resource, uid: current.metadata.uid } } };
+    }
+    let next: any;
+    if (verb === 'update') {
+      next = body;
+      if (!next || typeof next !== 'object' || typeof next.metadata !== 'object') throw new Refusal(400, 'BadRequest', 'the body of the request was in an unknown format');
+      if (next.metadata.name !== name) throw new Refusal(400, 'BadRequest', `the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
+      if (!current) throw this.notFound(res, name!);
+      const rv = next.metadata.resourceVersion;
+      if (rv !== undefined && rv !== '' && rv !== current.metadata.resourceVersion) throw this.conflict(res, name!);
+    } else {
+      if (!current) throw this.notFound(res, name!);
+      const type = String(req.headers['content-type'] ?? '').split(';')[0].trim();
+      try {
+        if (type === 'application/merge-patch+json') next = applyMergePatch(current, body);
+        else if (type === 'application/json-patch+json') next = applyJsonPatch(current, body);
+        else throw new Refusal(415, 'UnsupportedMediaType', `the fake apiserver does not apply ${type || 'this'} patches (merge-patch+json and json-patch+json only)`);
+      } catch (err) {
+        if (err instanceof PatchError) throw new Refusal(422, 'Invalid', err.message);
+        throw err;
+      }
+      if (next?.metadata?.name !== name) throw new Refusal(400, 'BadRequest', 'metadata.name cannot be changed by a patch');
+      // A resourceVersion the patch wrote is a precondition, exactly like one in an update.
+      if (next.metadata.resourceVersion !== current.metadata.resourceVersion) throw this.conflict(res, name!);
+    }
+    if (res.namespaced && (next.metadata.namespace ?? namespace) !== namespace) {
+      throw new Refusal(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+    }
+    if (next.kind !== undefined && next.kind !== res.kind) throw new Refusal(400, 'BadRequest', `${next.kind} is not a ${res.kind}`);
+    const stored = structuredClone(next);
+    stored.kind = res.kind;
+    stored.apiVersion = res.group ? `${res.group}/${res.version}` : res.version;
+    if (res.namespaced) stored.metadata.namespace = namespace;
+    // Server-managed fields come from the stored object, whatever the client sent.
+    stored.metadata.uid = current.metadata.uid;
+    stored.metadata.creationTimestamp = current.metadata.creationTimestamp;
+    stored.metadata.resourceVersion = current.metadata.resourceVersion;
+    this.validate(res, stored, current);
+    if (deepEqual(stored, current)) return { code: 200, body: current }; // a no-op write: same resourceVersion, no event
+    return { code: 200, body: this.put(res, key, stored, current) };
+  }
+
+  private create(res: FakeResource, namespace: string | undefined, body: any): any {
+    if (!body || typeof body !== 'object' || typeof body.metadata !== 'object' || body.metadata === null) {
+      throw new Refusal(400, 'BadRequest', 'the body of the request was in an unknown format');
+    }
+    if (body.kind !== undefined && body.kind !== res.kind) throw new Refusal(400, 'BadRequest', `${body.kind} is not a ${res.kind}`);
+    if (res.namespaced && body.metadata.namespace !== undefined && body.metadata.namespace !== namespace) {
+      throw new Refusal(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+    }
+    if (body.metadata.resourceVersion) throw new Refusal(500, 'InternalError', 'resourceVersion should not be set on objects to be created');
+    let name: string | undefined = body.metadata.name;
+    if (!name && body.metadata.generateName) name = `${body.metadata.generateName}${randomUUID().replaceAll('-', '').slice(0, 5)}`;
+    if (!name) throw this.invalid(res, '', 'metadata.name: Required value: name or generateName is required');
+    const key = this.objKey(res, namespace, name);
+    if (this.store.get(rkeyOf(res))!.has(key)) {
+      throw new Refusal(409, 'AlreadyExists', `${rkeyOf(res)} "${name}" already exists`, { name, ...(res.group ? { group: res.group } : {}), kind: res.resource });
+    }
+    const stored = structuredClone(body);
+    stored.kind = res.kind;
+    stored.apiVersion = res.group ? `${res.group}/${res.version}` : res.version;
+    stored.metadata.name = name;
+    if (res.namespaced) stored.metadata.namespace = namespace;
+    stored.metadata.uid = randomUUID();
+    stored.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    this.validate(res, stored, undefined);
+    return this.put(res, key, stored, undefined);
+  }
+
+  private sendStatus(res: http.ServerResponse, code: number, reason: string, message: string, headers: Record<string, string> = {}, details?: Record<string, unknown>): void {
     res.writeHead(code, { 'Content-Type': 'application/json', ...headers });
-    res.end(JSON.stringify(STATUS(code, reason, message)));
+    res.end(JSON.stringify(STATUS(code, reason, message, details)));
   }
 
   private shape(res: FakeResource, obj: any, metadataOnly: boolean, inList: boolean): any {
@@ -360,14 +624,14 @@ export class FakeApiServer {
     return rest;
   }
 
-  private matches(res: FakeResource, obj: any, namespace: string | undefined, selector: LabelPredicate): boolean {
+  private matches(res: FakeResource, obj: any, namespace: string | undefined, selector: LabelPredicate, fields: FieldPredicate): boolean {
     if (res.namespaced && namespace !== undefined && obj.metadata.namespace !== namespace) return false;
-    return selector(obj.metadata.labels);
+    return selector(obj.metadata.labels) && fields(obj);
   }
 
   private serveList(
     res: http.ServerResponse, log: RequestRecord, resource: FakeResource, namespace: string | undefined,
-    selector: LabelPredicate, metadataOnly: boolean, query: Record<string, string>,
+    selector: LabelPredicate, fields: FieldPredicate, metadataOnly: boolean, query: Record<string, string>,
   ): void {
     const limit = Number(query.limit ?? 0);
     let snap: Snapshot;
@@ -390,7 +654,7 @@ export class FakeApiServer {
     } else {
       // A consistent snapshot at the current resourceVersion, in key order like etcd.
       const items = [...this.store.get(rkeyOf(resource))!.entries()]
-        .filter(([, o]) => this.matches(resource, o, namespace, selector))
+        .filter(([, o]) => this.matches(resource, o, namespace, selector, fields))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([, o]) => o);
       snap = { rv: this.rv, items };
@@ -419,7 +683,7 @@ export class FakeApiServer {
 
   private serveWatch(
     req: http.IncomingMessage, res: http.ServerResponse, log: RequestRecord, resource: FakeResource, namespace: string | undefined,
-    selector: LabelPredicate, metadataOnly: boolean, query: Record<string, string>,
+    selector: LabelPredicate, fields: FieldPredicate, metadataOnly: boolean, query: Record<string, string>,
   ): void {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
@@ -434,7 +698,7 @@ export class FakeApiServer {
     }
     const timers: NodeJS.Timeout[] = [];
     const w: Watcher = {
-      rkey: rkeyOf(resource), res: resource, namespace, selector, metadataOnly, response: res, silenced: this.silent,
+      rkey: rkeyOf(resource), res: resource, namespace, selector, fields, metadataOnly, response: res, silenced: this.silent,
       close: () => {
         this.watchers.delete(w);
         for (const t of timers) clearTimeout(t), clearInterval(t);
@@ -445,7 +709,7 @@ export class FakeApiServer {
       if (from === undefined) {
         // No resourceVersion: synthetic ADDED events for everything, then live.
         for (const o of this.store.get(w.rkey)!.values()) {
-          if (this.matches(resource, o, namespace, selector)) send({ type: 'ADDED', object: this.shape(resource, o, metadataOnly, false) });
+          if (this.matches(resource, o, namespace, selector, fields)) send({ type: 'ADDED', object: this.shape(resource, o, metadataOnly, false) });
         }
       } else {
         for (const ev of this.history) if (ev.rkey === w.rkey && ev.rv > from) this.deliver(w, ev);
@@ -467,8 +731,8 @@ export class FakeApiServer {
 
   private deliver(w: Watcher, ev: HistoryEvent): void {
     if (w.silenced) return;
-    const now = this.matches(w.res, ev.obj, w.namespace, w.selector);
-    const before = ev.prev ? this.matches(w.res, ev.prev, w.namespace, w.selector) : false;
+    const now = this.matches(w.res, ev.obj, w.namespace, w.selector, w.fields);
+    const before = ev.prev ? this.matches(w.res, ev.prev, w.namespace, w.selector, w.fields) : false;
     let type: string | undefined;
     if (ev.type === 'DELETED') type = before ? 'DELETED' : undefined;
     else if (now && before) type = 'MODIFIED';

@@ -1,13 +1,15 @@
 // Baselines: adopt netguard on a repository that already has findings, and fail only on new
 // ones. `--write-baseline FILE` records today's findings; `--baseline FILE` suppresses them.
 //
-// An entry is keyed by rule and object (kind/namespace/name), not by message or line:
+// An entry is keyed by rule and object (kind/namespace/name), and lists what was found there as
+// fingerprints `messageId@path` ("peer-namespace-no-match@spec.ingress[0].from[1].namespaceSelector"):
 //   - lines move whenever a file is edited, and messages name things that change elsewhere
-//     ("did you mean web-v2?", counts of pods), so keys built on them would turn known
-//     problems into "new" ones and fail pipelines over nothing;
-//   - the price: a second, different problem of the same rule on an object already in the
-//     baseline is suppressed too, until the entry is removed. The message is stored for the
-//     people reading the file and in reviews, never matched.
+//     ("did you mean web-v2?", counts of pods), so neither is matched: a reworded message or a
+//     moved object is still the known problem;
+//   - a new problem of the same rule on a baselined object (another dangling peer, another
+//     message) has another fingerprint, so it is reported;
+//   - an entry without fingerprints (written before they existed) still matches on rule and
+//     object alone. The message is stored for the people reading the file, never matched.
 // apiVersion is left out on purpose: moving an Ingress from v1beta1 to v1 is the same object.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -22,6 +24,8 @@ export interface BaselineEntry {
   name: string;
   /** one of the messages seen when the entry was written (for people; not matched) */
   message: string;
+  /** what was found: `messageId@path` of each finding; absent in older baselines (then any finding matches) */
+  found?: string[];
 }
 
 export interface Baseline {
@@ -47,6 +51,11 @@ function findingKey(f: Finding): string {
   return baselineKey({ rule: f.rule, kind: f.object.kind, namespace: f.object.namespace, name: f.object.name });
 }
 
+/** What a finding is, stable across rewording and moved lines. */
+export function fingerprint(f: Pick<Finding, 'messageId' | 'path'>): string {
+  return `${f.messageId}@${f.path ?? ''}`;
+}
+
 export function applyBaseline(findings: readonly Finding[], baseline: Baseline): BaselineResult {
   const known = new Map(baseline.entries.map((e) => [baselineKey(e), e]));
   const matched = new Set<string>();
@@ -54,7 +63,8 @@ export function applyBaseline(findings: readonly Finding[], baseline: Baseline):
   const suppressed: Finding[] = [];
   for (const f of findings) {
     const key = findingKey(f);
-    if (known.has(key)) {
+    const entry = known.get(key);
+    if (entry && (entry.found === undefined || entry.found.includes(fingerprint(f)))) {
       suppressed.push(f);
       matched.add(key);
     } else {
@@ -66,25 +76,33 @@ export function applyBaseline(findings: readonly Finding[], baseline: Baseline):
 
 /** One entry per rule and object, sorted, so a regenerated baseline diffs cleanly in review. */
 export function baselineFrom(findings: readonly Finding[]): Baseline {
-  const byKey = new Map<string, BaselineEntry>();
+  const byKey = new Map<string, BaselineEntry & { found: string[] }>();
   for (const f of findings) {
     const key = findingKey(f);
-    if (byKey.has(key)) continue;
-    byKey.set(key, {
-      rule: f.rule,
-      kind: f.object.kind,
-      ...(f.object.namespace ? { namespace: f.object.namespace } : {}),
-      name: f.object.name,
-      message: f.message,
-    });
+    let entry = byKey.get(key);
+    if (!entry) {
+      entry = {
+        rule: f.rule,
+        kind: f.object.kind,
+        ...(f.object.namespace ? { namespace: f.object.namespace } : {}),
+        name: f.object.name,
+        message: f.message,
+        found: [],
+      };
+      byKey.set(key, entry);
+    }
+    const print = fingerprint(f);
+    if (!entry.found.includes(print)) entry.found.push(print);
   }
-  return { entries: [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e) };
+  const sorted = [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+  for (const e of sorted) e.found.sort();
+  return { entries: sorted };
 }
 
 export function serializeBaseline(baseline: Baseline, version: string): string {
   const doc = {
     [FORMAT_KEY]: FORMAT_VERSION,
-    comment: `Known findings that netguard check --baseline suppresses (written by netguard ${version}). Regenerate with --write-baseline; entries match on rule and kind/namespace/name.`,
+    comment: `Known findings that netguard check --baseline suppresses (written by netguard ${version}). Regenerate with --write-baseline; entries match on rule, kind/namespace/name and what was found (messageId@path).`,
     findings: baseline.entries,
   };
   return JSON.stringify(doc, null, 2) + '\n';
@@ -136,7 +154,15 @@ export function parseBaseline(text: string, file: string): Baseline {
       if (typeof e?.[k] !== 'string' || e[k] === '') throw bad(`findings[${i}].${k} is missing or not a string`);
     }
     if (e.namespace !== undefined && typeof e.namespace !== 'string') throw bad(`findings[${i}].namespace is not a string`);
-    return { rule: e.rule, kind: e.kind, ...(e.namespace ? { namespace: e.namespace } : {}), name: e.name, message: typeof e.message === 'string' ? e.message : '' };
+    if (e.found !== undefined && (!Array.isArray(e.found) || e.found.some((x: unknown) => typeof x !== 'string'))) throw bad(`findings[${i}].found is not a list of strings`);
+    return {
+      rule: e.rule,
+      kind: e.kind,
+      ...(e.namespace ? { namespace: e.namespace } : {}),
+      name: e.name,
+      message: typeof e.message === 'string' ? e.message : '',
+      ...(e.found !== undefined ? { found: e.found as string[] } : {}),
+    };
   });
   return { entries };
 }

@@ -42,7 +42,7 @@ export interface CheckResult {
 export function checkBundle(loaded: readonly LoadedObject[], policy: Policy, options: CheckOptions = {}): CheckResult {
   const defaultNamespace = options.defaultNamespace ?? 'default';
   // Give namespaced objects their namespace once, so the view and the engine agree on it.
-  const objects = loaded.map(({ object, source }) => ({ source, object: placeInNamespace(object, defaultNamespace) }));
+  const objects = loaded.map(({ object, source, locate }) => ({ source, locate, object: placeInNamespace(object, defaultNamespace) }));
   const replaced = new Set(objects.map((o) => identity(o.object)));
   const cluster = (options.clusterState ?? []).filter((o) => !replaced.has(identity(o)));
   const bundle = new BundleView([...cluster, ...objects.map((o) => o.object)], { defaultNamespace, dns: policy.dns });
@@ -50,14 +50,14 @@ export function checkBundle(loaded: readonly LoadedObject[], policy: Policy, opt
   const findings: Finding[] = [];
   const failures: CheckResult['failures'] = [];
   const reviews: Review[] = [];
-  for (const { object, source } of objects) {
+  for (const { object, source, locate } of objects) {
     const result = evaluate(
       { operation: 'CREATE', object, oldObject: null, namespace: object.metadata?.namespace },
       view,
       policy,
       options.rules,
     );
-    for (const f of result.findings) findings.push({ ...f, source });
+    for (const f of result.findings) findings.push({ ...f, source: fieldSource(source, locate, f.path) });
     for (const fail of result.failures) failures.push({ ...fail, source });
     reviews.push({ object: objectRef(object), source, rules: result.timings.map((t) => t.rule), ignored: result.ignored });
   }
@@ -72,6 +72,12 @@ export function checkBundle(loaded: readonly LoadedObject[], policy: Policy, opt
       unknown: findings.filter((f) => f.verdict === 'unknown').length,
     },
   };
+}
+
+/** The finding's field in the file, when it can be found; else the top of the object. */
+function fieldSource(source: SourceLocation, locate: LoadedObject['locate'], path: string | undefined): SourceLocation {
+  const at = path && locate ? locate(path) : undefined;
+  return at ? { file: source.file, line: at.line, column: at.column } : source;
 }
 
 /** kind/namespace/name: what makes two manifests the same object (apiVersion may differ). */

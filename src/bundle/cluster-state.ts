@@ -6,7 +6,10 @@ import { isClusterScoped } from '../kube/objects.ts';
 import type { KubeObject } from '../policies/types.ts';
 import { WATCHED_RESOURCES } from '../view/resources.ts';
 import { loadBundle, type LoadNote } from './load.ts';
-import type { NetguardError } from '../errors.ts';
+import { isNetguardError, NetguardError } from '../errors.ts';
+import { expandPaths } from './manifests.ts';
+import { slimObject } from './slim.ts';
+import { readSnapshotFile } from './snapshot-stream.ts';
 
 /**
  * What a snapshot should hold: every resource the server watches (one list, src/view/resources.ts),
@@ -28,14 +31,42 @@ export interface ClusterStateLoad {
   notes: LoadNote[];
 }
 
-/** Reads snapshot files (a `kind: List`, multi-document YAML, or JSON all work). */
-export function loadClusterState(paths: readonly string[], readStdin?: () => string): ClusterStateLoad {
-  const loaded = loadBundle(paths, readStdin);
-  return {
-    problems: loaded.problems,
-    notes: loaded.notes,
-    ...(loaded.problems.length === 0 ? { state: { objects: loaded.objects.map((o) => o.object), from: `snapshot ${paths.join(', ')}` } } : {}),
-  };
+/**
+ * Reads snapshot files (a `kind: List`, multi-document YAML, or JSON all work). Files are streamed
+ * item by item (snapshot-stream.ts), so a 50,000-pod cluster fits; standard input, read whole, is
+ * capped like any input. Every problem is collected: none of the state is used if one file fails.
+ */
+export async function loadClusterState(paths: readonly string[], readStdin: () => string = () => ''): Promise<ClusterStateLoad> {
+  const problems: NetguardError[] = [];
+  const notes: LoadNote[] = [];
+  const objects: KubeObject[] = [];
+  for (const path of paths) {
+    if (path === '-') {
+      const loaded = loadBundle(['-'], readStdin);
+      problems.push(...loaded.problems);
+      notes.push(...loaded.notes);
+      for (const o of loaded.objects) objects.push(slimObject(o.object));
+      continue;
+    }
+    let files: string[];
+    try {
+      files = expandPaths([path]);
+    } catch (err) {
+      if (!isNetguardError(err)) throw err;
+      problems.push(err);
+      continue;
+    }
+    if (files.length === 0) problems.push(new NetguardError('MANIFEST_UNREADABLE', `${path}: no .yaml, .yml or .json files in this directory`, { file: path }));
+    for (const file of files) {
+      try {
+        objects.push(...(await readSnapshotFile(file)).objects);
+      } catch (err) {
+        if (!isNetguardError(err)) throw err;
+        problems.push(err);
+      }
+    }
+  }
+  return { problems, notes, ...(problems.length === 0 ? { state: { objects, from: `snapshot ${paths.join(', ')}` } } : {}) };
 }
 
 /**

@@ -10,6 +10,7 @@ import { WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
 import { NetguardError } from '../errors.ts';
 import type { KubeObject } from '../policies/types.ts';
 import { SNAPSHOT_RESOURCES, type ClusterState } from './cluster-state.ts';
+import { slimObject } from './slim.ts';
 
 export interface LiveOptions {
   kubeconfig: string;
@@ -79,18 +80,7 @@ function listError(err: unknown, r: WatchedResource, server: string): NetguardEr
   }
 }
 
-/**
- * List items carry no kind or apiVersion; put them back. Pods keep only what the view reads
- * (labels, owners, container ports): a cluster's pods in full can be hundreds of megabytes.
- */
+/** List items carry no kind or apiVersion: put them back, then keep only what the views read. */
 function slim(item: any, r: WatchedResource): KubeObject {
-  const apiVersion = r.group === '' ? r.version : `${r.group}/${r.version}`;
-  if (r.kind !== 'Pod') return { ...item, apiVersion, kind: r.kind };
-  const m = item?.metadata ?? {};
-  return {
-    apiVersion,
-    kind: 'Pod',
-    metadata: { name: m.name, namespace: m.namespace, labels: m.labels ?? {}, ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}) },
-    spec: { containers: (item?.spec?.containers ?? []).map((c: any) => ({ name: c?.name, ...(c?.ports ? { ports: c.ports } : {}) })) },
-  };
+  return slimObject({ ...item, apiVersion: r.group === '' ? r.version : `${r.group}/${r.version}`, kind: r.kind });
 }

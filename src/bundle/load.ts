@@ -24,8 +24,14 @@ export interface LoadResult {
 
 export const STDIN_LABEL = '<stdin>';
 
-export function loadBundle(paths: readonly string[], readStdin: () => string = readManifestStdin): LoadResult {
+export interface LoadOptions {
+  /** --exclude: files whose path (as found, relative or absolute) matches one of these globs are not read */
+  exclude?: readonly string[];
+}
+
+export function loadBundle(paths: readonly string[], readStdin: () => string = readManifestStdin, options: LoadOptions = {}): LoadResult {
   const result: LoadResult = { objects: [], problems: [], notes: [], files: [] };
+  const excluded = globMatcher(options.exclude ?? []);
   const seen = new Set<string>();
   for (const path of paths) {
     let files: string[];
@@ -36,6 +42,7 @@ export function loadBundle(paths: readonly string[], readStdin: () => string = r
       result.problems.push(err);
       continue;
     }
+    files = files.filter((f) => f === '-' || !excluded(f));
     if (files.length === 0) {
       // A CI gate pointed at the wrong directory must not pass by checking nothing.
       result.problems.push(new NetguardError('MANIFEST_UNREADABLE', `${path}: no .yaml, .yml or .json files in this directory`, { file: path }));
@@ -51,6 +58,20 @@ export function loadBundle(paths: readonly string[], readStdin: () => string = r
     }
   }
   return result;
+}
+
+/**
+ * Globs as .gitignore-style tools read them: `*` and `?` stay within a path segment, `**` spans
+ * segments, and a pattern without a slash matches a file or folder name at any depth
+ * (`--exclude charts` skips every charts/ folder; `--exclude '*.tpl.yaml'` every such file).
+ */
+export function globMatcher(patterns: readonly string[]): (path: string) => boolean {
+  if (patterns.length === 0) return () => false;
+  const res = patterns.map((p) => {
+    const body = p.replace(/\/+$/, '').split('**').map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('.*');
+    return p.includes('/') ? new RegExp(`^(?:\\./)?${body.replace(/^\\\.\//, '')}(?:/.*)?$`) : new RegExp(`(?:^|/)${body}(?:/|$)`);
+  });
+  return (path) => res.some((re) => re.test(path));
 }
 
 function loadFile(file: string, readStdin: () => string, result: LoadResult): void {

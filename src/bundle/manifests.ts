@@ -7,10 +7,13 @@ import { extname, join } from 'node:path';
 import { isCollection, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type YAMLError } from 'yaml';
 import { NetguardError } from '../errors.ts';
 import type { KubeObject, SourceLocation } from '../policies/types.ts';
+import { fieldLocator, type FieldLocator } from './field-lines.ts';
 
 export interface LoadedObject {
   object: KubeObject;
   source: SourceLocation;
+  /** where a field of the object sits (absent for objects that did not come from YAML text) */
+  locate?: FieldLocator;
 }
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -213,8 +216,12 @@ function parseText(text: string, file: string): LoadedObject[] {
       throw new NetguardError('MANIFEST_PARSE', `${file}:${line}: YAML does not parse: ${yamlProblem({ message: describeYamlError(err, doc, lineCounter) })}`, { file, line });
     }
     rejectCollectionKeys(doc, file, lineCounter, text);
-    const start = doc.contents?.range?.[0];
-    const line = typeof start === 'number' ? lineCounter.linePos(start).line : 1;
+    const range = doc.contents?.range;
+    const start = range?.[0];
+    const startPos = typeof start === 'number' ? lineCounter.linePos(start) : undefined;
+    const line = startPos?.line ?? 1;
+    const locator = (item?: number): FieldLocator | undefined =>
+      range && startPos ? fieldLocator(text, range[0], range[2], startPos.line, startPos.col - 1, item) : undefined;
     let data: unknown;
     try {
       data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -236,11 +243,13 @@ function parseText(text: string, file: string): LoadedObject[] {
           const what = item === null ? 'null' : Array.isArray(item) ? 'a list' : typeof item;
           throw new NetguardError('MANIFEST_PARSE', `${file}:${itemLine}: items[${i}] of this ${obj.kind} must be a Kubernetes object (a map), not ${what}`, { file, line: itemLine });
         }
-        out.push({ object: item as KubeObject, source: { file, line: itemLine } });
+        const locate = locator(i);
+        out.push({ object: item as KubeObject, source: { file, line: itemLine }, ...(locate ? { locate } : {}) });
       });
       continue;
     }
-    out.push({ object: obj, source: { file, line } });
+    const locate = locator();
+    out.push({ object: obj, source: { file, line }, ...(locate ? { locate } : {}) });
   }
   return out;
 }

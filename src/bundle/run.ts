@@ -13,6 +13,8 @@ import { addText, loadBundle, type LoadResult } from './load.ts';
 export interface BundleInputs {
   /** -f: files, directories, or - for stdin */
   files: readonly string[];
+  /** --exclude: globs of file paths not to read */
+  exclude?: readonly string[];
   /** -k: kustomization directories, rendered by kubectl */
   kustomizeDirs: readonly string[];
   /** the namespace for objects that have none */
@@ -80,7 +82,7 @@ async function stdinOnce(inputs: BundleInputs, deps: RunDeps): Promise<() => str
 
 /** -f files and stdin, then each -k kustomization rendered by kubectl; problems collected, not thrown. */
 function loadInputs(inputs: BundleInputs, readStdin: () => string, deps: RunDeps): LoadResult {
-  const loaded = loadBundle(inputs.files, readStdin);
+  const loaded = loadBundle(inputs.files, readStdin, { exclude: inputs.exclude ?? [] });
   for (const dir of inputs.kustomizeDirs) {
     try {
       addText(loaded, kustomizeBuild(dir, { env: { ...process.env, ...deps.env } }), kustomizeLabel(dir));
@@ -100,7 +102,7 @@ async function readClusterState(inputs: BundleInputs, readStdin: () => string): 
     return readLiveState({ kubeconfig: inputs.kubeconfig, ...(inputs.context ? { context: inputs.context } : {}) });
   }
   if (inputs.clusterState.length === 0) return undefined;
-  const loaded = loadClusterState(inputs.clusterState, readStdin);
+  const loaded = await loadClusterState(inputs.clusterState, readStdin);
   if (loaded.problems.length > 0) {
     const [first, ...rest] = loaded.problems;
     throw new NetguardError(first.code, `--cluster-state: ${[first, ...rest].map((p) => p.message).join('; ')}`, first.details);

@@ -1,11 +1,11 @@
-// Certificate generation: a CA and a serving certificate signed by it.
+// Certificate generation: a CA and a serving certificate signed by it, in one go.
 // Used for the development certificate `serve` makes on first start, and by `netguard certs`.
 // Keys come from node:crypto (fast, and the only way to sign ECDSA); node-forge encodes the
-// certificates (see x509.ts).
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+// certificates (see x509.ts); the profile itself is issue.ts, shared with self-managed mode.
 import { NetguardError } from '../errors.ts';
+import { issueCa, issueServing } from './issue.ts';
 import { checkDnsName, checkIpAddress } from './names.ts';
-import { buildCertificate, keyIdentifier, octetString, type KeyType } from './x509.ts';
+import type { KeyType } from './x509.ts';
 
 export type { KeyType } from './x509.ts';
 
@@ -36,7 +36,6 @@ export interface GeneratedCertificates {
 export const VALIDITY_LIMITS = { days: { min: 1, max: 825, default: 365 }, caDays: { min: 1, max: 3650, default: 3650 } } as const;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const SKEW_MS = 5 * 60 * 1000; // notBefore in the past: tolerate clock skew between nodes
 
 function checkDays(what: string, value: number, limits: { min: number; max: number }): void {
   if (!Number.isInteger(value) || value < limits.min || value > limits.max) {
@@ -62,63 +61,20 @@ export function checkRequest(req: CertificateRequest): void {
   }
 }
 
-function keyPair(type: KeyType): { publicKey: KeyObject; privateKey: KeyObject } {
-  return type === 'ecdsa' ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
-}
-
-function pkcs8(key: KeyObject): string {
-  return key.export({ type: 'pkcs8', format: 'pem' }) as string;
-}
-
 export function generateCertificates(req: CertificateRequest): GeneratedCertificates {
   checkRequest(req);
-  const type = req.keyType ?? 'rsa';
+  const keyType = req.keyType ?? 'rsa';
   const days = req.validityDays ?? VALIDITY_LIMITS.days.default;
   const caDays = req.caValidityDays ?? VALIDITY_LIMITS.caDays.default;
   const now = Date.now();
-  const notBefore = new Date(now - SKEW_MS);
-
-  const caKeys = keyPair(type);
-  const caKeyId = keyIdentifier(caKeys.publicKey);
-  const caName = 'netguard-ca';
-  const ca = buildCertificate({
-    subjectCN: caName,
-    issuerCN: caName,
-    notBefore,
-    notAfter: new Date(now + caDays * DAY_MS),
-    publicKey: caKeys.publicKey,
-    signer: { key: caKeys.privateKey, type },
-    extensions: [
-      // pathLen 0: this CA signs serving certificates only, never another CA.
-      { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-      { name: 'subjectKeyIdentifier', value: octetString(caKeyId) },
-    ],
+  const ca = issueCa({ commonName: 'netguard-ca', now, validityMs: caDays * DAY_MS, keyType });
+  const serving = issueServing({
+    ca,
+    dnsNames: req.dnsNames,
+    ...(req.ipAddresses ? { ipAddresses: req.ipAddresses } : {}),
+    ...(req.commonName ? { commonName: req.commonName } : {}),
+    now,
+    validityMs: days * DAY_MS,
   });
-
-  const keys = keyPair(type);
-  // The CN is informational (clients match SANs) but is limited to 64 characters.
-  const cn = req.commonName ?? req.dnsNames.find((n) => n.length <= 64) ?? 'netguard';
-  const cert = buildCertificate({
-    subjectCN: cn,
-    issuerCN: caName,
-    notBefore,
-    notAfter: new Date(now + days * DAY_MS),
-    publicKey: keys.publicKey,
-    signer: { key: caKeys.privateKey, type },
-    extensions: [
-      { name: 'basicConstraints', cA: false, critical: true },
-      // keyEncipherment is for RSA key transport only; RFC 8813 forbids it on ECDSA keys.
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: type === 'rsa', critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [...req.dnsNames.map((value) => ({ type: 2, value })), ...(req.ipAddresses ?? []).map((ip) => ({ type: 7, ip }))],
-      },
-      { name: 'subjectKeyIdentifier', value: octetString(keyIdentifier(keys.publicKey)) },
-      { name: 'authorityKeyIdentifier', keyIdentifier: caKeyId },
-    ],
-  });
-
-  return { caCert: ca.pem, caKey: pkcs8(caKeys.privateKey), cert: cert.pem, key: pkcs8(keys.privateKey) };
+  return { caCert: ca.cert, caKey: ca.key, cert: serving.cert, key: serving.key };
 }

@@ -5,14 +5,15 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateCertificates, VALIDITY_LIMITS, type KeyType } from '../certs/generate.ts';
+import { INSTALL_NAMES } from '../certs/install-names.ts';
 import { serviceDnsNames } from '../certs/names.ts';
 import { isNetguardError } from '../errors.ts';
 import { parseCommandArgs } from './args.ts';
 
 /** Names in manifests/; test/deploy checks the manifests against these. */
-export const DEFAULTS = { namespace: 'netguard-system', service: 'netguard', out: 'certs' } as const;
-export const TLS_SECRET_NAME = 'netguard-tls';
-export const WEBHOOK_CONFIGURATION_NAME = 'netguard';
+export const DEFAULTS = { namespace: INSTALL_NAMES.namespace, service: INSTALL_NAMES.service, out: 'certs' } as const;
+export const TLS_SECRET_NAME = INSTALL_NAMES.secret;
+export const WEBHOOK_CONFIGURATION_NAME = INSTALL_NAMES.webhookConfiguration;
 /** JSON pointer of the caBundle in manifests/validatingwebhookconfiguration.yaml (its only webhook). */
 export const CA_BUNDLE_PATH = '/webhooks/0/clientConfig/caBundle';
 
@@ -58,7 +59,7 @@ class UsageError extends Error {}
 function kubectlCommands(namespace: string, out: string, caBundle: string): string {
   const patch = JSON.stringify([{ op: 'add', path: CA_BUNDLE_PATH, value: caBundle }]);
   return [
-    `# Run after \`kubectl apply -k manifests/\` (it creates the namespace and the webhook configuration).`,
+    `# For --cert-mode files: run after \`kubectl apply -k manifests/files/\` (it creates the namespace and the webhook configuration).`,
     `# 1. Tell the apiserver which CA to trust ("add" also replaces an existing caBundle). First, so a`,
     `#    rotation with --also-trust never has a moment where the new certificate is not yet trusted.`,
     `kubectl patch validatingwebhookconfiguration ${WEBHOOK_CONFIGURATION_NAME} --type=json -p ${shellQuote(patch)}`,

@@ -9,6 +9,7 @@ import { readManifestStdinAsync } from '../bundle/manifests.ts';
 import { baselineFrom, readBaseline, writeBaseline, type Baseline } from '../bundle/baseline.ts';
 import { describeState, SNAPSHOT_COMMAND } from '../bundle/cluster-state.ts';
 import type { LoadNote } from '../bundle/load.ts';
+import { findConfigFile } from '../bundle/config-file.ts';
 import { runBundleCheck } from '../bundle/run.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../policies/policy-file.ts';
@@ -39,17 +40,20 @@ export type Format = (typeof FORMATS)[number];
 export const FAIL_ON = ['deny', 'warn', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
-export const CHECK_USAGE = `Usage: netguard check (-f PATH | -k DIR)... [options]
+export const CHECK_USAGE = `Usage: netguard check [PATH...] [-f PATH]... [-k DIR]... [options]
 
 Checks Kubernetes manifests as if they were the whole cluster: a Service and the
 Deployment it selects pass whatever their order or file.
 
 Input:
-  -f, --file PATH          a file, a directory (recursive: .yaml, .yml, .json) or - for stdin
-                           (e.g. helm template ... | netguard check -f -); repeatable
+  PATH, -f, --file PATH    a file, a directory (recursive: .yaml, .yml, .json) or - for stdin
+                           (e.g. helm template ... | netguard check -); repeatable
+      --exclude GLOB       skip files whose path matches (charts, '*.tpl.yaml', k8s/dev/**);
+                           repeatable
   -k, --kustomize DIR      render DIR with \`kubectl kustomize DIR\` and check the result; repeatable
   -n, --namespace NS       namespace for objects that have none (default: default)
-      --policy FILE        policy file (default: the bundled policies/default.yaml)
+      --policy FILE        policy file (default: .netguard.yaml in the working directory or
+                           at the repository root, else the bundled policies/default.yaml)
 
 Cluster state (joins the view, is never reported on; the bundle replaces what it redefines):
       --cluster-state FILE a snapshot of the cluster, taken with (see below)
@@ -80,6 +84,7 @@ Exit codes: 0 no finding that --fail-on counts, 1 at least one deny finding (or
 
 const OPTIONS = {
   file: { type: 'string', short: 'f', multiple: true },
+  exclude: { type: 'string', multiple: true },
   kustomize: { type: 'string', short: 'k', multiple: true },
   policy: { type: 'string' },
   output: { type: 'string', short: 'o', multiple: true },
@@ -96,8 +101,10 @@ const OPTIONS = {
 
 export interface CheckArgs {
   files: string[];
+  exclude: string[];
   kustomizeDirs: string[];
-  policyFile: string;
+  /** undefined: the config file found from the working directory, else the bundled default */
+  policyFile?: string;
   outputs: OutputSpec<Format>[];
   namespace: string;
   clusterState: string[];
@@ -146,8 +153,10 @@ export async function runCheck(argv: readonly string[], io: CheckIO = defaultIO(
 
   let policy: Policy;
   let baseline: Baseline | undefined;
+  const configFile = args.policyFile === undefined ? findConfigFile(io.cwd ?? process.cwd()) : undefined;
+  if (configFile) note(`policy from ${configFile}`);
   try {
-    policy = loadPolicyFile(args.policyFile);
+    policy = loadPolicyFile(args.policyFile ?? configFile ?? DEFAULT_POLICY_FILE);
     // Read before the check: a broken baseline should fail fast, not after a cluster read.
     if (args.baseline) baseline = readBaseline(args.baseline);
   } catch (err) {
@@ -179,7 +188,7 @@ export async function runCheck(argv: readonly string[], io: CheckIO = defaultIO(
     if (args.writeBaseline && result.failures.length === 0) writeBaseline(args.writeBaseline, baselineFrom(result.findings), version());
     const ctx = reportContext(deps.rules ?? RULES, policy, io.cwd ?? process.cwd());
     const style = textStyle(io.env, io.stdout.isTTY === true);
-    const { written } = writeReports(args.outputs, (format, toStdout) => render(format, report, ctx, toStdout ? style : { color: false, group: false }, args.quiet), io.stdout);
+    const { written } = writeReports(args.outputs, (format, toStdout) => render(format, report, ctx, toStdout ? style : { color: false, group: false }, args.quiet, args.failOn), io.stdout);
     for (const w of written) note(`wrote the ${w.format} report to ${w.path}`);
   } catch (err) {
     if (!isNetguardError(err, 'OUTPUT_WRITE')) throw err;
@@ -217,13 +226,11 @@ export function exitCode(findings: readonly Finding[], failOn: FailOn): 0 | 1 {
 export function parseCheckArgs(argv: readonly string[]): CheckArgs | 'help' {
   const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (values.help) return 'help';
-  if (positionals.length > 0) {
-    throw new NetguardError('USAGE', `unexpected argument ${positionals[0]}; pass manifests with -f (e.g. -f ${positionals[0]})`);
-  }
-  const files = values.file ?? [];
+  // Positional paths, as kube-linter, kube-score and conftest take them: the same as -f.
+  const files = [...positionals, ...(values.file ?? [])];
   const kustomizeDirs = values.kustomize ?? [];
   if (files.length === 0 && kustomizeDirs.length === 0) {
-    throw new NetguardError('USAGE', 'no manifests given: pass -f PATH (a file, a directory, or - for stdin) or -k DIR (a kustomization)');
+    throw new NetguardError('USAGE', 'no manifests given: pass PATH (a file, a directory, or - for stdin) or -k DIR (a kustomization)');
   }
   const clusterState = values['cluster-state'] ?? [];
   const stdinUses = [...files, ...clusterState].filter((f) => f === '-').length;
@@ -236,8 +243,9 @@ export function parseCheckArgs(argv: readonly string[]): CheckArgs | 'help' {
   if (!isNamespaceName(namespace)) throw new NetguardError('USAGE', `--namespace ${namespace} is not a valid namespace name`);
   return {
     files,
+    exclude: values.exclude ?? [],
     kustomizeDirs,
-    policyFile: values.policy ?? DEFAULT_POLICY_FILE,
+    ...(values.policy ? { policyFile: values.policy } : {}),
     outputs: parseOutputSpecs(values.output ?? [], FORMATS, 'text'),
     namespace,
     clusterState,
@@ -250,7 +258,7 @@ export function parseCheckArgs(argv: readonly string[]): CheckArgs | 'help' {
   };
 }
 
-function render(format: Format, report: Report, ctx: ReportContext, style: { color: boolean; group: boolean }, quiet: boolean): string {
+function render(format: Format, report: Report, ctx: ReportContext, style: { color: boolean; group: boolean }, quiet: boolean, failOn: FailOn): string {
   switch (format) {
     case 'text':
       return formatText(report, { ...style, quiet });
@@ -259,7 +267,7 @@ function render(format: Format, report: Report, ctx: ReportContext, style: { col
     case 'sarif':
       return formatSarif(report, ctx);
     case 'junit':
-      return formatJunit(report);
+      return formatJunit(report, failOn);
   }
 }
 

@@ -193,9 +193,10 @@ function asApiError(err: unknown, fallback: ApiErrorType, path: string): ApiErro
   return new ApiError(fallback, `GET ${path}: ${e?.message ?? String(err)}${code}`);
 }
 
-function statusError(path: string, status: number, body: string, retryAfter: string | string[] | undefined): ApiError {
+/** An ApiError from a non-2xx answer, with the Status object's reason and message (object-client.ts uses it too). */
+export function statusError(path: string, status: number, body: string, retryAfter: string | string[] | undefined, method = 'GET'): ApiError {
   let reason: string | undefined;
-  let message = `GET ${path}: HTTP ${status}`;
+  let message = `${method} ${path}: HTTP ${status}`;
   try {
     const s = JSON.parse(body);
     if (typeof s?.reason === 'string') reason = s.reason;
@@ -215,7 +216,7 @@ export function parseRetryAfter(v: string | string[] | undefined, now = Date.now
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-function readBody(res: http.IncomingMessage, max: number): Promise<string> {
+export function readBody(res: http.IncomingMessage, max: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -1,5 +1,7 @@
-// The explicit, sorted list of rules. Adding a rule: its file, one line here, its test
-// and its fixture folder (test/fixtures/<rule-id>/).
+// The explicit, sorted list of rules. Adding a rule touches: the rule (rules/<id>.ts or
+// rules/<id>/), one line here, docs/rules/<id>.md, test/fixtures/<id>/, its test
+// (test/policies/rules/<id>.test.ts) and its line in policies/default.yaml;
+// test/house/rule-contract.test.ts fails until each is there.
 import { rule as egressAllowsDns } from './rules/egress-allows-dns/rule.ts';
 import { rule as ingressClassExists } from './rules/ingress-class-exists.ts';
 import { rule as networkpolicySelectorHasMatch } from './rules/networkpolicy-selector-has-match.ts';

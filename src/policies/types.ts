@@ -14,6 +14,8 @@ export type { KubeObject, ObjectRef };
 export interface SourceLocation {
   file: string;
   line: number;
+  /** 1-based, when the finding's field was located */
+  column?: number;
 }
 
 /** What a rule reports. The engine adds the rule id, the action and the object reference. */

@@ -57,14 +57,17 @@ export interface ClusterSourceOptions {
 
 export type ClusterSourceFactory = (choice: Exclude<ClusterChoice, { kind: 'none' }>, opts: ClusterSourceOptions) => Promise<ClusterStateSource>;
 
-/** The real factory: a KubeConfig from the choice, handed to the informer caches. */
-export const informerSourceFactory: ClusterSourceFactory = async (choice, opts) => {
-  const [{ KubeConfig }, { createInformerSource }] = await Promise.all([
-    import('@kubernetes/client-node'),
-    import('../informer/index.ts'),
-  ]);
+/** A KubeConfig for the choice (the informers and self-managed certificates each load one). */
+export async function loadKubeConfig(choice: Exclude<ClusterChoice, { kind: 'none' }>): Promise<import('@kubernetes/client-node').KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (choice.kind === 'in-cluster') kc.loadFromCluster();
   else kc.loadFromFile(choice.path);
+  return kc;
+}
+
+/** The real factory: a KubeConfig from the choice, handed to the informer caches. */
+export const informerSourceFactory: ClusterSourceFactory = async (choice, opts) => {
+  const [kc, { createInformerSource }] = await Promise.all([loadKubeConfig(choice), import('../informer/index.ts')]);
   return createInformerSource(kc, opts);
 };

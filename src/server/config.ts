@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCommandArgs } from '../args.ts';
 import { NetguardError } from '../errors.ts';
 import { DEFAULT_POLICY_FILE } from '../policies/policy-file.ts';
+import { CERT_OPTIONS, parseCertificateConfig, type CertMode, type SelfManagedConfig } from './cert-config.ts';
 
 /** The repository root: `certs/` for the development certificate lives here. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -17,9 +18,13 @@ export interface ServeConfig {
   policyFile: string;
   host: string;
   port: number;
-  /** both or neither; neither means the development certificate in certDir */
+  /** where the serving certificate comes from (cert-config.ts) */
+  certMode: CertMode;
+  /** certMode files: both; otherwise neither */
   tlsCert?: string;
   tlsKey?: string;
+  /** certMode self-managed: the Secret, the webhook configuration, lifetimes */
+  selfManaged?: SelfManagedConfig;
   /** CA bundle (PEM) that signs the apiserver's client certificate; set: every request but the probes and /metrics needs one */
   clientCa?: string;
   /** an explicit kubeconfig (flag, NETGUARD_KUBECONFIG or KUBECONFIG); cluster.ts decides the rest */
@@ -36,7 +41,10 @@ Options (each also read from the environment variable shown; flags win):
   --policy FILE       policy file                    NETGUARD_POLICY    (default: bundled policies/default.yaml)
   --host H            address to listen on           NETGUARD_HOST      (default: 127.0.0.1)
   --port N            port to listen on (0: any)     NETGUARD_PORT      (default: 8443)
-  --tls-cert FILE     serving certificate (PEM)      NETGUARD_TLS_CERT  (default: development certificate)
+  --cert-mode MODE    self-managed, files or dev     NETGUARD_CERT_MODE (default: files with --tls-cert, else dev)
+                      self-managed: netguard keeps its CA and certificate in a Secret, renews
+                      them and sets the webhook's caBundle (needs the cluster API)
+  --tls-cert FILE     serving certificate (PEM)      NETGUARD_TLS_CERT  (files mode)
   --tls-key FILE      its private key (PEM)          NETGUARD_TLS_KEY
   --client-ca FILE    require a client certificate   NETGUARD_CLIENT_CA (default: none)
                       signed by this CA (the apiserver's); others get 401.
@@ -46,7 +54,19 @@ Options (each also read from the environment variable shown; flags win):
   --log-level L       fatal|error|warn|info|debug|trace|silent   NETGUARD_LOG_LEVEL (default: info)
   -h, --help          show this help
 
+Self-managed certificates (--cert-mode self-managed):
+  --namespace NS        namespace of the Service and Secret   NETGUARD_NAMESPACE, then POD_NAMESPACE
+  --service NAME        Service the certificate names         NETGUARD_SERVICE        (default: netguard)
+  --cert-secret NAME    Secret holding CA and certificate     NETGUARD_CERT_SECRET    (default: netguard-tls)
+  --webhook-config NAME ValidatingWebhookConfiguration        NETGUARD_WEBHOOK_CONFIG (default: netguard)
+                        whose caBundle netguard sets
+  --cert-validity DUR   serving certificate lifetime          NETGUARD_CERT_VALIDITY  (default: 8760h)
+  --ca-validity DUR     CA lifetime                           NETGUARD_CA_VALIDITY    (default: 87600h)
+                        (each renewed two thirds into its lifetime)
+
 Environment only:
+  POD_NAME                           this replica's name in the Secret (default: the host name)
+  NETGUARD_CLUSTER_DOMAIN            DNS suffix of Service names (default: cluster.local)
   NETGUARD_CERT_DIR                  where the development certificate is kept (default: <repo>/certs)
   NETGUARD_SHUTDOWN_DELAY_SECONDS    drain period after SIGTERM before closing (default: 5)
 `;
@@ -61,6 +81,7 @@ const OPTIONS = {
   kubeconfig: { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  ...CERT_OPTIONS,
 } as const;
 
 function usage(message: string): NetguardError {
@@ -91,6 +112,8 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     throw usage('--tls-cert and --tls-key go together: give both, or neither for the development certificate');
   }
 
+  const certificates = parseCertificateConfig(values, env, { tlsCert, tlsKey });
+
   const delayText = env.NETGUARD_SHUTDOWN_DELAY_SECONDS ?? '';
   const delay = delayText === '' ? 5 : Number(delayText);
   if (!Number.isFinite(delay) || delay < 0) throw usage(`NETGUARD_SHUTDOWN_DELAY_SECONDS must be a number >= 0, got "${delayText}"`);
@@ -102,7 +125,9 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     policyFile: pick(values.policy, env.NETGUARD_POLICY) ?? DEFAULT_POLICY_FILE,
     host,
     port: Number(portText),
+    certMode: certificates.certMode,
     ...(tlsCert !== undefined && tlsKey !== undefined ? { tlsCert, tlsKey } : {}),
+    ...(certificates.selfManaged ? { selfManaged: certificates.selfManaged } : {}),
     ...(clientCa !== undefined ? { clientCa } : {}),
     ...kubeconfigOf(values.kubeconfig, env),
     logLevel: logLevel as LogLevel,

@@ -1,5 +1,5 @@
 // /healthz: the process answers. /readyz: it should get traffic: a certificate and a policy
-// are loaded, the cluster caches (when a cluster is configured) have synced, and we are not
+// are loaded (self-managed: a certificate the webhook configuration trusts), the cluster caches (when a cluster is configured) have synced, and we are not
 // shutting down. Readiness flips to 503 the moment SIGTERM arrives so endpoints drop us
 // while we keep answering during the drain period.
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +9,8 @@ import type { Policy } from '../policies/types.ts';
 /** Mutable on purpose: main and the certificate watcher update it in place. */
 export interface HealthState {
   certificate?: { notAfter: Date; fingerprint: string };
+  /** self-managed certificates: the certificate loaded may not be one the apiserver trusts yet */
+  certificateSource?: { readiness(): { ready: boolean; detail: string } };
   policy?: Policy;
   cluster?: ClusterStateSource;
   shuttingDown: boolean;
@@ -27,8 +29,9 @@ export interface Readiness {
 
 export function readiness(state: HealthState): Readiness {
   const unsynced = state.cluster && !state.cluster.isSynced() ? describeUnsynced(state.cluster) : undefined;
+  const managed = state.certificateSource?.readiness();
   const checks: Readiness['checks'] = {
-    certificate: state.certificate ? `loaded (expires ${state.certificate.notAfter.toISOString()})` : 'not loaded',
+    certificate: managed ? managed.detail : state.certificate ? `loaded (expires ${state.certificate.notAfter.toISOString()})` : 'not loaded',
     policy: state.policy ? `loaded (${state.policy.source}, sha256 ${state.policy.hash.slice(0, 12)})` : 'not loaded',
     cluster: !state.cluster ? 'none configured' : unsynced ? `not synced: ${unsynced}` : 'synced',
     shuttingDown: state.shuttingDown,
@@ -37,7 +40,9 @@ export function readiness(state: HealthState): Readiness {
     ? 'shutting down'
     : !state.certificate
       ? 'no serving certificate loaded'
-      : !state.policy
+      : managed && !managed.ready
+        ? `certificate not trusted yet: ${managed.detail}`
+        : !state.policy
         ? 'no policy loaded'
         : unsynced
           ? `cluster caches not synced: ${unsynced}`

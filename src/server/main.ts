@@ -1,9 +1,9 @@
-// config → policy → certificate → cluster state → listen → (SIGTERM) drain → close.
+// config → policy → certificate → cluster state → listen → certificate upkeep → (SIGTERM) drain → close.
 // Everything the outside world provides (env, file checks, the cluster source, where logs
 // go) comes in through ServeIo, so the whole start-up runs in tests without a cluster.
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
@@ -13,13 +13,13 @@ import { loadPolicyFile } from '../policies/policy-file.ts';
 import type { DnsSettings } from '../policies/types.ts';
 import { buildApp, type NetguardApp } from './app.ts';
 import { loadClientCa } from './client-auth.ts';
+import { openCertificates, type CertificateSource, type SelfManagedTuning } from './certificates.ts';
 import { chooseCluster, informerSourceFactory, type ClusterProbe, type ClusterSourceFactory } from './cluster.ts';
 import { REPO_ROOT, type ServeConfig } from './config.ts';
-import { ensureDevCertificate } from './dev-cert.ts';
 import type { HealthState } from './health.ts';
 import { createRegistry, serverMetrics } from './metrics.ts';
 import { policyStore, watchPolicyFile } from './policy-reload.ts';
-import { applyCertificate, loadCertificatePair, watchCertificatePair } from './tls.ts';
+import { applyCertificate } from './tls.ts';
 
 export interface ServeIo {
   env: NodeJS.ProcessEnv;
@@ -28,6 +28,8 @@ export interface ServeIo {
   clusterProbe?: ClusterProbe;
   clusterSourceFactory?: ClusterSourceFactory;
   registry?: Registry;
+  /** self-managed certificates: a clock and timings for tests */
+  certificates?: Partial<SelfManagedTuning>;
 }
 
 export interface RunningServer {
@@ -36,6 +38,7 @@ export interface RunningServer {
   url: string;
   health: HealthState;
   logger: pino.Logger;
+  certificates: CertificateSource;
   /** begin graceful shutdown (never rejects); a second call skips what is left of the drain period */
   shutdown(reason: string): Promise<void>;
   /** resolves with the exit code once the server has closed (0: clean) */
@@ -69,20 +72,19 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
   const policy = loadPolicyFile(config.policyFile);
   logger.info({ policy: policy.source, sha256: policy.hash, failOpen: policy.failOpen }, 'policy loaded');
 
-  const dev = config.tlsCert && config.tlsKey ? undefined : ensureDevCertificate(config.certDir, logger);
-  const certFile = config.tlsCert ?? dev!.certFile;
-  const keyFile = config.tlsKey ?? dev!.keyFile;
-  const pair = dev?.pair ?? loadCertificatePair(certFile, keyFile);
-  logger.info({ certFile, fingerprint: pair.fingerprint, notAfter: pair.notAfter.toISOString() }, 'serving certificate loaded');
+  const registry = io.registry ?? createRegistry();
+  const probe = clusterProbe(io);
+  const certificates = await openCertificates(config, { logger, registry, probe, ...(io.certificates ? { tuning: io.certificates } : {}) });
+  const pair = certificates.initial;
+  logger.info({ mode: config.certMode, from: certificates.origin, fingerprint: pair.fingerprint, notAfter: pair.notAfter.toISOString() }, 'serving certificate loaded');
   const clientCa = config.clientCa ? loadClientCa(config.clientCa) : undefined;
   if (clientCa) {
     logger.info({ clientCa: config.clientCa, certificates: clientCa.certificates }, 'client certificates required: requests without one signed by this CA get 401 (GET /healthz, /readyz, /metrics stay open)');
   }
 
-  const registry = io.registry ?? createRegistry();
-  const cluster = await startCluster(config, io, logger, registry, policy.dns);
+  const cluster = await startCluster(config, io, probe, logger, registry, policy.dns);
 
-  const health: HealthState = { shuttingDown: false };
+  const health: HealthState = { shuttingDown: false, ...(certificates.readiness ? { certificateSource: { readiness: certificates.readiness } } : {}) };
   const policies = policyStore(policy);
   const app = buildApp({ policy, policies, registry, logger, cluster, tls: pair, health, ...(clientCa ? { clientCa: clientCa.pem } : {}) });
   try {
@@ -92,25 +94,22 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
     await app.listen({ host, port: config.port, listenTextResolver: (address) => `listening on ${address}` });
   } catch (err) {
     await cluster?.stop().catch(() => undefined);
+    await certificates.close().catch(() => undefined);
     throw err;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `https://${urlHost(config.host)}:${port}`;
-  const command = sampleCommand(url, dev?.caFile ?? caBeside(certFile));
-  logger.info({ url, port, command }, `try it: ${command}`);
+  if (certificates.caFile) {
+    const command = sampleCommand(url, certificates.caFile);
+    logger.info({ url, port, command }, `try it: ${command}`);
+  }
 
   const metrics = serverMetrics(registry);
-  const watcher = watchCertificatePair({
-    certFile,
-    keyFile,
-    current: pair,
-    logger: logger.child({ component: 'tls' }),
-    onReload(next) {
-      applyCertificate(app.server, next, clientCa?.pem);
-      health.certificate = { notAfter: next.notAfter, fingerprint: next.fingerprint };
-      metrics.certificateExpiry.set(Math.floor(next.notAfter.getTime() / 1000));
-    },
+  certificates.start((next) => {
+    applyCertificate(app.server, next, clientCa?.pem);
+    health.certificate = { notAfter: next.notAfter, fingerprint: next.fingerprint };
+    metrics.certificateExpiry.set(Math.floor(next.notAfter.getTime() / 1000));
   });
 
   const policyWatcher = watchPolicyFile({ file: config.policyFile, store: policies, logger: logger.child({ component: 'policy' }), metrics });
@@ -123,7 +122,6 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
   async function close(): Promise<void> {
     await sleep(config.shutdownDelayMs, undefined, { signal: hurry.signal }).catch(() => undefined);
     logger.info('drain period over: closing idle connections, waiting for in-flight requests');
-    watcher.close();
     policyWatcher.close();
     const deadline = setTimeout(() => {
       logger.warn({ afterMs: CLOSE_DEADLINE_MS }, 'in-flight requests did not finish; closing their connections');
@@ -139,6 +137,7 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
     }
     clearTimeout(deadline);
     await cluster?.stop().catch((err: Error) => logger.warn({ error: err.message }, 'stopping the cluster caches failed'));
+    await certificates.close().catch((err: Error) => logger.warn({ error: err.message }, 'stopping certificate upkeep failed'));
     logger.info({ code }, 'stopped');
     resolveClosed(code);
   }
@@ -148,6 +147,7 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
     url,
     health,
     logger,
+    certificates,
     closed,
     shutdown(reason) {
       if (closing) {
@@ -163,14 +163,18 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
   };
 }
 
+function clusterProbe(io: ServeIo): ClusterProbe {
+  return io.clusterProbe ?? { env: io.env, exists: existsSync, homedir: io.env.HOME ?? homedir() };
+}
+
 async function startCluster(
   config: ServeConfig,
   io: ServeIo,
+  probe: ClusterProbe,
   logger: pino.Logger,
   registry: Registry,
   dns: DnsSettings,
 ): Promise<ClusterStateSource | undefined> {
-  const probe = io.clusterProbe ?? { env: io.env, exists: existsSync, homedir: io.env.HOME ?? homedir() };
   const choice = chooseCluster(config, probe);
   if (choice.kind === 'none') {
     logger.info({ reason: choice.reason }, `running without cluster state (${choice.reason}): rules that need the cluster answer "unknown" and never deny`);
@@ -191,12 +195,6 @@ function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;
-}
-
-/** cert-manager and `kubernetes.io/tls` Secrets often carry ca.crt beside tls.crt. */
-function caBeside(certFile: string): string {
-  const ca = join(dirname(certFile), 'ca.crt');
-  return existsSync(ca) ? ca : certFile;
 }
 
 function shortPath(file: string): string {

@@ -141,3 +141,39 @@ t.test('a baseline that cannot be written exits 2', async (t) => {
   t.equal(r.code, 2);
   t.match(r.stderr, /cannot write the baseline to .*blocker\/baseline\.json: /);
 });
+
+t.test('a new problem of the same rule on a baselined object is reported: entries carry what was found', async (t) => {
+  const peer = (name: string) => `        - namespaceSelector: { matchLabels: { team: ${name} } }\n`;
+  const policy = (peers: string[]) => `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: from-teams, namespace: prod }
+spec:
+  podSelector: {}
+  ingress:
+    - from:
+${peers.join('')}---
+# Namespace objects in the bundle: namespace labels are known, so team=... is exactly a dangling peer.
+apiVersion: v1
+kind: Namespace
+metadata: { name: prod }
+`;
+  const dir = t.testdir({ 'np.yaml': policy([peer('alpha')]) });
+  const baseline = join(dir, 'baseline.json');
+  await runCli(['check', '-f', join(dir, 'np.yaml'), '--write-baseline', baseline]);
+  const [entry] = JSON.parse(readFileSync(baseline, 'utf8')).findings;
+  t.same(entry.found, ['peer-namespace-no-match@spec.ingress[0].from[0].namespaceSelector'], 'messageId@path of each finding');
+
+  const same = await runCli(['check', '-f', join(dir, 'np.yaml'), '--baseline', baseline, '--fail-on', 'warn']);
+  t.equal(same.code, 0, 'the known problem stays suppressed');
+
+  writeFileSync(join(dir, 'np.yaml'), policy([peer('alpha'), peer('beta')]));
+  const more = await runCli(['check', '-f', join(dir, 'np.yaml'), '--baseline', baseline, '--fail-on', 'warn', '-o', 'json']);
+  t.equal(more.code, 1, 'a second dangling peer on the same object is new');
+  t.same(JSON.parse(more.stdout).findings.map((f: any) => f.path), ['spec.ingress[0].from[1].namespaceSelector']);
+
+  // A baseline written before fingerprints existed keeps matching on rule and object alone.
+  const legacy = JSON.parse(readFileSync(baseline, 'utf8'));
+  delete legacy.findings[0].found;
+  writeFileSync(baseline, JSON.stringify(legacy));
+  t.equal((await runCli(['check', '-f', join(dir, 'np.yaml'), '--baseline', baseline, '--fail-on', 'warn'])).code, 0, 'legacy entries suppress every finding of their rule and object');
+});

@@ -1,7 +1,7 @@
 // `netguard check` end to end: a real process, real files, real exit codes.
 import t from 'tap';
 import { join } from 'node:path';
-import { findingKeys, runCli } from './run-cli.ts';
+import { findingKeys, REPO, runCli } from './run-cli.ts';
 
 const deployment = (name: string, labels: string, ns?: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -72,13 +72,15 @@ t.test('-o json has the documented shape', async (t) => {
   const [f] = report.findings;
   t.match(f, {
     rule: 'service-selector-has-match',
+    messageId: 'no-match',
     action: 'warn',
     verdict: 'violation',
     object: { apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 'web' },
+    path: 'spec.selector',
     message: String,
-    source: { file: join(dir, 'typo.yaml'), line: 16 },
+    source: { file: join(dir, 'typo.yaml'), line: 22, column: 3 },
   });
-  t.ok(Object.keys(f).every((k) => ['rule', 'action', 'verdict', 'object', 'message', 'hint', 'source'].includes(k)), 'no undocumented fields');
+  t.ok(Object.keys(f).every((k) => ['rule', 'messageId', 'action', 'verdict', 'object', 'path', 'message', 'hint', 'source'].includes(k)), 'no undocumented fields');
 });
 
 t.test('-f - reads stdin and names it <stdin>', async (t) => {
@@ -86,7 +88,7 @@ t.test('-f - reads stdin and names it <stdin>', async (t) => {
   t.equal(r.code, 0);
   const report = JSON.parse(r.stdout);
   t.equal(report.summary.objects, 2);
-  t.same(report.findings.map((f: any) => f.source), [{ file: '<stdin>', line: 16 }]);
+  t.same(report.findings.map((f: any) => f.source), [{ file: '<stdin>', line: 22, column: 3 }], 'the line of spec.selector');
 });
 
 t.test('stdin and files together form one bundle', async (t) => {
@@ -134,7 +136,7 @@ items:
   const report = JSON.parse(r.stdout);
   t.equal(report.summary.objects, 2, 'the List itself is not an object');
   t.same(findingKeys(report), ['service-selector-has-match Service/default/web']);
-  t.equal(report.findings[0].source.line, 4, 'the line of the item, not of the List');
+  t.equal(report.findings[0].source.line, 7, 'the line of the item\'s spec.selector, not of the List');
 });
 
 t.test('--namespace places objects that have none; explicit namespaces stay', async (t) => {
@@ -291,14 +293,13 @@ t.test('usage errors exit 2 with one clear line and a pointer to --help', async 
   const cases: [string[], RegExp][] = [
     [['-f', file, '--bogus'], /unknown option --bogus/],
     [['-f', file, '-x'], /unknown option -x/],
-    [[], /no manifests given: pass -f PATH .* or -k DIR/],
+    [[], /no manifests given: pass PATH .* or -k DIR/],
     [['-f'], /option -f, --file needs a value/],
     [['-f', file, '-o', 'yaml'], /unknown output format yaml/],
     [['-f', file, '--namspace', 'shop'], /unknown option --namspace; did you mean --namespace\?/],
     [['-f', file, '--fail-on=dney'], /--fail-on dney: use one of deny, warn, never; did you mean deny\?/],
     [['-f', file, '--fial-on=deny'], /unknown option --fial-on; did you mean --fail-on\?/],
     [['-f', file, '-o', 'sarfi'], /unknown output format sarfi .*; did you mean sarif\?/],
-    [[file], /unexpected argument .*pass manifests with -f/],
     [['-f', file, '--namespace', 'Not_A_Namespace'], /not a valid namespace name/],
     [['-f', '-', '-f', '-'], /stdin \(-\) can be given only once/],
   ];
@@ -315,11 +316,49 @@ t.test('usage errors exit 2 with one clear line and a pointer to --help', async 
 t.test('check --help prints usage on stdout and exits 0', async (t) => {
   const r = await runCli(['check', '--help']);
   t.equal(r.code, 0);
-  t.match(r.stdout, /^Usage: netguard check \(-f PATH \| -k DIR\)\.\.\. \[options\]/);
-  for (const option of ['--file', '--kustomize', '--cluster-state', '--kubeconfig', '--output', '--fail-on', '--baseline', '--write-baseline', '--quiet']) {
+  t.match(r.stdout, /^Usage: netguard check \[PATH\.\.\.\] \[-f PATH\]\.\.\. \[-k DIR\]\.\.\. \[options\]/);
+  for (const option of ['--exclude', '--kustomize', '--kustomize', '--cluster-state', '--kubeconfig', '--output', '--fail-on', '--baseline', '--write-baseline', '--quiet']) {
     t.match(r.stdout, new RegExp(`^ +(-\\w, )?${option}\\b`, 'm'), `documents ${option}`);
   }
+  t.match(r.stdout, /^ +PATH, -f, --file PATH/m, 'documents positional paths and --file');
   t.match(r.stdout, /Exit codes: 0 no finding that --fail-on counts, 1 at least one deny finding/);
   // The snapshot command stays on one line so it can be copied whole.
   t.ok(r.stdout.split('\n').every((l) => l.length <= 100 || l.trim().startsWith('kubectl get ')), 'fits a terminal');
+});
+
+t.test('positional paths are -f paths, and --exclude skips files by glob', async (t) => {
+  const dir = t.testdir({
+    app: { 'deploy.yaml': deployment('web', '{app: web}'), 'svc.yaml': service('web', '{app: web}') },
+    charts: { 'broken.yaml': 'kind: [', 'x.tpl.yaml': 'also: [broken' },
+  });
+  const positional = await runCli(['check', join(dir, 'app'), '-o', 'json']);
+  t.equal(positional.code, 0);
+  t.equal(JSON.parse(positional.stdout).summary.objects, 2, 'a positional directory is read like -f');
+
+  const mixed = await runCli(['check', join(dir, 'app/deploy.yaml'), '-f', join(dir, 'app/svc.yaml'), '-o', 'json']);
+  t.equal(JSON.parse(mixed.stdout).summary.objects, 2, 'positional and -f together form one bundle');
+
+  const broken = await runCli(['check', dir]);
+  t.equal(broken.code, 2, 'without --exclude the broken chart templates are read');
+  const skipped = await runCli(['check', dir, '--exclude', 'charts', '-o', 'json']);
+  t.equal(skipped.code, 0, skipped.stderr);
+  t.equal(JSON.parse(skipped.stdout).summary.objects, 2);
+  const byName = await runCli(['check', dir, '--exclude', '*.tpl.yaml', '--exclude', '**/broken.yaml']);
+  t.equal(byName.code, 0, 'file-name globs and ** patterns');
+  const all = await runCli(['check', join(dir, 'charts'), '--exclude', '*.yaml']);
+  t.equal(all.code, 2, 'excluding everything a directory holds is not a pass');
+  t.match(all.stderr, /no \.yaml, \.yml or \.json files/);
+});
+
+t.test('.netguard.yaml in the working directory or at the repository root is the policy', async (t) => {
+  const strict = 'apiVersion: netguard.io/v1\nkind: Policy\nrules:\n  service-selector-has-match: { action: deny }\n';
+  const dir = t.testdir({ repo: { '.git': {}, '.netguard.yaml': strict, deploy: { 'svc.yaml': service('web', '{app: wbe}') } } });
+  const repo = join(dir, 'repo');
+  const fromSub = await runCli(['check', 'svc.yaml'], { cwd: join(repo, 'deploy') });
+  t.equal(fromSub.code, 1, 'the repository root policy makes the selector warning a denial');
+  t.match(fromSub.stderr, /policy from .*repo\/\.netguard\.yaml/, 'and says which policy it used');
+  const explicit = await runCli(['check', 'svc.yaml', '--policy', join(REPO, 'policies/default.yaml')], { cwd: join(repo, 'deploy') });
+  t.equal(explicit.code, 0, '--policy wins over the config file');
+  const outside = t.testdir({ 'svc.yaml': service('web', '{app: wbe}') });
+  t.equal((await runCli(['check', 'svc.yaml'], { cwd: outside })).code, 0, 'no config file: the bundled default');
 });

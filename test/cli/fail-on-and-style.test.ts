@@ -69,7 +69,7 @@ t.test('--quiet: findings only, no summary, no notes', async (t) => {
   const quiet = await runCli(['check', '-f', dir, '--quiet']);
   t.equal(quiet.code, 0);
   t.equal(quiet.stderr, '', 'no notes');
-  t.match(quiet.stdout, /^\S+svc\.yaml:1 warn Service\/default\/web service-selector-has-match: /);
+  t.match(quiet.stdout, /^\S+svc\.yaml:4 warn Service\/default\/web service-selector-has-match: /);
   t.notMatch(quiet.stdout, /objects? checked:/, 'no summary');
 
   const clean = await runCli(['check', '-f', '-', '-q'], { stdin: CLEAN });
@@ -80,7 +80,7 @@ t.test('--quiet: findings only, no summary, no notes', async (t) => {
 t.test('text into a pipe: plain, whatever the terminal type', async (t) => {
   const r = await runCli(['check', '-f', '-'], { stdin: DENY, env: { TERM: 'xterm-256color' } });
   t.notMatch(r.stdout, ESC, 'no escape codes');
-  t.match(r.stdout, /^<stdin>:1 deny Service\/prod\/api nodeport-namespace-allowed: /m, 'file:line format');
+  t.match(r.stdout, /^<stdin>:4 deny Service\/prod\/api nodeport-namespace-allowed: /m, 'file:line format');
 });
 
 t.test('FORCE_COLOR: colour and grouping into a pipe (CI logs that render ANSI); NO_COLOR loses to it', async (t) => {
@@ -90,7 +90,7 @@ t.test('FORCE_COLOR: colour and grouping into a pipe (CI logs that render ANSI);
     const lines = r.stdout.split('\n');
     t.equal(lines[0], `${ESC}1m<stdin>${ESC}22m`, 'a bold header per file');
     t.match(r.stdout, `${ESC}31mdeny`, 'deny in red');
-    t.match(r.stdout, /^ {2}\S*1\S* {2}/m, 'findings indented under the file, led by the line');
+    t.match(r.stdout, /^ {2}\S*4\S* {2}/m, 'findings indented under the file, led by the line');
   }
   const warn = await runCli(['check', '-f', '-'], { stdin: WARN_ONLY, env: { FORCE_COLOR: '1' } });
   t.match(warn.stdout, `${ESC}33mwarn`, 'warn in yellow');
@@ -118,7 +118,7 @@ t.test('on a terminal: grouped by file and coloured; NO_COLOR keeps the grouping
 
   const plain = inTerminal(['check', '-f', dir], { NO_COLOR: '1' }).stdout.replace(/\r\n/g, '\n');
   t.notMatch(plain, ESC, 'no colour');
-  t.match(plain, new RegExp(`^${join(dir, 'a.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n {2}1 {2}deny`, 'm'), 'still grouped');
+  t.match(plain, new RegExp(`^${join(dir, 'a.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n {2}4 {2}deny`, 'm'), 'still grouped');
 
   const dumb = inTerminal(['check', '-f', dir], { TERM: 'dumb' }).stdout;
   t.notMatch(dumb, ESC, 'TERM=dumb: no colour');

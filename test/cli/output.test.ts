@@ -87,6 +87,7 @@ t.test('json: the documented shape, fields in a fixed order, nothing extra', asy
     findings: [
       {
         rule: 'ingress-class-exists',
+        messageId: 'class-not-found',
         action: 'deny',
         verdict: 'violation',
         object: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: 'web', name: 'site' },
@@ -96,6 +97,7 @@ t.test('json: the documented shape, fields in a fixed order, nothing extra', asy
       },
       {
         rule: 'ingress-class-exists',
+        messageId: 'class-not-found',
         action: 'deny',
         verdict: 'violation',
         object: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: 'web', name: 'site' },
@@ -106,7 +108,7 @@ t.test('json: the documented shape, fields in a fixed order, nothing extra', asy
     summary: { objects: 7, deny: 2, warn: 0, unknown: 0 },
     failures: [],
   });
-  t.same(Object.keys(out.findings[0]), ['rule', 'action', 'verdict', 'object', 'message', 'hint', 'source']);
+  t.same(Object.keys(out.findings[0]), ['rule', 'messageId', 'action', 'verdict', 'object', 'message', 'hint', 'source']);
 });
 
 t.test('json: a cluster-scoped object has no namespace key', async (t) => {

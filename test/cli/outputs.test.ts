@@ -81,10 +81,10 @@ t.test('sarif: stdin and kustomize sources have valid locations too', async (t) 
   const r = await runCli(['check', '-f', '-', '-o', 'sarif'], { stdin });
   const log = JSON.parse(r.stdout);
   t.same(sarifErrors(log), []);
-  t.match(log.runs[0].results[0].locations[0].physicalLocation, { artifactLocation: { uri: 'stdin' }, region: { startLine: 1 } });
+  t.match(log.runs[0].results[0].locations[0].physicalLocation, { artifactLocation: { uri: 'stdin' }, region: { startLine: 4 } }, 'the spec.type line');
 });
 
-t.test('-o junit: well-formed XML, one testcase per object and rule, failures for findings', async (t) => {
+t.test('-o junit: well-formed XML, one testcase per object and rule, failures for what --fail-on counts', async (t) => {
   const r = await runCli(['check', '-f', 'examples/', '-o', 'junit']);
   t.equal(r.code, 1);
   const root = parseXml(r.stdout);
@@ -95,8 +95,17 @@ t.test('-o junit: well-formed XML, one testcase per object and rule, failures fo
   t.equal(Number(root.attrs.failures), failed.length);
   t.same(
     failed.map((c) => `${c.attrs.classname} ${c.children[0].attrs.type}`).sort(),
-    ['Ingress/web/storefront deny', 'NetworkPolicy/shop/default-deny-all deny', 'Service/default/frontend warn', 'Service/production/api deny'],
+    ['Ingress/web/storefront deny', 'NetworkPolicy/shop/default-deny-all deny', 'Service/production/api deny'],
+    'the deny findings fail (--fail-on deny): a green job shows green tests',
   );
+  const warned = cases.find((c) => c.attrs.name === 'Service/default/frontend: service-selector-has-match')!;
+  t.notOk(warned.children.some((x) => x.name === 'failure'), 'a warning does not fail its testcase');
+  t.match(findAll(warned, 'property')[0].attrs, { name: 'netguard.warn', value: /did you mean app=frontend/ }, 'but it is in the report');
+  t.match(findAll(warned, 'system-out')[0].text, /warn examples\/service-selector-typo\.yaml:\d+: selector app=fronted/);
+
+  const strict = parseXml((await runCli(['check', '-f', 'examples/', '-o', 'junit', '--fail-on', 'warn'])).stdout);
+  const strictFailed = findAll(strict, 'testcase').filter((c) => c.children.some((x) => x.name === 'failure'));
+  t.ok(strictFailed.some((c) => c.attrs.classname === 'Service/default/frontend'), '--fail-on warn: the warning fails its testcase too');
   // The Service in the NodePort example is reviewed by both Service rules: two testcases.
   const api = cases.filter((c) => c.attrs.classname === 'Service/production/api').map((c) => c.attrs.name).sort();
   t.same(api, ['Service/production/api: nodeport-namespace-allowed', 'Service/production/api: service-selector-has-match']);
@@ -114,8 +123,8 @@ kind: Service
 metadata: { name: web }
 spec: { selector: { app: "a&b<c>\\"d'e\\u0001" }, ports: [{ port: 80 }] }
 `;
-  const r = await runCli(['check', '-f', '-', '-o', 'junit'], { stdin });
-  t.equal(r.code, 0);
+  const r = await runCli(['check', '-f', '-', '-o', 'junit', '--fail-on', 'warn'], { stdin });
+  t.equal(r.code, 1);
   let root;
   t.doesNotThrow(() => (root = parseXml(r.stdout)), 'well-formed');
   const failure = findAll(root!, 'failure')[0];

@@ -121,8 +121,8 @@ t.test('helm template | netguard check -f -: the whole stream is one bundle, lin
   const report = JSON.parse(r.stdout);
   t.equal(report.summary.objects, 6, 'the leading --- and the comments make no empty objects');
   t.same(findingKeys(report), ['ingress-class-exists Ingress/shop/shop'], 'the Service found the Deployment rendered after it');
-  const line = HELM_OUTPUT.split('\n').indexOf('kind: Ingress'); // 0-based index of the line after apiVersion
-  t.same(report.findings[0].source, { file: '<stdin>', line }, 'the line of the Ingress document in the stream');
+  const line = HELM_OUTPUT.split('\n').indexOf('  ingressClassName: ngnix') + 1;
+  t.same(report.findings[0].source, { file: '<stdin>', line, column: 3 }, 'the line of spec.ingressClassName in the stream');
 });
 
 // What `kustomize build overlays/prod` prints: no leading ---, kinds in kustomize's order,
@@ -175,7 +175,7 @@ t.test('kustomize build | netguard check -f -', async (t) => {
   const report = JSON.parse(r.stdout);
   t.equal(report.summary.objects, 3);
   t.same(findingKeys(report), ['nodeport-namespace-allowed Service/shop-prod/prod-shop']);
-  t.equal(report.findings[0].source.line, 8);
+  t.equal(report.findings[0].source.line, KUSTOMIZE_OUTPUT.split('\n').indexOf('  type: NodePort') + 1, 'the line of spec.type');
 });
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });

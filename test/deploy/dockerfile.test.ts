@@ -141,7 +141,7 @@ t.test('no devDependencies in the final image', async (t) => {
   t.notOk(all(final, 'RUN').some((r) => /\bnpm (ci|install|i)\b/.test(r.args)), 'no npm install in the final stage');
   // Only what runs: package.json ("type": "module", the version), production node_modules, dist, policies.
   const sources = copies.map((c) => c.args.replace(/--\S+\s+/g, '').split(/\s+/).slice(0, -1)).flat();
-  t.same(sources.sort(), ['/build/dist', '/build/node_modules', 'package.json', 'policies']);
+  t.same(sources.sort(), ['/build/dist', '/build/node_modules', 'docs', 'package.json', 'policies']);
 });
 
 t.test('OCI labels: source, version, revision, licence', async (t) => {

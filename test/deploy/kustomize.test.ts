@@ -1,20 +1,29 @@
-// `kubectl apply -k manifests/` and `-k manifests/cert-manager/` render, with every object once.
+// `kubectl apply -k manifests/`, `-k manifests/files/` and `-k manifests/cert-manager/` render,
+// with every object once; the files overlays drop the RBAC of self-managed certificates.
 import t from 'tap';
 import { join } from 'node:path';
+import { parseServeConfig } from '../../src/server/config.ts';
 import { loadObjects, kustomize, MANIFESTS } from './load.ts';
 
 const key = (o: any) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+const CERTIFICATE_RBAC = ['Role/netguard-system/netguard-certificates', 'RoleBinding/netguard-system/netguard-certificates', 'ClusterRole//netguard-webhook-ca', 'ClusterRoleBinding//netguard-webhook-ca'];
 
 for (const [dir, sources] of [
   ['manifests', ['base']],
+  ['manifests/files', ['base']],
   ['manifests/cert-manager', ['base', 'cert-manager']],
 ] as const) {
   t.test(`kubectl kustomize ${dir}/`, async (t) => {
     const r = kustomize(join(MANIFESTS, '..', dir));
     if ('skip' in r) return t.pass(`kubectl kustomize ${dir}/`, { skip: r.skip });
     if ('error' in r) return t.fail(`kustomize failed: ${r.error}`);
-    const expected = sources.flatMap((s) => loadObjects(join(MANIFESTS, s)).map((d) => key(d.object)));
+    const filesMode = dir !== 'manifests';
+    const expected = sources.flatMap((s) => loadObjects(join(MANIFESTS, s)).map((d) => key(d.object))).filter((k) => !filesMode || !CERTIFICATE_RBAC.includes(k));
     t.same(r.objects.map(key).sort(), expected.sort(), 'every object of the files, once, unrenamed');
+    const container = r.objects.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0];
+    const config = parseServeConfig(container.args.slice(1), { POD_NAMESPACE: 'netguard-system' });
+    t.equal(config.certMode, filesMode ? 'files' : 'self-managed', 'the certificate mode');
+    t.equal(container.volumeMounts.some((m: any) => m.name === 'tls'), filesMode, 'the Secret is mounted in files mode only');
     t.equal(r.objects.at(-1).kind, 'ValidatingWebhookConfiguration', 'the webhook is registered last, after what it calls');
     t.equal(r.objects[0].kind, 'Namespace', 'the namespace is applied first');
     const hook = r.objects.find((o) => o.kind === 'ValidatingWebhookConfiguration');

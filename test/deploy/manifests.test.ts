@@ -10,6 +10,7 @@ import { serviceDnsNames } from '../../src/certs/names.ts';
 import { CA_BUNDLE_PATH, DEFAULTS, TLS_SECRET_NAME, WEBHOOK_CONFIGURATION_NAME } from '../../src/cli/certs.ts';
 import { WATCHED_RESOURCES } from '../../src/view/resources.ts';
 import { matchesSelector } from '../../src/kube/selectors.ts';
+import { parseServeConfig } from '../../src/server/config.ts';
 import { find, loadObjects, MANIFESTS, parseFile, REPO, yamlFiles } from './load.ts';
 import { CONFIGMAP, syncedConfigMap } from './sync-policy.ts';
 
@@ -31,7 +32,7 @@ function containerPortNumber(port: string | number): number | undefined {
 
 t.test('every file parses and every kustomization lists exactly its directory', async (t) => {
   for (const file of yamlFiles()) t.doesNotThrow(() => parseFile(file), file);
-  for (const dir of ['base', 'cert-manager']) {
+  for (const dir of ['base', 'files', 'cert-manager']) {
     const kust = parseFile(join(MANIFESTS, dir, 'kustomization.yaml'))[0];
     const local = kust.resources.filter((r: string) => !r.startsWith('../'));
     const files = yamlFiles(join(MANIFESTS, dir)).map((f) => f.slice(f.lastIndexOf('/') + 1)).filter((f) => f !== 'kustomization.yaml');
@@ -133,26 +134,78 @@ t.test('security context', async (t) => {
   t.equal(find(base, 'Namespace').metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
 });
 
-t.test('volumes: args point into the mounted policy ConfigMap and TLS Secret', async (t) => {
+t.test('arguments: the policy from its ConfigMap, self-managed certificates in the Secret netguard-tls', async (t) => {
   const mountOf = (name: string) => container.volumeMounts.find((m: any) => m.name === name);
   const volume = (name: string) => pod.spec.volumes.find((v: any) => v.name === name);
   const arg = (flag: string) => container.args[container.args.indexOf(flag) + 1];
   t.equal(container.args[0], 'serve');
   t.equal(arg('--policy'), '/etc/netguard/policy/policy.yaml');
-  t.equal(arg('--tls-cert'), '/etc/netguard/tls/tls.crt');
-  t.equal(arg('--tls-key'), '/etc/netguard/tls/tls.key');
   t.equal(mountOf('policy').mountPath, '/etc/netguard/policy');
-  t.equal(mountOf('tls').mountPath, '/etc/netguard/tls');
   for (const m of container.volumeMounts) {
     t.equal(m.readOnly, true, `${m.name} read-only`);
-    t.notOk(m.subPath, `${m.name}: no subPath (it would never see Secret rotations)`);
+    t.notOk(m.subPath, `${m.name}: no subPath (it would never see updates)`);
   }
-  t.equal(volume('tls').secret.secretName, TLS_SECRET_NAME, 'the Secret `netguard certs --kubectl` creates');
-  t.notOk(volume('tls').secret.optional, 'no Secret, no pod: never serve an untrusted dev certificate');
-  t.equal(volume('tls').secret.defaultMode, 0o440);
   t.same(volume('policy').configMap.items, [{ key: 'policy.yaml', path: 'policy.yaml' }]);
   const cm = find(base, 'ConfigMap', volume('policy').configMap.name);
   t.same(parse(cm.data['policy.yaml']), defaultPolicy, 'the ConfigMap policy equals policies/default.yaml (fix: node test/deploy/sync-policy.ts)');
+
+  t.notOk(pod.spec.volumes.some((v: any) => v.secret), 'self-managed: no Secret is mounted (the certificate comes from the API)');
+  const fieldRef = (name: string) => container.env.find((e: any) => e.name === name)?.valueFrom?.fieldRef?.fieldPath;
+  t.equal(fieldRef('POD_NAMESPACE'), 'metadata.namespace', 'the namespace from the downward API');
+  t.equal(fieldRef('POD_NAME'), 'metadata.name', 'the replica name from the downward API');
+  // Read by the server's own parser, with what the downward API would give: the arguments mean what we think.
+  const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? (e.valueFrom.fieldRef.fieldPath === 'metadata.namespace' ? NS : 'netguard-abc-12345')]));
+  const config = parseServeConfig(container.args.slice(1), env);
+  t.equal(config.certMode, 'self-managed');
+  t.match(config.selfManaged, { namespace: NS, service: service.metadata.name, secretName: TLS_SECRET_NAME, webhookConfiguration: WEBHOOK_CONFIGURATION_NAME, pod: 'netguard-abc-12345' });
+});
+
+t.test('RBAC for self-managed certificates: one Secret, one webhook configuration, nothing more', async (t) => {
+  const role = find(base, 'Role', 'netguard-certificates');
+  t.equal(role.metadata.namespace, NS);
+  t.same(role.rules, [
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [TLS_SECRET_NAME], verbs: ['get', 'update', 'watch'] },
+    // create cannot be narrowed by resourceNames (the authorizer sees no name on a create)
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  ]);
+  const roleBinding = find(base, 'RoleBinding', 'netguard-certificates');
+  t.same(roleBinding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+  t.same(roleBinding.subjects, [{ kind: 'ServiceAccount', name: pod.spec.serviceAccountName, namespace: NS }]);
+  t.equal(roleBinding.metadata.namespace, NS, 'bound where the Secret lives');
+
+  const clusterRole = find(base, 'ClusterRole', 'netguard-webhook-ca');
+  t.same(clusterRole.rules, [
+    { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: [WEBHOOK_CONFIGURATION_NAME], verbs: ['get', 'patch'] },
+  ]);
+  const clusterBinding = find(base, 'ClusterRoleBinding', 'netguard-webhook-ca');
+  t.same(clusterBinding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole.metadata.name });
+  t.same(clusterBinding.subjects, [{ kind: 'ServiceAccount', name: pod.spec.serviceAccountName, namespace: NS }]);
+  const arg = (flag: string) => container.args[container.args.indexOf(flag) + 1];
+  t.equal(arg('--cert-secret'), role.rules[0].resourceNames[0], 'the Secret the Deployment names is the one granted');
+  t.equal(arg('--webhook-config'), clusterRole.rules[0].resourceNames[0], 'the webhook configuration too');
+  t.equal(webhookConfig.metadata.name, arg('--webhook-config'));
+});
+
+t.test('files overlay: mounts the Secret, switches to --cert-mode files, drops the certificate RBAC', async (t) => {
+  const kust = parseFile(join(MANIFESTS, 'files/kustomization.yaml'))[0];
+  t.same(kust.resources, ['../base']);
+  const patches = kust.patches.map((p: any) => parse(p.patch));
+  const deployment = patches.find((p: any) => p.kind === 'Deployment');
+  const c = deployment.spec.template.spec.containers[0];
+  t.equal(c.name, container.name, 'the patch merges into the netguard container');
+  const config = parseServeConfig(c.args.slice(1), {});
+  t.equal(config.certMode, 'files');
+  const volume = deployment.spec.template.spec.volumes.find((v: any) => v.name === 'tls');
+  t.equal(volume.secret.secretName, TLS_SECRET_NAME, 'the Secret `netguard certs --kubectl` and cert-manager write');
+  t.notOk(volume.secret.optional, 'no Secret, no pod: never serve an untrusted certificate');
+  t.equal(volume.secret.defaultMode, 0o440);
+  const mount = c.volumeMounts.find((m: any) => m.name === 'tls');
+  t.same(mount, { name: 'tls', mountPath: '/etc/netguard/tls', readOnly: true });
+  t.equal(config.tlsCert, `${mount.mountPath}/tls.crt`);
+  t.equal(config.tlsKey, `${mount.mountPath}/tls.key`);
+  const deleted = patches.filter((p: any) => p.$patch === 'delete').map((p: any) => `${p.kind}/${p.metadata.name}`).sort();
+  t.same(deleted, ['ClusterRole/netguard-webhook-ca', 'ClusterRoleBinding/netguard-webhook-ca', 'Role/netguard-certificates', 'RoleBinding/netguard-certificates']);
+  for (const name of deleted) t.ok(find(base, name.split('/')[0], name.split('/')[1]), `${name} exists in base`);
 });
 
 t.test('RBAC: list and watch on exactly WATCHED_RESOURCES', async (t) => {
@@ -183,15 +236,11 @@ t.test('webhook configuration', async (t) => {
   t.same(hook.clientConfig.service, { namespace: NS, name: service.metadata.name, path: '/validate', port: service.spec.ports[0].port });
   t.notOk('caBundle' in hook.clientConfig, 'no caBundle: a later `kubectl apply -k` must not reset the patched one');
   t.notOk(hook.clientConfig.url, 'service, not url');
-  t.same(
-    hook.rules.map((r: any) => ({ ...r, operations: [...r.operations].sort() })),
-    [
-      { apiGroups: [''], apiVersions: ['v1'], resources: ['services'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-      { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], resources: ['ingresses'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-      { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], resources: ['networkpolicies'], operations: ['CREATE', 'DELETE', 'UPDATE'], scope: 'Namespaced' },
-    ],
-    'exactly what the rules judge',
-  );
+  // Which kinds and operations: test/house/rule-contract.test.ts derives them from the rules.
+  for (const r of hook.rules) {
+    t.ok(r.apiGroups.length > 0 && r.apiVersions.length > 0 && r.resources.length > 0 && r.operations.length > 0, `${r.resources}: a complete rule`);
+    t.notOk(r.operations.includes('CONNECT') || r.operations.includes('*'), `${r.resources}: only the operations netguard judges`);
+  }
   t.same(hook.namespaceSelector, {
     matchExpressions: [
       { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: defaultPolicy.excludeNamespaces },
@@ -221,6 +270,7 @@ t.test('network policy: in on the webhook port only; out to the apiserver and DN
 });
 
 t.test('cert-manager overlay issues the Secret the pods mount, for the Service names', async (t) => {
+  t.same(parseFile(join(MANIFESTS, 'cert-manager/kustomization.yaml'))[0].resources.filter((r: string) => r.startsWith('../')), ['../files'], 'built on files mode');
   const cm = docs.filter((d) => d.file.startsWith('manifests/cert-manager/'));
   const cert = find(cm, 'Certificate', TLS_SECRET_NAME);
   t.equal(cert.spec.secretName, TLS_SECRET_NAME);

@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { cacheMetrics } from '../../src/informer/metrics.ts';
+import { certificateMetrics } from '../../src/certs/self-managed/metrics.ts';
 import { createRegistry, serverMetrics } from '../../src/server/metrics.ts';
 import { find, kustomize, loadObjects, MANIFESTS, parseFile, REPO, yamlFiles } from './load.ts';
 
@@ -32,6 +33,7 @@ const FOREIGN: Record<string, string> = {
 async function exportedNames(): Promise<Set<string>> {
   const registry = createRegistry();
   serverMetrics(registry);
+  certificateMetrics(registry);
   cacheMetrics(registry);
   const names = new Set<string>();
   for (const m of await registry.getMetricsAsJSON()) {

@@ -13,6 +13,8 @@ t.test('defaults', async (t) => {
   t.equal(c.host, '127.0.0.1');
   t.equal(c.port, 8443);
   t.equal(c.tlsCert, undefined);
+  t.equal(c.certMode, 'dev', 'no certificate given: the development certificate');
+  t.equal(c.selfManaged, undefined);
   t.equal(c.kubeconfig, undefined);
   t.equal(c.logLevel, 'info');
   t.equal(c.certDir, DEFAULT_CERT_DIR);
@@ -40,6 +42,7 @@ t.test('every flag reads its env var, and flags win', async (t) => {
       policyFile: '/env/policy.yaml',
       host: '0.0.0.0',
       port: 9443,
+      certMode: 'files',
       tlsCert: '/env/tls.crt',
       tlsKey: '/env/tls.key',
       kubeconfig: { path: '/env/kubeconfig', from: 'NETGUARD_KUBECONFIG' },
@@ -82,6 +85,14 @@ const bad: [string, string[], Record<string, string>, RegExp][] = [
   ['key without cert (env)', [], { NETGUARD_TLS_KEY: 'k' }, /go together/],
   ['positional', ['extra'], {}, /unexpected argument extra/],
   ['negative delay', [], { NETGUARD_SHUTDOWN_DELAY_SECONDS: '-1' }, /NETGUARD_SHUTDOWN_DELAY_SECONDS/],
+  ['unknown certificate mode', ['--cert-mode', 'magic'], {}, /--cert-mode must be one of self-managed, files, dev/],
+  ['files mode without files', ['--cert-mode', 'files'], {}, /needs --tls-cert and --tls-key/],
+  ['self-managed with files', ['--cert-mode', 'self-managed', '--tls-cert', 'c', '--tls-key', 'k'], { POD_NAMESPACE: 'ns' }, /are for --cert-mode files, not self-managed/],
+  ['self-managed without a namespace', ['--cert-mode', 'self-managed'], {}, /needs the namespace netguard runs in: set POD_NAMESPACE/],
+  ['self-managed, namespace not a DNS label', ['--cert-mode', 'self-managed', '--namespace', 'Bad_NS'], {}, /--namespace: namespace "Bad_NS" is not a DNS label/],
+  ['validity not a duration', ['--cert-mode', 'self-managed', '--cert-validity', '1 year'], { POD_NAMESPACE: 'ns' }, /--cert-validity must be a duration such as 8760h/],
+  ['validity under an hour', ['--cert-mode', 'self-managed', '--cert-validity', '30m'], { POD_NAMESPACE: 'ns' }, /--cert-validity must be between 1h and 825d/],
+  ['CA shorter than the certificate', ['--cert-mode', 'self-managed', '--cert-validity', '90d', '--ca-validity', '30d'], { POD_NAMESPACE: 'ns' }, /--ca-validity must be at least --cert-validity/],
 ];
 for (const [name, argv, env, message] of bad) {
   t.test(`usage error: ${name}`, async (t) => {
@@ -90,6 +101,34 @@ for (const [name, argv, env, message] of bad) {
     t.match((err as Error).message, message);
   });
 }
+
+t.test('certificate modes: self-managed from flags, environment and the downward API', async (t) => {
+  const c = parseServeConfig(['--cert-mode', 'self-managed'], { POD_NAMESPACE: 'guard', POD_NAME: 'netguard-7d9f-abcde' });
+  t.equal(c.certMode, 'self-managed');
+  t.same(c.selfManaged, {
+    namespace: 'guard',
+    service: 'netguard',
+    secretName: 'netguard-tls',
+    webhookConfiguration: 'netguard',
+    servingValidityMs: 365 * 86_400_000,
+    caValidityMs: 3650 * 86_400_000,
+    clusterDomain: 'cluster.local',
+    pod: 'netguard-7d9f-abcde',
+  }, 'defaults: the names manifests/ installs, a one-year certificate and a ten-year CA');
+  const env = {
+    NETGUARD_CERT_MODE: 'self-managed', NETGUARD_NAMESPACE: 'from-env', POD_NAMESPACE: 'ignored', NETGUARD_SERVICE: 'hook',
+    NETGUARD_CERT_SECRET: 'hook-tls', NETGUARD_WEBHOOK_CONFIG: 'hook-config', NETGUARD_CERT_VALIDITY: '720h', NETGUARD_CA_VALIDITY: '365d',
+    NETGUARD_CLUSTER_DOMAIN: 'corp.example',
+  };
+  t.match(parseServeConfig([], env).selfManaged, {
+    namespace: 'from-env', service: 'hook', secretName: 'hook-tls', webhookConfiguration: 'hook-config',
+    servingValidityMs: 720 * 3_600_000, caValidityMs: 365 * 86_400_000, clusterDomain: 'corp.example',
+  }, 'every setting reads its environment variable; NETGUARD_NAMESPACE before POD_NAMESPACE');
+  const flags = parseServeConfig(['--namespace', 'ns2', '--service', 's2', '--cert-secret', 'x', '--webhook-config', 'y', '--cert-validity', '1h30m', '--ca-validity', '2h'], env);
+  t.match(flags.selfManaged, { namespace: 'ns2', service: 's2', secretName: 'x', webhookConfiguration: 'y', servingValidityMs: 90 * 60_000, caValidityMs: 2 * 3_600_000 }, 'flags win');
+  t.equal(parseServeConfig(['--cert-mode', 'dev'], env).certMode, 'dev', 'the flag wins over NETGUARD_CERT_MODE');
+  t.equal(parseServeConfig(['--tls-cert', 'c', '--tls-key', 'k'], {}).certMode, 'files', '--tls-cert alone means files mode, as before');
+});
 
 t.test('-h asks for help', async (t) => {
   t.equal(parseServeConfig(['-h'], {}).help, true);

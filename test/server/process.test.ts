@@ -108,6 +108,7 @@ t.test('bad input: exit 2, nothing starts', async (t) => {
     ['bad port', ['--port', 'x'], env, /--port must be a number[\s\S]*Usage: netguard serve/],
     ['missing certificate file', ['--port', '0', '--tls-cert', join(home, 'no.crt'), '--tls-key', join(home, 'no.key')], env, /cannot read the serving certificate/],
     ['missing kubeconfig', ['--port', '0', '--kubeconfig', join(home, 'no-kubeconfig')], env, /no-kubeconfig: no such file/],
+    ['self-managed without a cluster', ['--port', '0', '--cert-mode', 'self-managed'], { ...env, POD_NAMESPACE: 'netguard-system' }, /--cert-mode self-managed keeps the certificate in a Secret, so it needs the cluster API/],
   ];
   await Promise.all(
     cases.map(async ([name, args, e, message]) => {

@@ -85,39 +85,38 @@ function terminate(h: Harness): void {
   h.fake.apply(ns);
 }
 
-for (const order of [['default-deny-all', 'allow-dns'], ['allow-dns', 'default-deny-all']]) {
-  t.test(`namespace teardown, ${order.join(' then ')}: the namespace controller's deletes pass unjudged`, async (t) => {
-    const h = await cluster(t);
-    // Even a policy that opts into denying deletes must not stall namespace deletion.
-    const strict = loadPolicyFile();
-    strict.rules['egress-allows-dns'] = { ...strict.rules['egress-allows-dns'], denyOnDelete: true };
-    const app = server(h, strict);
-    terminate(h);
-    await eventually(() => terminating(h), 'the cache sees the namespace Terminating');
-    for (const [i, name] of order.entries()) {
-      const answer = await remove(t, h, app, name, NAMESPACE_CONTROLLER);
-      t.equal(answer.allowed, true, `${name} deleted`);
-      t.same(answer.warnings ?? [], [], 'not even evaluated: no warning');
-      await settle(h, order.length - i - 1);
-    }
-    t.equal(h.fake.count('NetworkPolicy'), 0, 'the namespace emptied');
-  });
-
-  t.test(`namespace teardown, ${order.join(' then ')}: a person deleting inside the Terminating namespace is not judged either`, async (t) => {
-    const h = await cluster(t);
-    const strict = loadPolicyFile();
-    strict.rules['egress-allows-dns'] = { ...strict.rules['egress-allows-dns'], denyOnDelete: true };
-    const app = server(h, strict);
-    terminate(h);
-    await eventually(() => terminating(h), 'the cache sees the namespace Terminating');
-    for (const [i, name] of order.entries()) {
-      const answer = await remove(t, h, app, name, 'jane@example.com');
-      t.equal(answer.allowed, true, `${name} deleted`);
-      t.same(answer.warnings ?? [], [], 'a Terminating namespace is cleanup');
-      await settle(h, order.length - i - 1);
-    }
-  });
+/** A policy that opts into denying deletes: even it must not stall cleanup. */
+function denyingDeletes(): Policy {
+  const strict = loadPolicyFile();
+  strict.rules['egress-allows-dns'] = { ...strict.rules['egress-allows-dns'], denyOnDelete: true };
+  return strict;
 }
+
+for (const order of [['default-deny-all', 'allow-dns'], ['allow-dns', 'default-deny-all']]) {
+  for (const [who, username] of [['the namespace controller', NAMESPACE_CONTROLLER], ['a person', 'jane@example.com']]) {
+    t.test(`namespace teardown, ${order.join(' then ')}, deleted by ${who}: nothing is judged in a Terminating namespace`, async (t) => {
+      const h = await cluster(t);
+      const app = server(h, denyingDeletes());
+      terminate(h);
+      await eventually(() => terminating(h), 'the cache sees the namespace Terminating');
+      for (const [i, name] of order.entries()) {
+        const answer = await remove(t, h, app, name, username);
+        t.equal(answer.allowed, true, `${name} deleted`);
+        t.same(answer.warnings ?? [], [], 'not even evaluated: no warning');
+        await settle(h, order.length - i - 1);
+      }
+      t.equal(h.fake.count('NetworkPolicy'), 0, 'the namespace emptied');
+    });
+  }
+}
+
+t.test('the namespace controller is never judged, even before the cache sees the namespace Terminating', async (t) => {
+  const h = await cluster(t);
+  const app = server(h, denyingDeletes());
+  const answer = await remove(t, h, app, 'allow-dns', NAMESPACE_CONTROLLER);
+  t.equal(answer.allowed, true);
+  t.same(answer.warnings ?? [], []);
+});
 
 t.test('chart uninstall (allow-dns first, then the default deny): completes with warnings only', async (t) => {
   const h = await cluster(t);
@@ -142,9 +141,7 @@ t.test('the garbage collector deleting an owned policy is never judged', async (
 
 t.test('denyOnDelete: true opts into denying that first uninstall step (the documented trade-off)', async (t) => {
   const h = await cluster(t);
-  const strict = loadPolicyFile();
-  strict.rules['egress-allows-dns'] = { ...strict.rules['egress-allows-dns'], denyOnDelete: true };
-  const app = server(h, strict);
+  const app = server(h, denyingDeletes());
   const answer = await remove(t, h, app, 'allow-dns', 'jane@example.com');
   t.equal(answer.allowed, false, 'denied');
   t.match(answer.status?.message, /^\[egress-allows-dns\] deleting it blocks DNS/);

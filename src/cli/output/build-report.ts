@@ -35,7 +35,7 @@ export function version(): string {
   return packageJson().version;
 }
 
-/** Where SARIF viewers link "about this tool": package.json's homepage once it has one. */
+/** Where SARIF viewers link "about this tool": package.json's homepage (this is its repository). */
 const FALLBACK_INFORMATION_URI = 'https://github.com/netguard/netguard';
 
 export function reportContext(rules: readonly Rule<any>[], policy: Policy, cwd: string): ReportContext {

@@ -41,6 +41,7 @@ export function formatJson(report: Report): string {
 function findingJson(f: Finding) {
   return {
     rule: f.rule,
+    messageId: f.messageId,
     action: f.action,
     verdict: f.verdict,
     object: {
@@ -49,8 +50,9 @@ function findingJson(f: Finding) {
       ...(f.object.namespace ? { namespace: f.object.namespace } : {}),
       name: f.object.name,
     },
+    ...(f.path ? { path: f.path } : {}),
     message: f.message,
     ...(f.hint ? { hint: f.hint } : {}),
-    ...(f.source ? { source: { file: f.source.file, line: f.source.line } } : {}),
+    ...(f.source ? { source: { file: f.source.file, line: f.source.line, ...(f.source.column ? { column: f.source.column } : {}) } } : {}),
   };
 }

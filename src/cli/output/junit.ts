@@ -21,12 +21,23 @@ interface Case {
   known: Finding[];
   errors: ReportFailure[];
   ignored?: string;
+  /** some finding is one --fail-on counts */
+  failing?: boolean;
 }
 
-export function formatJunit(report: Report): string {
+/** Which findings fail the job (--fail-on): deny findings, every finding, or none. */
+export type FailOnLevel = 'deny' | 'warn' | 'never';
+
+export function failsJob(f: Finding, failOn: FailOnLevel): boolean {
+  return failOn === 'warn' || (failOn === 'deny' && f.action === 'deny');
+}
+
+export function formatJunit(report: Report, failOn: FailOnLevel = 'deny'): string {
   const cases = new Map<string, Case>();
+  // One case per object and rule: keyed by the object, not the line (a finding points at its
+  // field's line, the review at the object's first line).
   const caseFor = (file: string, line: number, rule: string, ref: string): Case => {
-    const key = `${file}\u0000${line}\u0000${rule}`;
+    const key = `${file}\u0000${ref}\u0000${rule}`;
     let c = cases.get(key);
     if (!c) cases.set(key, (c = { name: `${ref}: ${rule}`, classname: ref, file, line, findings: [], known: [], errors: [] }));
     return c;
@@ -38,6 +49,7 @@ export function formatJunit(report: Report): string {
 
   const suites = new Map<string, Case[]>();
   for (const c of cases.values()) suites.set(c.file, [...(suites.get(c.file) ?? []), c]);
+  for (const c of cases.values()) c.failing = c.findings.some((f) => failsJob(f, failOn));
 
   const all = [...cases.values()];
   const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="netguard" ${counts(all)}>`];
@@ -58,7 +70,8 @@ function addReview(r: Review, caseFor: (file: string, line: number, rule: string
 
 function status(c: Case): 'error' | 'failure' | 'skipped' | 'passed' {
   if (c.errors.length > 0) return 'error';
-  if (c.findings.length > 0) return 'failure';
+  if (c.failing) return 'failure';
+  if (c.findings.length > 0) return 'passed';
   if (c.ignored !== undefined || c.known.length > 0) return 'skipped';
   return 'passed';
 }
@@ -71,8 +84,12 @@ function counts(list: readonly Case[]): string {
 function testcase(c: Case): string[] {
   const open = `    <testcase name="${attr(c.name)}" classname="${attr(c.classname)}" file="${attr(c.file)}" line="${c.line}"`;
   switch (status(c)) {
-    case 'passed':
-      return [`${open}/>`];
+    case 'passed': {
+      if (c.findings.length === 0) return [`${open}/>`];
+      // Findings that do not fail the job: visible in the report, not red.
+      const props = c.findings.map((f) => `        <property name="netguard.${f.verdict === 'unknown' ? 'unknown' : f.action}" value="${attr(oneLine(f.message))}"/>`);
+      return [open + '>', '      <properties>', ...props, '      </properties>', `      <system-out>${text(body(c.findings))}</system-out>`, '    </testcase>'];
+    }
     case 'error': {
       const e = c.errors[0];
       return [open + '>', `      <error message="${attr(`rule ${e.rule} failed: ${e.message}`)}" type="rule-failure">${text(c.errors.map((x) => x.message).join('\n'))}</error>`, '    </testcase>'];
@@ -81,14 +98,17 @@ function testcase(c: Case): string[] {
       const worst = c.findings.find((f) => f.action === 'deny' && f.verdict !== 'unknown') ?? c.findings[0];
       const type = worst.verdict === 'unknown' ? 'unknown' : worst.action;
       const message = c.findings.length === 1 ? oneLine(worst.message) : `${c.findings.length} findings: ${oneLine(worst.message)}`;
-      const body = c.findings.map((f) => `${f.verdict === 'unknown' ? 'unknown' : f.action} ${sourceText(f.source)}: ${f.message}${f.hint ? `\nhint: ${f.hint.trimEnd()}` : ''}`).join('\n\n');
-      return [open + '>', `      <failure message="${attr(message)}" type="${type}">${text(body)}</failure>`, '    </testcase>'];
+      return [open + '>', `      <failure message="${attr(message)}" type="${type}">${text(body(c.findings))}</failure>`, '    </testcase>'];
     }
     case 'skipped': {
       const why = c.ignored !== undefined ? `ignored by annotation: ${c.ignored}` : `known finding (in the baseline): ${oneLine(c.known[0].message)}`;
       return [open + '>', `      <skipped message="${attr(why)}"/>`, '    </testcase>'];
     }
   }
+}
+
+function body(findings: readonly Finding[]): string {
+  return findings.map((f) => `${f.verdict === 'unknown' ? 'unknown' : f.action} ${sourceText(f.source)}: ${f.message}${f.hint ? `\nhint: ${f.hint.trimEnd()}` : ''}`).join('\n\n');
 }
 
 /** XML 1.0 cannot carry most control characters even escaped: they become U+FFFD. */

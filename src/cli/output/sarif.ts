@@ -92,6 +92,8 @@ export function formatSarif(report: Report, ctx: ReportContext, exists: (path: s
   return JSON.stringify(log, null, 2) + '\n';
 }
 
+const DOCS_BASE = 'https://github.com/netguard/netguard/blob/main/docs/rules';
+
 function ruleDescriptor(r: ReportContext['rules'][number], action: Action | undefined) {
   const sentence = r.description.replace(/\.?$/, '.');
   const kinds = r.kinds.join(', ');
@@ -117,13 +119,15 @@ function ruleDescriptor(r: ReportContext['rules'][number], action: Action | unde
     shortDescription: { text: sentence },
     fullDescription: { text: `${sentence} netguard reviews ${kinds} objects against the rest of the bundle and the cluster state it was given.` },
     help: { text, markdown },
+    // The rule's page (docs/rules/<id>.md): what it catches, examples, messages, parameters.
+    helpUri: `${DOCS_BASE}/${r.id}.md`,
     defaultConfiguration: { enabled: action !== undefined && action !== 'off', level: actionLevel(action) },
     properties: { tags: ['kubernetes', 'networking'] },
   };
 }
 
 interface Where {
-  physical: { artifactLocation: Record<string, unknown>; region?: { startLine: number } };
+  physical: { artifactLocation: Record<string, unknown>; region?: { startLine: number; startColumn?: number } };
   /** said in the message when the region cannot say it */
   note?: string;
 }
@@ -131,15 +135,17 @@ interface Where {
 export function location(source: SourceLocation | undefined, cwd: string, exists: (path: string) => boolean = existsSync): Where {
   if (!source) return { physical: { artifactLocation: { uri: 'unknown' } } };
   const line = Math.max(1, source.line);
+  // The field's own line and column when the finding was located (see src/bundle/field-lines.ts).
+  const region = source.column !== undefined && source.column >= 1 ? { startLine: line, startColumn: source.column } : { startLine: line };
   if (source.file === '<stdin>') {
-    return { physical: { artifactLocation: { uri: 'stdin', description: { text: 'standard input (rendered manifests)' } }, region: { startLine: line } } };
+    return { physical: { artifactLocation: { uri: 'stdin', description: { text: 'standard input (rendered manifests)' } }, region } };
   }
   if (source.file.startsWith(KUSTOMIZE_PREFIX)) {
     const dir = source.file.slice(KUSTOMIZE_PREFIX.length);
     const file = KUSTOMIZATION_FILES.map((f) => join(dir, f)).find((p) => exists(p)) ?? join(dir, KUSTOMIZATION_FILES[0]);
     return { physical: { artifactLocation: artifactUri(file, cwd) }, note: `in the output of kubectl kustomize ${dir}, line ${line}` };
   }
-  return { physical: { artifactLocation: artifactUri(source.file, cwd), region: { startLine: line } } };
+  return { physical: { artifactLocation: artifactUri(source.file, cwd), region } };
 }
 
 function artifactUri(file: string, cwd: string): Record<string, unknown> {

@@ -19,6 +19,11 @@ import { isRecord } from '../../kube/objects.ts';
 
 const LATE_WORKLOAD = 'if the workload is applied after this policy, this clears once it exists';
 
+/** Places are named as people read them (`egress[0].to[1]`); paths start at the object. */
+function specPath(where: string): string {
+  return where.startsWith('spec.') ? where : `spec.${where}`;
+}
+
 type Search = { found: true } | { found: false; unknown: string } | { found: false; unknown?: undefined; from: string };
 
 /** Does `selector` select a pod source in any of `namespaces`? Unknown only if nothing was found and some lookup was unknown. */
@@ -46,7 +51,7 @@ function namespaceViolation(where: string, reqs: readonly Requirement[], all: re
         return {
           verdict: 'violation',
           messageId: 'peer-namespace-no-match',
-          path: `${where}.namespaceSelector`,
+          path: specPath(`${where}.namespaceSelector`),
           message: `${base}; did you mean ${NAMESPACE_NAME_LABEL}=${named}?`,
           hint: `namespaces carry ${NAMESPACE_NAME_LABEL}=${named}; did you mean that? Kubernetes adds no other namespace label`,
         };
@@ -55,13 +60,13 @@ function namespaceViolation(where: string, reqs: readonly Requirement[], all: re
   }
   const near = nearMiss(reqs, all);
   if (near) {
-    return { verdict: 'violation', messageId: 'peer-namespace-no-match', path: `${where}.namespaceSelector`, message: `${base}; did you mean ${truncate(near.fix, 60)}?`, hint: `namespace ${near.set.name} has ${truncate(near.fix, 80)}` };
+    return { verdict: 'violation', messageId: 'peer-namespace-no-match', path: specPath(`${where}.namespaceSelector`), message: `${base}; did you mean ${truncate(near.fix, 60)}?`, hint: `namespace ${near.set.name} has ${truncate(near.fix, 80)}` };
   }
   const found = nearestLabels(reqs, all, 3, Math.max(40, MAX_MESSAGE - base.length - '; namespace labels found: '.length));
   return {
     verdict: 'violation',
     messageId: 'peer-namespace-no-match',
-    path: `${where}.namespaceSelector`,
+    path: specPath(`${where}.namespaceSelector`),
     message: found.length > 0 ? `${base}; namespace labels found: ${found.join(', ')}` : base,
     hint: `label the namespace (kubectl label namespace <name> key=value) or select it by ${NAMESPACE_NAME_LABEL}`,
   };
@@ -99,7 +104,7 @@ function unseenNamespaces(where: string, reqs: readonly Requirement[], namespace
   return {
     verdict: 'unknown',
     messageId: 'cannot-see',
-    path: `${where}.namespaceSelector`,
+    path: specPath(`${where}.namespaceSelector`),
     message: truncate(
       `cannot check ${where}: namespaceSelector ${truncate(formatRequirements(reqs), 60)} reads label${keys.length === 1 ? '' : 's'} ${shownKeys}, which the bundle does not show (no Namespace objects)${guess ? `; did you mean ${NAMESPACE_NAME_LABEL}=${guess.name}?` : ''}`,
       MAX_MESSAGE,
@@ -136,7 +141,7 @@ export const rule: Rule = {
       unknowns.set(reason, [...(unknowns.get(reason) ?? []), where]);
     };
     const invalid = (where: string, reason: string): void => {
-      findings.push({ verdict: 'unknown', messageId: 'invalid-selector', path: where, message: `${where} is not a valid label selector (${truncate(reason)}), so it was not checked` });
+      findings.push({ verdict: 'unknown', messageId: 'invalid-selector', path: specPath(where), message: `${where} is not a valid label selector (${truncate(reason)}), so it was not checked` });
     };
 
     // The policy's own target. An empty (or absent) podSelector selects every pod: never dangling.
@@ -229,7 +234,7 @@ export const rule: Rule = {
       findings.push({
         verdict: 'violation',
         messageId: elsewhere ? 'peer-pods-in-other-namespace' : 'peer-pod-no-match',
-        path: `${where}.podSelector`,
+        path: specPath(`${where}.podSelector`),
         message: `${lead}(${why.checked})${clue ? `; ${clue}` : ''}`,
         hint: hint || LATE_WORKLOAD,
       });
@@ -244,7 +249,7 @@ export const rule: Rule = {
     }
 
     for (const [reason, places] of unknowns) {
-      findings.push({ verdict: 'unknown', messageId: 'cannot-see', path: places[0], message: `cannot check ${truncate(places.join(', '), 100)}: ${truncate(reason, 120)}` });
+      findings.push({ verdict: 'unknown', messageId: 'cannot-see', path: specPath(places[0]), message: `cannot check ${truncate(places.join(', '), 100)}: ${truncate(reason, 120)}` });
     }
     return findings.map((f) => ({ ...f, message: truncate(f.message, MAX_MESSAGE) }));
   },

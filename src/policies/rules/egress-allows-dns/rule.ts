@@ -105,7 +105,9 @@ export const rule: Rule<BaseRuleConfig> = {
         findings.push(...report([g], 'released', ctx.operation, reach, () => allowDnsPolicyYaml(ns, hintName(holder?.name ?? 'pods'), holder ? podSelectorOf(holder) : {}, ctx.policy.dns)));
       }
     }
-    return findings;
+    // A lock-down without egress rules is made by its policyTypes: point there.
+    const egressless = !Array.isArray(ctx.object?.spec?.egress) || ctx.object.spec.egress.length === 0;
+    return egressless ? findings.map((f) => (f.path === 'spec.egress' ? { ...f, path: 'spec.policyTypes' } : f)) : findings;
   },
 };
 
