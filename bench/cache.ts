@@ -1,7 +1,8 @@
 // Benchmark 2, cache:
 //   memory   heap and RSS after GC of the real `netguard serve` process (one fresh process per
 //            size, so nothing of a previous size lingers), 0 → 100,000 metadata-only pods from
-//            the fake apiserver, then the same with the pods' workloads;
+//            the fake apiserver, then the same with the pods' workloads; and side by side, a
+//            cluster of 20,000 Services (every Service is cached, slim);
 //   lookups  Service-selector lookups with 100,000 pods in 1,000 namespaces: the pod index
 //            against a linear scan of every cached pod, and against a scan of the namespace,
 //            in the same run, after checking all three agree;
@@ -9,7 +10,7 @@
 // (This replaces scripts/measure-cache.ts, now a thin wrapper around it.)
 //
 //   node --expose-gc bench/cache.ts [--quick] [--results DIR]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BundleView } from '../src/bundle/bundle-view.ts';
@@ -31,6 +32,7 @@ import { indexedView } from './lib/view.ts';
 interface MemoryRow {
   pods: number;
   workloads: number;
+  services: number;
   /** the image's runtime settings (node flags and MALLOC_*) the row ran with; '' for plain Node */
   runtime: string;
   heapUsed: number;
@@ -39,7 +41,10 @@ interface MemoryRow {
   readyMs: number;
 }
 
-async function memory(args: BenchArgs): Promise<{ rows: MemoryRow[]; heapPerPod: number; rssAt100k: number; topPods: number; perPod: { pods: number; heapPerPod: number; rssPerPod: number }[] }> {
+async function memory(args: BenchArgs): Promise<{
+  rows: MemoryRow[]; heapPerPod: number; rssAt100k: number; topPods: number; perPod: { pods: number; heapPerPod: number; rssPerPod: number }[];
+  services: number; heapPerService: number;
+}> {
   const steps = args.quick ? [0, 300] : [0, 10_000, 25_000, 50_000, 100_000];
   const top = steps[steps.length - 1];
   const namespaces = args.quick ? 8 : 1000;
@@ -48,11 +53,11 @@ async function memory(args: BenchArgs): Promise<{ rows: MemoryRow[]; heapPerPod:
   const rows: MemoryRow[] = [];
   try {
     const cert = makeCertificate(join(dir, 'certs'));
-    const measure = async (pods: number, workloads: number, runtime?: ImageRuntime) => {
-      const server = await startNetguard({ dir, cert, kubeconfig: fake.kubeconfig, logLevel: 'warn', nodeFlags: runtime?.nodeFlags, env: runtime?.env });
+    const measure = async (pods: number, workloads: number, runtime?: ImageRuntime, services = 0, kubeconfig = fake.kubeconfig) => {
+      const server = await startNetguard({ dir, cert, kubeconfig, logLevel: 'warn', nodeFlags: runtime?.nodeFlags, env: runtime?.env });
       try {
         const m = await server.memory();
-        rows.push({ pods, workloads, runtime: runtime?.label ?? '', heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, readyMs: server.readyMs });
+        rows.push({ pods, workloads, services, runtime: runtime?.label ?? '', heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, readyMs: server.readyMs });
       } finally {
         await server.stop();
       }
@@ -65,26 +70,50 @@ async function memory(args: BenchArgs): Promise<{ rows: MemoryRow[]; heapPerPod:
     // MALLOC_* settings): what a cluster sees. The rows above are plain Node's defaults.
     await measure(top, 0, imageRuntime());
     if (!args.quick) await measure(top, await fake.addWorkloads());
+    // Services, side by side: every Service of the cluster is cached (slim), in a cluster of
+    // their own (no application pods), so the growth over its 0-Service row is theirs alone.
+    const svcDir = join(dir, 'services');
+    const svcFake = await startFake({ pods: 0, namespaces, services: SERVICES(args) }, mkdirp(svcDir));
+    try {
+      await measure(0, 0, undefined, 0, svcFake.kubeconfig);
+      await svcFake.growServices(SERVICES(args));
+      await measure(0, 0, undefined, SERVICES(args), svcFake.kubeconfig);
+    } finally {
+      await svcFake.close();
+    }
   } finally {
     await fake.close();
     rmSync(dir, { recursive: true, force: true });
   }
   const base = rows[0];
+  const svcBase = rows.find((r) => r.pods === 0 && r.services === 0 && r !== base && r.workloads === 0 && !r.runtime) ?? base;
+  const svcTop = rows.find((r) => r.services > 0)!;
+  const heapPerService = (svcTop.heapUsed - svcBase.heapUsed) / svcTop.services;
   console.log(`### Memory: the netguard serve process, metadata-only pods listed from the fake apiserver (${namespaces} namespaces)\n`);
   console.log('Each row is a fresh `netguard serve` process, measured once ready, after full GCs. Per pod = growth over the 0-pod process / pods.\n');
   console.log(table(
-    ['>pods cached', '>workloads cached', 'runtime settings', '>heap used', '>heap / pod', '>heap total', '>RSS (whole process)', '>RSS / pod', '>ready after'],
+    ['>pods cached', '>workloads cached', '>Services cached', 'runtime settings', '>heap used', '>heap / pod', '>heap / Service', '>heap total', '>RSS (whole process)', '>RSS / pod', '>ready after'],
     rows.map((r) => [
-      fmt.int(r.pods), fmt.int(r.workloads), r.runtime || '(plain node)', fmt.mb(r.heapUsed),
+      fmt.int(r.pods), fmt.int(r.workloads), fmt.int(r.services), r.runtime || '(plain node)', fmt.mb(r.heapUsed),
       r.pods > 0 ? fmt.bytes((r.heapUsed - base.heapUsed) / r.pods) : '',
+      r.services > 0 ? fmt.bytes(heapPerService) : '',
       fmt.mb(r.heapTotal), fmt.mb(r.rss), r.pods > 0 ? fmt.bytes((r.rss - base.rss) / r.pods) : '', fmt.s(r.readyMs),
     ]),
   ));
   console.log(`\n(The 0-pod row is the process floor: Node with type stripping, Fastify, pino, prom-client and @kubernetes/client-node.`);
-  console.log(` "heap total" is what V8 has reserved after GC: it grows with the burst of list parsing, mostly young generation.)`);
-  const perPod = rows.filter((r) => r.pods > 0 && r.workloads === 0 && !r.runtime).map((r) => ({ pods: r.pods, heapPerPod: (r.heapUsed - base.heapUsed) / r.pods, rssPerPod: (r.rss - base.rss) / r.pods }));
+  console.log(` "heap total" is what V8 has reserved after GC: it grows with the burst of list parsing, mostly young generation.`);
+  console.log(` The Service rows run against a cluster of ${fmt.int(svcTop.services)} Services and no application pods: per Service = growth over its 0-Service row.)`);
+  const perPod = rows.filter((r) => r.pods > 0 && r.workloads === 0 && r.services === 0 && !r.runtime).map((r) => ({ pods: r.pods, heapPerPod: (r.heapUsed - base.heapUsed) / r.pods, rssPerPod: (r.rss - base.rss) / r.pods }));
   const asShipped = rows.find((r) => r.pods === top && r.workloads === 0 && r.runtime !== '')!;
-  return { rows, heapPerPod: perPod[perPod.length - 1].heapPerPod, rssAt100k: asShipped.rss, topPods: top, perPod };
+  return { rows, heapPerPod: perPod[perPod.length - 1].heapPerPod, rssAt100k: asShipped.rss, topPods: top, perPod, services: svcTop.services, heapPerService };
+}
+
+/** Services in the Service memory rows: 20,000 (the target's size), 500 with --quick. */
+const SERVICES = (args: BenchArgs) => (args.quick ? 500 : 20_000);
+
+function mkdirp(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 // ---- lookups ---------------------------------------------------------------------------------
@@ -284,6 +313,7 @@ export async function run(args: BenchArgs): Promise<Record<string, unknown>> {
   const minSpeedup = Math.min(...look.service.map((r) => Math.min(r.linear.p50 / r.index.p50, r.linear.p99 / r.index.p99)));
   const targets = [
     { target: 'heap per cached pod ≤ 1 KB', value: fmt.bytes(mem.heapPerPod), met: mem.heapPerPod <= 1024 },
+    { target: `heap per cached Service ≤ 300 B (${fmt.int(mem.services)} Services)`, value: fmt.bytes(mem.heapPerService), met: mem.heapPerService <= 300 },
     { target: `${fmt.int(mem.topPods)} pods: whole process RSS < 250 MB`, value: fmt.mb(mem.rssAt100k), met: mem.rssAt100k < 250 * 2 ** 20 },
     { target: 'Service selector lookup p99 < 50 µs (all shapes; worst shape)', value: `${fmt.us(o.index.p99)}; ${fmt.us(worstService.index.p99)}`, met: o.index.p99 < 50_000 && worstService.index.p99 < 50_000 },
     { target: '≥ 20× faster than the linear scan (p50 and p99, every shape)', value: `${fmt.x(o.linear.p50 / o.index.p50)} / ${fmt.x(o.linear.p99 / o.index.p99)}; worst ${fmt.x(minSpeedup)}`, met: minSpeedup >= 20 },
@@ -297,7 +327,7 @@ export async function run(args: BenchArgs): Promise<Record<string, unknown>> {
     targets,
   });
   console.log(`\nwrote ${file}`);
-  return { heapPerPod: mem.heapPerPod };
+  return { heapPerPod: mem.heapPerPod, heapPerService: mem.heapPerService };
 }
 
 if (import.meta.main) await run(benchArgs());

@@ -32,7 +32,8 @@
 // Subresources (/status, /scale), deletecollection, managedFields and generation are not emulated.
 // Test hooks to break it: drop watches, forbid a resource (403), slow responses, answer
 // 500/429 for a while, silence watches, compact history; and apply/delete/get to act as a person
-// with kubectl would (no validation, no RBAC), for hand edits.
+// with kubectl would (no validation, no RBAC), for hand edits. Resources can be served at run
+// time (installCrd, serve) and withdrawn (unserve), as installing and deleting a CRD does.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -47,7 +48,10 @@ export type { RbacRule } from './fake-apiserver/rbac.ts';
 
 export interface FakeResource {
   group: string;
+  /** the version objects are stored and listed at */
   version: string;
+  /** every version served (default: [version]); a CRD may serve several */
+  versions?: readonly string[];
   resource: string;
   kind: string;
   namespaced: boolean;
@@ -180,12 +184,7 @@ export class FakeApiServer {
     this.token = opts.token ?? 'fake-token';
     this.historyLimit = opts.historyLimit ?? 10_000;
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 1000;
-    for (const r of opts.resources ?? [...WATCHED_RESOURCES, ...WRITABLE_RESOURCES]) {
-      const res = { group: r.group, version: r.version, resource: r.resource, kind: r.kind, namespaced: r.namespaced };
-      this.resources.set(rkeyOf(res), res);
-      this.byKind.set(r.kind, res);
-      this.store.set(rkeyOf(res), new Map());
-    }
+    for (const r of opts.resources ?? [...WATCHED_RESOURCES, ...WRITABLE_RESOURCES]) this.serve(r);
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err) => {
         if (!res.headersSent) this.sendStatus(res, 500, 'InternalError', String(err));
@@ -276,6 +275,38 @@ export class FakeApiServer {
 
   count(kind: string): number {
     return this.store.get(rkeyOf(this.byKind.get(kind)!))!.size;
+  }
+
+  // ---- resources served ----------------------------------------------------------------------
+
+  /** Serves a resource from now on (a CRD being installed); a no-op when already served. */
+  serve(r: FakeResource): void {
+    const res: FakeResource = { group: r.group, version: r.version, ...(r.versions ? { versions: [...r.versions] } : {}), resource: r.resource, kind: r.kind, namespaced: r.namespaced };
+    if (this.resources.has(rkeyOf(res))) return;
+    this.resources.set(rkeyOf(res), res);
+    this.byKind.set(res.kind, res);
+    this.store.set(rkeyOf(res), new Map());
+  }
+
+  /** Serves what a CustomResourceDefinition object defines: its group, plural, kind, scope and served versions. */
+  installCrd(crd: any): FakeResource {
+    const served: string[] = (crd?.spec?.versions ?? []).filter((v: any) => v?.served !== false).map((v: any) => v.name);
+    const storage = (crd?.spec?.versions ?? []).find((v: any) => v?.storage)?.name ?? served[0];
+    const res: FakeResource = { group: crd.spec.group, version: storage, versions: served, resource: crd.spec.names.plural, kind: crd.spec.names.kind, namespaced: crd.spec.scope === 'Namespaced' };
+    this.serve(res);
+    return res;
+  }
+
+  /** Stops serving a resource (a CRD deleted): its objects go, its watches end, requests get 404. */
+  unserve(resource: string, group: string): void {
+    const key = rkeyOf({ group, resource });
+    const res = this.resources.get(key);
+    if (!res) return;
+    for (const w of [...this.watchers]) if (w.rkey === key) w.close();
+    this.resources.delete(key);
+    this.store.delete(key);
+    if (this.byKind.get(res.kind) === res) this.byKind.delete(res.kind);
+    this.rv++;
   }
 
   // ---- faults ------------------------------------------------------------------------------
@@ -380,7 +411,7 @@ export class FakeApiServer {
     }
     if (rest.length < 1 || rest.length > 2) return undefined; // subresources are not emulated
     const res = this.resources.get(group ? `${rest[0]}.${group}` : rest[0]);
-    if (!res || res.version !== version || (namespace !== undefined && !res.namespaced)) return undefined;
+    if (!res || !(res.versions ?? [res.version]).includes(version) || (namespace !== undefined && !res.namespaced)) return undefined;
     const name = rest.length === 2 ? decodeURIComponent(rest[1]) : undefined;
     if (name !== undefined && res.namespaced && namespace === undefined) return undefined; // /api/v1/secrets/x does not exist
     return { res, namespace, ...(name !== undefined ? { name } : {}) };

@@ -52,6 +52,8 @@ export function* systemObjects(namespaces: number): Generator<any> {
     ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }],
   }, { ...DNS_LABELS });
   yield o.ingressClass('nginx', 'k8s.io/ingress-nginx', true);
+  // The backend of the review mix's Ingress (bench/lib/reviews.ts): backend-exists looks it up.
+  yield o.service('team-0', 'api', { selector: { 'app.kubernetes.io/name': 'api' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] });
   yield o.ingressClass('traefik', 'traefik.io/ingress-controller');
   for (let n = 0; n < namespaces; n++) {
     if (!hasPolicies(n)) continue;
@@ -76,6 +78,39 @@ export interface FakeChildOptions extends ClusterSpec {
   podsLater?: boolean;
   /** hold the workloads back; addWorkloads() applies them all */
   workloadsLater?: boolean;
+  /** application Services to generate (serviceObjects), held back: growServices(n) applies the first n */
+  services?: number;
+}
+
+const SERVICE_SHAPES = [
+  [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+  [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }, { name: 'metrics', port: 9090, targetPort: 9090, protocol: 'TCP' }],
+  [{ name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' }],
+  [{ name: 'grpc', port: 50051, targetPort: 50051, protocol: 'TCP' }],
+  [{ port: 5432, targetPort: 5432, protocol: 'TCP' }],
+];
+
+/**
+ * `n` application Services spread over team-0..team-(namespaces-1), shaped as the apiserver
+ * returns them (Helm labels and annotation, managedFields, cluster IPs, status): what a cluster
+ * of that size holds and the Service cache must cut down.
+ */
+export function* serviceObjects(n: number, namespaces: number): Generator<any> {
+  for (let i = 0; i < n; i++) {
+    const ns = `team-${i % namespaces}`;
+    const name = `svc-${Math.floor(i / namespaces)}-${(i * 2654435761 >>> 0).toString(36).slice(0, 5)}`;
+    const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': `${name}-${ns}`, 'app.kubernetes.io/managed-by': 'Helm', 'helm.sh/chart': `${name}-1.2.3` };
+    const ip = `10.${96 + ((i >> 16) & 31)}.${(i >> 8) & 255}.${i & 255}`;
+    const svc = o.service(ns, name, {
+      type: 'ClusterIP', selector: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/instance': `${name}-${ns}` },
+      clusterIP: ip, clusterIPs: [ip], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack', sessionAffinity: 'None', internalTrafficPolicy: 'Cluster',
+      ports: SERVICE_SHAPES[i % SERVICE_SHAPES.length].map((p) => ({ ...p })),
+    }, labels);
+    svc.metadata.annotations = { 'meta.helm.sh/release-name': name, 'meta.helm.sh/release-namespace': ns };
+    svc.metadata.managedFields = [{ manager: 'helm', operation: 'Update', apiVersion: 'v1', time: '2024-05-01T10:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:ports': {}, 'f:selector': {} } } }];
+    svc.status = { loadBalancer: {} };
+    yield svc;
+  }
 }
 
 export interface FakeCluster {
@@ -87,6 +122,8 @@ export interface FakeCluster {
   /** makes the fake hold the first `n` pods of the generated cluster */
   growPods(n: number): Promise<void>;
   addWorkloads(): Promise<number>;
+  /** makes the fake hold the first `n` generated Services */
+  growServices(n: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -109,6 +146,10 @@ export async function startFake(opts: FakeChildOptions, dir: string): Promise<Fa
     async addWorkloads() {
       child.send({ cmd: 'workloads' });
       return (await reply(child, (m) => m.done === 'workloads')).applied;
+    },
+    async growServices(n) {
+      child.send({ cmd: 'services', upTo: n });
+      await reply(child, (m) => m.done === 'services');
     },
     async close() {
       if (child.exitCode !== null) return;

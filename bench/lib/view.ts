@@ -1,6 +1,6 @@
 // An InformerView filled directly from objects, through the same projections and stores the
 // informer sinks use (no HTTP): for in-process lookups and rule evaluation at scale.
-import { StringInterner } from '../../src/informer/intern.ts';
+import { StringInterner, ValueInterner } from '../../src/informer/intern.ts';
 import { PodIndex } from '../../src/informer/pod-index.ts';
 import {
   projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts, projectService, projectWorkload,
@@ -8,11 +8,11 @@ import {
 import { emptyCaches } from '../../src/informer/stores.ts';
 import { InformerView, type InformerCaches } from '../../src/informer/informer-view.ts';
 import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource } from '../../src/view/view.ts';
-import type { ServiceInfo } from '../../src/informer/projections.ts';
 import { DNS_LABELS } from './cluster.ts';
 
 export function indexedView(objects: Iterable<any>, dnsNamespace = 'kube-system'): InformerView {
   const strings = new StringInterner();
+  const portLists = new ValueInterner<any>();
   const caches: InformerCaches = emptyCaches();
   for (const o of objects) {
     switch (o.kind) {
@@ -42,8 +42,7 @@ export function indexedView(objects: Iterable<any>, dnsNamespace = 'kube-system'
         break;
       }
       case 'Service': {
-        if (o.metadata.namespace !== dnsNamespace) break;
-        const s = projectService(o, strings);
+        const s = projectService(o, strings, portLists);
         if (s) caches.services.upsert(s);
         break;
       }
@@ -54,5 +53,5 @@ export function indexedView(objects: Iterable<any>, dnsNamespace = 'kube-system'
     }
   }
   const synced = { synced: true, lastSyncAt: Date.now() };
-  return new InformerView(caches, () => synced, dnsNamespace);
+  return new InformerView(caches, () => synced);
 }

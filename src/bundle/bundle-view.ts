@@ -4,11 +4,18 @@
 // so verdicts match what the server would say about the same objects in a cluster. Namespace
 // labels are known only when the bundle (or the cluster state) holds Namespace objects.
 import { defaultNetworkPolicySpec } from '../kube/defaulting.ts';
-import { requirementsMatch, toRequirements, type Labels, type LabelSelector } from '../kube/selectors.ts';
+import { apiGroupOf, GATEWAY_GROUP, isRouteKind } from '../kube/gateway-api.ts';
+import { requirementsMatch, toRequirements, type LabelSelector } from '../kube/selectors.ts';
 import type { DnsSettings, KubeObject } from '../policies/types.ts';
 import { BUILTIN_NAMESPACES, isClusterScoped, isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
-import { clusterIPsOf, known, serviceSelects, unknown, type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource } from '../view/view.ts';
+import { gatewayClassInfo, gatewayInfo, listenerSetInfo, referenceGrantInfo, routeInfo, serviceInfo } from '../view/infos.ts';
+import { RouteIndex } from '../view/route-index.ts';
+import {
+  known, targetKey, unknown,
+  type Answer, type ClusterView, type GatewayClassInfo, type GatewayInfo, type IngressClassInfo, type ListenerSetInfo, type NamespaceInfo,
+  type NetworkPolicyInfo, type PodSource, type ReferenceGrantInfo, type RouteInfo, type RouteTarget, type ServiceInfo,
+} from '../view/view.ts';
 
 const FROM = 'the bundle';
 
@@ -17,6 +24,23 @@ export interface BundleOptions {
   defaultNamespace?: string;
   /** The policy's DNS settings: the bundle view includes the DNS pods they describe. */
   dns?: DnsSettings;
+  /**
+   * Kinds the view holds completely, e.g. from a live read of the cluster (--kubeconfig): none
+   * of them is evidence that none exist. Other kinds are judged as a bundle: holding none of a
+   * kind means the bundle did not show it (an app repository without the cluster's Gateways).
+   */
+  completeKinds?: ReadonlySet<string>;
+}
+
+/** Gateway API kinds are told apart by group: Istio also has a kind Gateway (networking.istio.io). */
+function isGatewayApi(obj: KubeObject): boolean {
+  return apiGroupOf(obj.apiVersion) === GATEWAY_GROUP;
+}
+
+function push<T>(map: Map<string, T[]>, key: string, item: T): void {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  list.push(item);
 }
 
 export function dnsPodSource(dns: DnsSettings): PodSource {
@@ -37,11 +61,22 @@ export class BundleView implements ClusterView {
   private readonly podsByNs = new Map<string, PodSource[]>();
   private readonly policiesByNs = new Map<string, NetworkPolicyInfo[]>();
   private readonly classes: IngressClassInfo[] = [];
-  private readonly servicesByNs = new Map<string, { selector?: Record<string, string>; clusterIPs: string[] }[]>();
+  private readonly servicesByNs = new Map<string, ServiceInfo[]>();
+  private readonly gatewayClassList: GatewayClassInfo[] = [];
+  private readonly gatewaysByNs = new Map<string, GatewayInfo[]>();
+  private readonly listenerSetsByNs = new Map<string, ListenerSetInfo[]>();
+  private readonly grantsByNs = new Map<string, ReferenceGrantInfo[]>();
+  private readonly routeIndex = new RouteIndex();
+  /** "group/kind" → namespace → names, for backends of other kinds */
+  private readonly otherObjects = new Map<string, Map<string, string[]>>();
+  /** "group/kind" of every object */
+  private readonly seen = new Set<string>();
+  private readonly complete: ReadonlySet<string>;
 
   constructor(objects: readonly KubeObject[], options: BundleOptions = {}) {
     const defaultNs = options.defaultNamespace ?? 'default';
-    let sawNamespace = false;
+    this.complete = options.completeKinds ?? new Set();
+    let sawNamespace = this.complete.has('Namespace');
     for (const name of BUILTIN_NAMESPACES) this.addNamespace(name, {});
     if (options.dns) {
       this.addNamespace(options.dns.namespace, {});
@@ -71,15 +106,25 @@ export class BundleView implements ClusterView {
         case 'NetworkPolicy':
           this.policies(ns!).push({ namespace: ns!, name, spec: defaultNetworkPolicySpec(obj.spec ?? {}) });
           break;
-        case 'Service': {
-          const list = this.servicesByNs.get(ns!) ?? [];
-          list.push({ ...(obj.spec?.selector && typeof obj.spec.selector === 'object' ? { selector: stringValues(obj.spec.selector) } : {}), clusterIPs: clusterIPsOf(obj.spec) });
-          this.servicesByNs.set(ns!, list);
+        case 'Service':
+          if (ns) push(this.servicesByNs, ns, serviceInfo(obj, ns));
           break;
-        }
+        case 'Ingress':
+          if (ns) this.routeIndex.upsert(routeInfo(obj, ns));
+          break;
         default: {
+          if (isGatewayApi(obj)) this.addGatewayApi(obj, ns);
           const source = podSourceFromObject(obj, ns);
           if (source) this.pods(source.namespace).push(source);
+        }
+      }
+      if (typeof obj.kind === 'string') {
+        const groupKind = `${apiGroupOf(obj.apiVersion)}/${obj.kind}`;
+        this.seen.add(groupKind);
+        if (ns) {
+          let byNs = this.otherObjects.get(groupKind);
+          if (!byNs) this.otherObjects.set(groupKind, (byNs = new Map()));
+          push(byNs, ns, name);
         }
       }
     }
@@ -87,6 +132,26 @@ export class BundleView implements ClusterView {
     // their labels but the name: a namespaceSelector on anything else cannot be judged. One
     // Namespace object means the bundle describes its namespaces, as a cluster would.
     if (!sawNamespace) for (const [name, info] of this.nsByName) this.nsByName.set(name, { ...info, labelsUnseen: true });
+  }
+
+  private addGatewayApi(obj: KubeObject, ns: string | undefined): void {
+    if (obj.kind === 'GatewayClass') this.gatewayClassList.push(gatewayClassInfo(obj));
+    if (!ns) return;
+    if (obj.kind === 'Gateway') push(this.gatewaysByNs, ns, gatewayInfo(obj, ns));
+    else if (obj.kind === 'ListenerSet') push(this.listenerSetsByNs, ns, listenerSetInfo(obj, ns));
+    else if (obj.kind === 'ReferenceGrant') push(this.grantsByNs, ns, referenceGrantInfo(obj, ns));
+    else if (isRouteKind(obj.kind)) this.routeIndex.upsert(routeInfo(obj, ns));
+  }
+
+  /**
+   * A bundle that holds no object of a kind has not shown us the cluster's: "no such Gateway"
+   * would be a guess, so it answers unknown (as for IngressClasses), unless the kind came
+   * complete with the cluster state.
+   */
+  private shown<T>(kind: string, value: T, advice: string): Answer<T> {
+    const group = kind === 'Service' ? '' : GATEWAY_GROUP;
+    if (this.seen.has(`${group}/${kind}`) || this.complete.has(kind)) return known(value, FROM);
+    return unknown(`the bundle holds no ${kind} objects, so the cluster's are unknown (${advice})`);
   }
 
   private addNamespace(name: string, labels: Record<string, string>, terminating = false): void {
@@ -145,10 +210,39 @@ export class BundleView implements ClusterView {
     return known(this.policiesByNs.get(namespace) ?? [], FROM);
   }
 
-  clusterIPsSelecting(namespace: string, podLabels: Labels): Answer<readonly string[]> {
-    // The bundle's own Services (or the cluster state's): an app bundle rarely holds kube-dns,
-    // and an empty answer then means "not shown", which callers treat as not knowing the address.
-    return known((this.servicesByNs.get(namespace) ?? []).filter((s) => serviceSelects(s.selector, podLabels)).flatMap((s) => s.clusterIPs), FROM);
+  services(namespace: string): Answer<readonly ServiceInfo[]> {
+    return this.shown('Service', this.servicesByNs.get(namespace) ?? [], 'add the Services to the bundle, or pass --cluster-state or --kubeconfig');
+  }
+
+  gatewayClasses(): Answer<readonly GatewayClassInfo[]> {
+    return this.shown('GatewayClass', this.gatewayClassList, 'add them to the bundle, or pass --cluster-state or --kubeconfig');
+  }
+
+  gateways(namespace?: string): Answer<readonly GatewayInfo[]> {
+    const value = namespace === undefined ? [...this.gatewaysByNs.values()].flat() : this.gatewaysByNs.get(namespace) ?? [];
+    return this.shown('Gateway', value, 'add the Gateways to the bundle, or pass --cluster-state or --kubeconfig');
+  }
+
+  listenerSets(namespace: string): Answer<readonly ListenerSetInfo[]> {
+    return this.shown('ListenerSet', this.listenerSetsByNs.get(namespace) ?? [], 'add them to the bundle, or pass --cluster-state or --kubeconfig');
+  }
+
+  referenceGrants(namespace: string): Answer<readonly ReferenceGrantInfo[]> {
+    return this.shown('ReferenceGrant', this.grantsByNs.get(namespace) ?? [], 'add the target namespace\'s ReferenceGrants to the bundle, or pass --cluster-state or --kubeconfig');
+  }
+
+  routes(namespace: string): Answer<readonly RouteInfo[]> {
+    return known(this.routeIndex.list(namespace), FROM);
+  }
+
+  routesReferencing(target: RouteTarget): Answer<readonly RouteInfo[]> {
+    return known(this.routeIndex.referencing(targetKey(target)), FROM);
+  }
+
+  objectNames(group: string, kind: string, namespace: string): Answer<readonly string[]> {
+    const byNs = this.otherObjects.get(`${group}/${kind}`);
+    if (!this.seen.has(`${group}/${kind}`) && !this.complete.has(kind)) return unknown(`the bundle holds no ${kind} objects${group ? ` (${group})` : ''}, so whether this one exists is unknown`);
+    return known(byNs?.get(namespace) ?? [], FROM);
   }
 }
 

@@ -19,6 +19,8 @@ export interface CheckOptions {
    * the caller drops whatever else the replacement makes obsolete (see src/bundle/cluster-state.ts).
    */
   clusterState?: readonly KubeObject[];
+  /** Kinds the cluster state holds completely (a live read): holding none of them means none exist. */
+  completeKinds?: readonly string[];
   /** Wraps the bundle's view: the fixture tests hide part of the cluster to show unknown verdicts. */
   decorateView?: (view: ClusterView) => ClusterView;
 }
@@ -45,7 +47,11 @@ export function checkBundle(loaded: readonly LoadedObject[], policy: Policy, opt
   const objects = loaded.map(({ object, source, locate }) => ({ source, locate, object: placeInNamespace(object, defaultNamespace) }));
   const replaced = new Set(objects.map((o) => identity(o.object)));
   const cluster = (options.clusterState ?? []).filter((o) => !replaced.has(identity(o)));
-  const bundle = new BundleView([...cluster, ...objects.map((o) => o.object)], { defaultNamespace, dns: policy.dns });
+  const bundle = new BundleView([...cluster, ...objects.map((o) => o.object)], {
+    defaultNamespace,
+    dns: policy.dns,
+    ...(options.completeKinds ? { completeKinds: new Set(options.completeKinds) } : {}),
+  });
   const view = options.decorateView ? options.decorateView(bundle) : bundle;
   const findings: Finding[] = [];
   const failures: CheckResult['failures'] = [];

@@ -1,7 +1,8 @@
 // Cluster state for `netguard check`: what is already running, so CI knows the cluster's
-// IngressClasses, namespace labels, DNS pods and existing NetworkPolicies. It comes from a
-// snapshot file (--cluster-state, the output of SNAPSHOT_COMMAND) or a live read
-// (--kubeconfig, see live-state.ts). Either way it joins the view and is never reviewed.
+// IngressClasses, namespace labels, DNS pods, existing NetworkPolicies and Services, and its
+// Gateway API objects. It comes from snapshot files (--cluster-state, the output of
+// SNAPSHOT_COMMAND and, where the Gateway API is installed, GATEWAY_SNAPSHOT_COMMAND) or a live
+// read (--kubeconfig, see live-state.ts). Either way it joins the view and is never reviewed.
 import { isClusterScoped } from '../kube/objects.ts';
 import type { KubeObject } from '../policies/types.ts';
 import { WATCHED_RESOURCES } from '../view/resources.ts';
@@ -12,17 +13,35 @@ import { slimObject } from './slim.ts';
 import { readSnapshotFile } from './snapshot-stream.ts';
 
 /**
- * What a snapshot should hold: every resource the server watches (one list, src/view/resources.ts),
- * so CI sees what admission sees. --kubeconfig lists exactly these. Named with their group
+ * What a snapshot should hold: every resource the server watches (one list, src/view/resources.ts)
+ * that every cluster serves, so CI sees what admission sees. Named with their group
  * (deployments.apps) so kubectl never picks another group's resource of the same name.
  */
-export const SNAPSHOT_RESOURCES: readonly string[] = [...new Set(WATCHED_RESOURCES.map((r) => (r.group ? `${r.resource}.${r.group}` : r.resource)))];
+export const SNAPSHOT_RESOURCES: readonly string[] = [...new Set(WATCHED_RESOURCES.filter((r) => !r.optional).map(qualified))];
 export const SNAPSHOT_COMMAND = `kubectl get ${SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
+
+/**
+ * The Gateway API objects CI looks up (routes are reviewed, never looked up). Served only where
+ * the CRDs are installed, and kubectl fails as a whole on a resource type the cluster does not
+ * have, so they are a second command, limited to the kinds every Gateway API release serves
+ * (ListenerSets came later); --kubeconfig lists every watched resource and takes "not served" as none.
+ */
+export const GATEWAY_SNAPSHOT_RESOURCES: readonly string[] = ['gatewayclasses', 'gateways', 'referencegrants'].map((r) => `${r}.gateway.networking.k8s.io`);
+export const GATEWAY_SNAPSHOT_COMMAND = `kubectl get ${GATEWAY_SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
+
+function qualified(r: { group: string; resource: string }): string {
+  return r.group ? `${r.resource}.${r.group}` : r.resource;
+}
 
 export interface ClusterState {
   objects: KubeObject[];
   /** where it came from, for notes: "snapshot cluster.yaml", "cluster https://..." */
   from: string;
+  /**
+   * Kinds read completely (a live read lists each resource, and knows which are not served):
+   * none of them is evidence that none exist. A snapshot cannot tell what was asked for.
+   */
+  completeKinds?: string[];
 }
 
 export interface ClusterStateLoad {

@@ -6,7 +6,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient, ApiError } from '../client/transport.ts';
 import { ioReason } from './manifests.ts';
-import { WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
+import { resourcePath, WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
 import { NetguardError } from '../errors.ts';
 import type { KubeObject } from '../policies/types.ts';
 import { SNAPSHOT_RESOURCES, type ClusterState } from './cluster-state.ts';
@@ -39,14 +39,33 @@ export async function readLiveState(options: LiveOptions): Promise<ClusterState>
 
   const client = new ApiClient(kc, { requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
   const objects: KubeObject[] = [];
+  const completeKinds: string[] = [];
   for (const resource of WATCHED_RESOURCES) {
-    for (const item of await listAll(client, resource, options.pageSize ?? 500, server)) objects.push(slim(item, resource));
+    const listed = await listServed(client, resource, options.pageSize ?? 500, server);
+    for (const item of listed.items) objects.push(slim(item, resource, listed.version));
+    completeKinds.push(resource.kind);
   }
-  return { objects, from: `cluster ${server}` };
+  return { objects, from: `cluster ${server}`, completeKinds };
 }
 
-async function listAll(client: ApiClient, r: WatchedResource, pageSize: number, server: string): Promise<any[]> {
-  const path = r.group === '' ? `/api/${r.version}/${r.resource}` : `/apis/${r.group}/${r.version}/${r.resource}`;
+/**
+ * Every object of a resource, at the first version the server serves. A resource a CRD provides
+ * and the cluster does not serve (404 at every version) has no objects: that is an answer.
+ */
+async function listServed(client: ApiClient, r: WatchedResource, pageSize: number, server: string): Promise<{ items: any[]; version: string }> {
+  if (!r.optional) return { items: await listAll(client, r, r.version, pageSize, server), version: r.version };
+  for (const version of r.optional.versions) {
+    try {
+      return { items: await listAll(client, r, version, pageSize, server), version };
+    } catch (err) {
+      if (!(err instanceof NetguardError && err.details.status === 404)) throw err;
+    }
+  }
+  return { items: [], version: r.version };
+}
+
+async function listAll(client: ApiClient, r: WatchedResource, version: string, pageSize: number, server: string): Promise<any[]> {
+  const path = resourcePath(r, version);
   const items: any[] = [];
   let continueToken: string | undefined;
   do {
@@ -66,7 +85,7 @@ async function listAll(client: ApiClient, r: WatchedResource, pageSize: number, 
 /** The errors a person can act on: RBAC, credentials, reachability. */
 function listError(err: unknown, r: WatchedResource, server: string): NetguardError {
   if (!(err instanceof ApiError)) return new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server}: ${(err as Error)?.message ?? err}`, {}, { cause: err });
-  const verbs = `netguard check --kubeconfig needs list on ${SNAPSHOT_RESOURCES.join(', ')} (read-only)`;
+  const verbs = `netguard check --kubeconfig needs list on ${SNAPSHOT_RESOURCES.join(', ')} and, where the Gateway API is installed, its resources (read-only)`;
   switch (err.type) {
     case 'forbidden':
       return new NetguardError('CLUSTER_READ', `list ${r.resource} forbidden by RBAC on ${server}: ${verbs}`, { status: 403 }, { cause: err });
@@ -76,11 +95,11 @@ function listError(err: unknown, r: WatchedResource, server: string): NetguardEr
     case 'timeout':
       return new NetguardError('CLUSTER_READ', `cannot reach ${server}: ${err.message}`, {}, { cause: err });
     default:
-      return new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server} failed: ${err.message}`, {}, { cause: err });
+      return new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server} failed: ${err.message}`, err.status ? { status: err.status } : {}, { cause: err });
   }
 }
 
 /** List items carry no kind or apiVersion: put them back, then keep only what the views read. */
-function slim(item: any, r: WatchedResource): KubeObject {
-  return slimObject({ ...item, apiVersion: r.group === '' ? r.version : `${r.group}/${r.version}`, kind: r.kind });
+function slim(item: any, r: WatchedResource, version: string): KubeObject {
+  return slimObject({ ...item, apiVersion: r.group === '' ? version : `${r.group}/${version}`, kind: r.kind });
 }

@@ -59,6 +59,7 @@ export async function runBundleCheck(inputs: BundleInputs, policy: Policy, deps:
     defaultNamespace: inputs.namespace,
     ...(deps.rules ? { rules: deps.rules } : {}),
     ...(state ? { clusterState: survivingClusterState(state.objects, bundle, inputs.namespace) } : {}),
+    ...(state?.completeKinds ? { completeKinds: state.completeKinds } : {}),
   });
   return { kind: 'checked', loaded, result, ...(state ? { state } : {}) };
 }

@@ -7,7 +7,7 @@
 //     be written, a rule that threw. Never a silent pass on input we did not fully read.
 import { readManifestStdinAsync } from '../bundle/manifests.ts';
 import { baselineFrom, readBaseline, writeBaseline, type Baseline } from '../bundle/baseline.ts';
-import { describeState, SNAPSHOT_COMMAND } from '../bundle/cluster-state.ts';
+import { describeState, GATEWAY_SNAPSHOT_COMMAND, SNAPSHOT_COMMAND } from '../bundle/cluster-state.ts';
 import type { LoadNote } from '../bundle/load.ts';
 import { findConfigFile } from '../bundle/config-file.ts';
 import { runBundleCheck } from '../bundle/run.ts';
@@ -74,8 +74,10 @@ Reports:
                            record every current finding in FILE and exit 0 (they are accepted)
   -h, --help               show this help
 
-Snapshot for --cluster-state:
+Snapshot for --cluster-state (the second one where the Gateway API is installed;
+pass both files, each with --cluster-state):
   ${SNAPSHOT_COMMAND} > FILE
+  ${GATEWAY_SNAPSHOT_COMMAND} > FILE2
 
 Exit codes: 0 no finding that --fail-on counts, 1 at least one deny finding (or
             per --fail-on), 2 usage error, unreadable or invalid input, policy or

@@ -2,21 +2,23 @@
 // the DNS pods' ports) feeding slim, indexed caches, and the InformerView that answers from
 // them. client-node provides configuration, auth and transport; list/watch is our own, because
 // its informers cannot ask for metadata-only lists and stop (or go silent) on errors.
+// Resources a CRD provides (Gateway API) go through optional.ts: not served is known empty.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { DnsSettings } from '../policies/types.ts';
 import { InformerView, type FamilyState, type InformerCaches } from './informer-view.ts';
-import { WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
+import { resourcePath, WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
 import type { ClusterStateSource, FamilyStatus } from '../view/source.ts';
-import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource, ResourceFamily } from '../view/view.ts';
-import { StringInterner } from './intern.ts';
+import type { PodSource, ResourceFamily, RouteInfo, ServicePort } from '../view/view.ts';
+import { StringInterner, ValueInterner } from './intern.ts';
 import { cacheMetrics } from './metrics.ts';
-import { PodIndex } from './pod-index.ts';
+import { DEFAULT_PROBE_MS, OptionalReflector, type CacheReflector } from './optional.ts';
 import {
-  projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts, projectService, projectWorkload, type ServiceInfo,
+  projectGateway, projectGatewayClass, projectIngressClass, projectListenerSet, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts,
+  projectReferenceGrant, projectRoute, projectService, projectWorkload,
 } from './projections.ts';
-import { Reflector, type ReflectorSpec, type ReflectorTuning, type Sink } from './reflector.ts';
+import { Reflector, type ReflectorDeps, type ReflectorSpec, type ReflectorTuning, type Sink } from './reflector.ts';
 import { emptyCaches } from './stores.ts';
 import { ApiClient } from '../client/transport.ts';
 
@@ -27,6 +29,8 @@ const JSON_ACCEPT = 'application/json';
 export interface InformerTuning extends ReflectorTuning {
   /** a list page must make progress within this */
   requestTimeoutMs: number;
+  /** how often an optional (CRD) resource is probed again: served or not */
+  probeMs: number;
 }
 
 export interface InformerSourceOptions {
@@ -52,6 +56,7 @@ export const DEFAULT_TUNING: InformerTuning = {
   // Current apiservers send a bookmark about once a minute; two missed ones mean a dead stream.
   watchIdleMs: 120_000,
   requestTimeoutMs: 60_000,
+  probeMs: DEFAULT_PROBE_MS,
   backoff: { baseMs: 1000, capMs: 30_000, maxRetryAfterMs: 120_000 },
 };
 
@@ -67,10 +72,10 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
   const caches: InformerCaches = emptyCaches();
   const client = new ApiClient(kc, { requestTimeoutMs: tuning.requestTimeoutMs });
   const metrics = cacheMetrics(opts.registry);
-  const deps = { client, logger, metrics, tuning };
-  const reflectors: Reflector<any>[] = specsFor(opts.dns, caches, strings).map((spec) => new Reflector(spec, deps));
+  const deps: ReflectorDeps = { client, logger, metrics, tuning };
+  const reflectors: CacheReflector[] = reflectorsFor(opts.dns, caches, strings, deps, tuning.probeMs);
 
-  const byFamily = new Map<ResourceFamily, Reflector<any>[]>();
+  const byFamily = new Map<ResourceFamily, CacheReflector[]>();
   for (const r of reflectors) byFamily.set(r.spec.family, [...(byFamily.get(r.spec.family) ?? []), r]);
   // Called on every lookup: no allocation on the happy path beyond the small result object.
   const familyState = (family: ResourceFamily): FamilyState => {
@@ -88,14 +93,14 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
       behindSince: behind === Infinity ? undefined : behind,
     };
   };
-  const notSynced = (family: ResourceFamily, rs: readonly Reflector<any>[]): FamilyState => {
+  const notSynced = (family: ResourceFamily, rs: readonly CacheReflector[]): FamilyState => {
     const forbidden = rs.find((r) => !r.synced && r.forbidden);
     if (forbidden) return { synced: false, reason: `list ${forbidden.spec.resource} forbidden by RBAC` };
     const failing = rs.find((r) => !r.synced && r.error);
     if (failing) return { synced: false, reason: `${family} cache not synced: ${failing.error}` };
     return { synced: false, reason: `${family} cache not synced yet` };
   };
-  const view = new InformerView(caches, familyState, opts.dns.namespace);
+  const view = new InformerView(caches, familyState);
   let untrack: (() => void) | undefined;
 
   return {
@@ -139,8 +144,7 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
 }
 
 function basePath(r: WatchedResource, namespace?: string): string {
-  const prefix = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
-  return namespace ? `${prefix}/namespaces/${namespace}/${r.resource}` : `${prefix}/${r.resource}`;
+  return resourcePath(r, r.version, namespace);
 }
 
 /** "a=b,c=d" for a map of labels: the DNS pods' list/watch selector. */
@@ -148,37 +152,70 @@ export function labelSelectorString(labels: Record<string, string>): string {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
 }
 
-function specsFor(dns: DnsSettings, caches: InformerCaches, strings: StringInterner): ReflectorSpec<any>[] {
-  const specs: ReflectorSpec<any>[] = [];
+function reflectorsFor(dns: DnsSettings, caches: InformerCaches, strings: StringInterner, deps: ReflectorDeps, probeMs: number): CacheReflector[] {
+  const portLists = new ValueInterner<readonly ServicePort[]>();
+  const out: CacheReflector[] = [];
   for (const r of WATCHED_RESOURCES) {
     const base = { id: r.resource, resource: r.resource, family: r.family, listAccept: JSON_ACCEPT, watchAccept: JSON_ACCEPT };
+    const plain = (spec: ReflectorSpec<any>) => out.push(new Reflector(spec, deps));
+    // A CRD's resource: the path depends on the version the server turns out to serve.
+    const at = (sink: Sink<any>) =>
+      r.optional
+        ? out.push(new OptionalReflector(r, (path) => ({ ...base, path, sink }), deps, probeMs))
+        : plain({ ...base, path: basePath(r), sink });
     switch (r.family) {
       case 'pods':
-        specs.push({ ...base, path: basePath(r), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_WATCH_ACCEPT, sink: podSink(caches, strings) });
+        plain({ ...base, path: basePath(r), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_WATCH_ACCEPT, sink: podSink(caches, strings) });
         // The DNS pods, in full: named ports in egress rules resolve against their containers.
-        specs.push({
-          ...base, id: 'pods-dns', path: basePath(r, dns.namespace), labelSelector: labelSelectorString(dns.podLabels), sink: dnsPortsSink(caches),
-        });
+        plain({ ...base, id: 'pods-dns', path: basePath(r, dns.namespace), labelSelector: labelSelectorString(dns.podLabels), sink: dnsPortsSink(caches) });
         break;
       case 'workloads':
-        specs.push({ ...base, path: basePath(r), sink: workloadSink(caches, strings, r.kind as PodSource['kind']) });
+        plain({ ...base, path: basePath(r), sink: workloadSink(caches, strings, r.kind as PodSource['kind']) });
         break;
       case 'namespaces':
-        specs.push({ ...base, path: basePath(r), sink: storeSink(caches.namespaces, (raw) => projectNamespace(raw, strings)) });
+        at(storeSink(caches.namespaces, (raw) => projectNamespace(raw, strings)));
         break;
       case 'ingressclasses':
-        specs.push({ ...base, path: basePath(r), sink: storeSink(caches.ingressClasses, projectIngressClass) });
+        at(storeSink(caches.ingressClasses, projectIngressClass));
         break;
       case 'networkpolicies':
-        specs.push({ ...base, path: basePath(r), sink: storeSink(caches.networkPolicies, projectNetworkPolicy) });
+        at(storeSink(caches.networkPolicies, projectNetworkPolicy));
         break;
       case 'services':
-        // Only the DNS namespace: the cluster DNS Service is the one the rules need.
-        specs.push({ ...base, path: basePath(r, dns.namespace), sink: storeSink(caches.services, (raw) => projectService(raw, strings)) });
+        // Every Service, cluster-wide and slim: backends and mesh parents are checked against them.
+        at(storeSink(caches.services, (raw) => projectService(raw, strings, portLists)));
+        break;
+      case 'ingresses':
+      case 'routes':
+        at(routeSink(caches, r.kind, strings));
+        break;
+      case 'gatewayclasses':
+        at(storeSink(caches.gatewayClasses, projectGatewayClass));
+        break;
+      case 'gateways':
+        at(storeSink(caches.gateways, (raw) => projectGateway(raw, strings)));
+        break;
+      case 'listenersets':
+        at(storeSink(caches.listenerSets, (raw) => projectListenerSet(raw, strings)));
+        break;
+      case 'referencegrants':
+        at(storeSink(caches.referenceGrants, (raw) => projectReferenceGrant(raw, strings)));
         break;
     }
   }
-  return specs;
+  return out;
+}
+
+/** One route kind (or Ingresses) into the shared route index, replaced per kind. */
+function routeSink(caches: InformerCaches, kind: string, strings: StringInterner): Sink<RouteInfo> {
+  const routes = caches.routes;
+  return {
+    project: (raw) => projectRoute(raw, kind, strings),
+    replace: (items) => routes.replaceKind(kind, items),
+    upsert: (item) => routes.upsert(item),
+    remove: (item) => routes.remove(item),
+    size: () => routes.count(kind),
+  };
 }
 
 function podSink(caches: InformerCaches, strings: StringInterner): Sink<ReturnType<typeof projectPod> & {}> {

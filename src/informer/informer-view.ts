@@ -5,13 +5,14 @@
 // Once synced, a family keeps answering from its last known state whatever happens to the API
 // server; each known answer says how far behind it may be (ageSeconds: 0 while every watch
 // behind it is live), and the engine turns that into "stale" with the policy's staleAfterSeconds.
-import { toRequirements, type Labels, type LabelSelector } from '../kube/selectors.ts';
+import { toRequirements, type LabelSelector } from '../kube/selectors.ts';
 import type { KeyedStore, NamespacedStore } from './stores.ts';
 import type { PodIndex } from './pod-index.ts';
-import type { ServiceInfo } from './projections.ts';
+import type { RouteIndex } from '../view/route-index.ts';
 import {
-  known, serviceSelects, unknown,
-  type Answer, type ClusterView, type IngressClassInfo, type NamespaceInfo, type NetworkPolicyInfo, type PodSource, type ResourceFamily,
+  known, targetKey, unknown,
+  type Answer, type ClusterView, type GatewayClassInfo, type GatewayInfo, type IngressClassInfo, type ListenerSetInfo, type NamespaceInfo,
+  type NetworkPolicyInfo, type PodSource, type ReferenceGrantInfo, type ResourceFamily, type RouteInfo, type RouteTarget, type ServiceInfo,
 } from '../view/view.ts';
 
 export interface InformerCaches {
@@ -20,6 +21,12 @@ export interface InformerCaches {
   ingressClasses: KeyedStore<IngressClassInfo>;
   networkPolicies: NamespacedStore<NetworkPolicyInfo>;
   services: NamespacedStore<ServiceInfo>;
+  gatewayClasses: KeyedStore<GatewayClassInfo>;
+  gateways: NamespacedStore<GatewayInfo>;
+  listenerSets: NamespacedStore<ListenerSetInfo>;
+  referenceGrants: NamespacedStore<ReferenceGrantInfo>;
+  /** Gateway API routes and Ingresses */
+  routes: RouteIndex;
 }
 
 export interface FamilyState {
@@ -39,15 +46,13 @@ export class InformerView implements ClusterView {
   private readonly caches: InformerCaches;
   private readonly state: (family: ResourceFamily) => FamilyState;
   private readonly now: () => number;
-  private readonly dnsNamespace: string;
   /** the provenance string, rebuilt only when its age changes */
   private lastAge = -1;
   private lastFrom = '';
 
-  constructor(caches: InformerCaches, state: (family: ResourceFamily) => FamilyState, dnsNamespace: string, now: () => number = Date.now) {
+  constructor(caches: InformerCaches, state: (family: ResourceFamily) => FamilyState, now: () => number = Date.now) {
     this.caches = caches;
     this.state = state;
-    this.dnsNamespace = dnsNamespace;
     this.now = now;
   }
 
@@ -77,13 +82,39 @@ export class InformerView implements ClusterView {
     return this.answer(['networkpolicies'], () => this.caches.networkPolicies.list(namespace));
   }
 
-  clusterIPsSelecting(namespace: string, podLabels: Labels): Answer<readonly string[]> {
-    return this.answer(['services'], () => this.caches.services.list(namespace).filter((s) => serviceSelects(s.selector, podLabels)).flatMap((s) => s.clusterIPs));
+  services(namespace: string): Answer<readonly ServiceInfo[]> {
+    return this.answer(['services'], () => this.caches.services.list(namespace));
   }
 
-  /** Services in the DNS namespace (the cluster DNS Service among them). Not in ClusterView yet. */
-  dnsServices(): Answer<readonly ServiceInfo[]> {
-    return this.answer(['services'], () => this.caches.services.list(this.dnsNamespace));
+  gatewayClasses(): Answer<readonly GatewayClassInfo[]> {
+    return this.answer(['gatewayclasses'], () => this.caches.gatewayClasses.values());
+  }
+
+  gateways(namespace?: string): Answer<readonly GatewayInfo[]> {
+    return this.answer(['gateways'], () => (namespace === undefined ? this.caches.gateways.all() : this.caches.gateways.list(namespace)));
+  }
+
+  listenerSets(namespace: string): Answer<readonly ListenerSetInfo[]> {
+    return this.answer(['listenersets'], () => this.caches.listenerSets.list(namespace));
+  }
+
+  referenceGrants(namespace: string): Answer<readonly ReferenceGrantInfo[]> {
+    return this.answer(['referencegrants'], () => this.caches.referenceGrants.list(namespace));
+  }
+
+  routes(namespace: string): Answer<readonly RouteInfo[]> {
+    return this.answer(['routes', 'ingresses'], () => this.caches.routes.list(namespace));
+  }
+
+  routesReferencing(target: RouteTarget): Answer<readonly RouteInfo[]> {
+    // Only Services are Ingress backends: a Gateway's referrers need the routes alone.
+    const families: readonly ResourceFamily[] = target.kind === 'Service' && target.group === '' ? ['routes', 'ingresses'] : ['routes'];
+    return this.answer(families, () => this.caches.routes.referencing(targetKey(target)));
+  }
+
+  /** Only the kinds netguard watches are cached: any other backend kind is unknown. */
+  objectNames(group: string, kind: string): Answer<readonly string[]> {
+    return unknown(`netguard does not watch ${kind}${group ? `.${group}` : ''} objects`);
   }
 
   /**

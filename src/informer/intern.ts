@@ -131,3 +131,29 @@ export function internLabels(raw: unknown, strings: StringInterner): Record<stri
   }
   return out;
 }
+
+/**
+ * Frozen values shared by a content key, bounded like StringInterner. Services repeat a few
+ * port lists ([http 80/TCP], [https 443/TCP, http 80/TCP]) thousands of times: one copy each.
+ */
+export class ValueInterner<T> {
+  private table = new Map<string, T>();
+  private readonly cap: number;
+
+  constructor(cap = 20_000) {
+    this.cap = cap;
+  }
+
+  intern(key: string, make: () => T): T {
+    const hit = this.table.get(key);
+    if (hit !== undefined) return hit;
+    if (this.table.size >= this.cap) this.table = new Map();
+    const value = make();
+    this.table.set(key, value);
+    return value;
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+}

@@ -1,11 +1,15 @@
 // Each watched object is cut down to the few fields the rules read the moment it arrives;
 // the full object (spec, status, managedFields, annotations) is never kept. List items carry
 // no kind, so the kind comes from the resource being watched, not from the object.
-import { defaultNetworkPolicySpec } from '../kube/defaulting.ts';
+import { defaultNetworkPolicySpec, serviceType } from '../kube/defaulting.ts';
 import { isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
-import type { ContainerPort, IngressClassInfo, NamespaceInfo, NetworkPolicyInfo, PodSource } from '../view/view.ts';
-import { internLabels, type StringInterner } from './intern.ts';
+import { clusterIPsOf, gatewayClassInfo, gatewayInfo, listenerSetInfo, referenceGrantInfo, routeInfo, serviceSelector, servicePorts } from '../view/infos.ts';
+import type {
+  ContainerPort, GatewayClassInfo, GatewayInfo, IngressClassInfo, ListenerSetInfo, NamespaceInfo, NetworkPolicyInfo, PodSource,
+  ReferenceGrantInfo, RouteInfo, ServiceInfo, ServicePort,
+} from '../view/view.ts';
+import { internLabels, type StringInterner, type ValueInterner } from './intern.ts';
 import type { CachedPodSource } from './pod-index.ts';
 
 const REPLICATED = new Set<PodSource['kind']>(['Deployment', 'ReplicaSet', 'StatefulSet', 'ReplicationController']);
@@ -91,37 +95,50 @@ export function projectNetworkPolicy(raw: any): NetworkPolicyInfo | undefined {
   return { namespace: m.namespace, name: m.name, spec: defaultNetworkPolicySpec(raw.spec ?? {}) };
 }
 
-/** A Service in the DNS namespace: enough to find the cluster DNS Service and its IPs/ports. */
-export interface ServiceInfo {
-  namespace: string;
-  name: string;
-  labels: Readonly<Record<string, string>>;
-  type: string;
-  clusterIPs: readonly string[];
-  selector?: Readonly<Record<string, string>>;
-  ports: readonly { name?: string; port: number; protocol: string; targetPort?: number | string }[];
-}
-
-export function projectService(raw: any, strings: StringInterner): ServiceInfo | undefined {
+/**
+ * A Service, slim (name, namespace, type, ports): every Service of the cluster is cached, so
+ * the projection keeps nothing else, interns the namespace and shares identical port lists.
+ */
+export function projectService(raw: any, strings: StringInterner, portLists: ValueInterner<readonly ServicePort[]>): ServiceInfo | undefined {
   const m = meta(raw);
   if (!m || typeof m.namespace !== 'string') return undefined;
-  const spec = raw.spec ?? {};
-  const ips: string[] = Array.isArray(spec.clusterIPs) ? spec.clusterIPs.filter((s: unknown) => typeof s === 'string') : [];
-  if (ips.length === 0 && typeof spec.clusterIP === 'string') ips.push(spec.clusterIP);
+  const ports = servicePorts(raw.spec);
+  const key = ports.map((p) => `${p.name ?? ''}:${p.port}/${p.protocol}`).join(',');
+  // The selector and ClusterIPs let the DNS rule find the cluster DNS Service (its address family
+  // and address); a selector is shared by a workload's Services, so it is interned.
+  const selector = serviceSelector(raw.spec);
+  const ips = clusterIPsOf(raw.spec);
   return {
-    namespace: m.namespace,
+    namespace: strings.intern(m.namespace),
     name: m.name,
-    labels: internLabels(m.labels, strings),
-    type: typeof spec.type === 'string' && spec.type !== '' ? spec.type : 'ClusterIP',
-    clusterIPs: ips,
-    ...(spec.selector && typeof spec.selector === 'object' ? { selector: internLabels(spec.selector, strings) } : {}),
-    ports: (Array.isArray(spec.ports) ? spec.ports : [])
-      .filter((p: any) => typeof p?.port === 'number')
-      .map((p: any) => ({
-        ...(typeof p.name === 'string' ? { name: p.name } : {}),
-        port: p.port,
-        protocol: typeof p.protocol === 'string' ? p.protocol : 'TCP',
-        ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}),
-      })),
+    type: strings.intern(serviceType(raw.spec)),
+    ports: portLists.intern(key, () => Object.freeze(ports.map((p) => Object.freeze(p.name ? { ...p, name: strings.intern(p.name) } : p)))),
+    ...(selector ? { selector: internLabels(selector, strings) } : {}),
+    ...(ips.length > 0 ? { clusterIPs: Object.freeze(ips) } : {}),
   };
+}
+
+export function projectGatewayClass(raw: any): GatewayClassInfo | undefined {
+  return meta(raw) ? gatewayClassInfo(raw) : undefined;
+}
+
+export function projectGateway(raw: any, strings: StringInterner): GatewayInfo | undefined {
+  const m = meta(raw);
+  return m && typeof m.namespace === 'string' ? gatewayInfo(raw, strings.intern(m.namespace)) : undefined;
+}
+
+export function projectListenerSet(raw: any, strings: StringInterner): ListenerSetInfo | undefined {
+  const m = meta(raw);
+  return m && typeof m.namespace === 'string' ? listenerSetInfo(raw, strings.intern(m.namespace)) : undefined;
+}
+
+/** A route or an Ingress; list items carry no kind, so it comes from the watched resource. */
+export function projectRoute(raw: any, kind: string, strings: StringInterner): RouteInfo | undefined {
+  const m = meta(raw);
+  return m && typeof m.namespace === 'string' ? routeInfo(raw, strings.intern(m.namespace), kind) : undefined;
+}
+
+export function projectReferenceGrant(raw: any, strings: StringInterner): ReferenceGrantInfo | undefined {
+  const m = meta(raw);
+  return m && typeof m.namespace === 'string' ? referenceGrantInfo(raw, strings.intern(m.namespace)) : undefined;
 }

@@ -65,6 +65,8 @@ export class Reflector<T> {
   /** last error, cleared by the next successful list or watch event */
   error: string | undefined;
   errorType: ApiError['type'] | undefined;
+  /** the HTTP status of the last error, when it had one (404: the resource is no longer served) */
+  errorStatus: number | undefined;
   /** a watch request is accepted (2xx) and its stream still open */
   private watchOpen = false;
 
@@ -164,6 +166,7 @@ export class Reflector<T> {
         const wait = delay < 1000 ? `${delay}ms` : `${Math.round(delay / 1000)}s`;
         this.error = `${this.phase === 'list' ? 'list' : 'watch'} ${this.spec.resource}: ${e.message}; retrying in ${wait}`;
         this.errorType = e.type;
+        this.errorStatus = e.status;
         const level = e.type === 'dropped' || e.type === 'idle' ? 'info' : 'warn';
         this.log[level]({ errorType: e.type, status: e.status, delayMs: delay, synced: this.synced }, this.error);
         await this.sleep(delay);
@@ -287,6 +290,7 @@ export class Reflector<T> {
     this.lastSyncAt = Date.now();
     this.error = undefined;
     this.errorType = undefined;
+    this.errorStatus = undefined;
     if (!this.synced) {
       this.synced = true;
       this.resolveFirstSync();

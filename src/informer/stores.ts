@@ -1,10 +1,13 @@
-// Caches for the small families (namespaces, IngressClasses, NetworkPolicies, DNS Services):
+// Caches for the families other than pods (namespaces, IngressClasses, NetworkPolicies, Services,
+// the Gateway API kinds; routes and Ingresses go to a RouteIndex):
 // a map by key plus a lazily rebuilt array, so readers get a stable list without a copy per
 // lookup. Replacing swaps the whole map in one step (a relist never shows a half state).
 import type { InformerCaches } from './informer-view.ts';
-import type { IngressClassInfo, NamespaceInfo, NetworkPolicyInfo } from '../view/view.ts';
+import { RouteIndex } from '../view/route-index.ts';
+import type {
+  GatewayClassInfo, GatewayInfo, IngressClassInfo, ListenerSetInfo, NamespaceInfo, NetworkPolicyInfo, ReferenceGrantInfo, ServiceInfo,
+} from '../view/view.ts';
 import { PodIndex } from './pod-index.ts';
-import type { ServiceInfo } from './projections.ts';
 export class KeyedStore<T> {
   private items = new Map<string, T>();
   private snapshot: readonly T[] | undefined;
@@ -79,6 +82,15 @@ export class NamespacedStore<T extends { namespace: string; name: string }> {
   list(namespace: string): readonly T[] {
     return this.byNs.get(namespace)?.values() ?? [];
   }
+
+  get(namespace: string, name: string): T | undefined {
+    return this.byNs.get(namespace)?.get(name);
+  }
+
+  /** Every namespace's items (a fresh array). */
+  all(): T[] {
+    return [...this.byNs.values()].flatMap((s) => s.values());
+  }
 }
 
 /** Empty caches for an informer source, or for a view filled directly (benchmarks). */
@@ -89,5 +101,10 @@ export function emptyCaches(): InformerCaches {
     ingressClasses: new KeyedStore<IngressClassInfo>((c) => c.name),
     networkPolicies: new NamespacedStore<NetworkPolicyInfo>(),
     services: new NamespacedStore<ServiceInfo>(),
+    gatewayClasses: new KeyedStore<GatewayClassInfo>((c) => c.name),
+    gateways: new NamespacedStore<GatewayInfo>(),
+    listenerSets: new NamespacedStore<ListenerSetInfo>(),
+    referenceGrants: new NamespacedStore<ReferenceGrantInfo>(),
+    routes: new RouteIndex(),
   };
 }

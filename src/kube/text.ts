@@ -24,3 +24,10 @@ function isPairAt(text: string, i: number): boolean {
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/** "a, b, c and 4 more": the first `max` distinct items, each cut to `width`; "none" for none. */
+export function listSome(items: Iterable<string>, max = 5, width = 60): string {
+  const distinct = [...new Set(items)];
+  const shown = distinct.slice(0, max).map((s) => truncate(s, width)).join(', ');
+  return distinct.length > max ? `${shown} and ${distinct.length - max} more` : shown || 'none';
+}

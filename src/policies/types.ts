@@ -1,6 +1,7 @@
 // The vocabulary shared by the engine, the rules, the server and the CLI.
 // Nothing here does I/O.
 import type { KubeObject, ObjectRef } from '../kube/objects.ts';
+import { truncate } from '../kube/text.ts';
 import type { ClusterView } from '../view/view.ts';
 
 export type Action = 'deny' | 'warn' | 'off';
@@ -91,6 +92,11 @@ export interface ClusterSettings {
 
 /** Messages become kubectl warnings (256 max); parts are bounded, and this bounds the whole. */
 export const MAX_MESSAGE = 240;
+
+/** Findings with every message cut to MAX_MESSAGE. */
+export function boundMessages(findings: RuleFinding[]): RuleFinding[] {
+  return findings.map((f) => (f.message.length > MAX_MESSAGE ? { ...f, message: truncate(f.message, MAX_MESSAGE) } : f));
+}
 
 /** A cluster cache not live for longer than this is stale: its findings warn instead of deny. */
 export const DEFAULT_STALE_AFTER_SECONDS = 120;

@@ -11,6 +11,14 @@ export function unknownView(reason: string): ClusterView {
     allPodSources: () => unknown(reason),
     ingressClasses: () => unknown(reason),
     networkPolicies: () => unknown(reason),
+    services: () => unknown(reason),
+    gatewayClasses: () => unknown(reason),
+    gateways: () => unknown(reason),
+    listenerSets: () => unknown(reason),
+    referenceGrants: () => unknown(reason),
+    routes: () => unknown(reason),
+    routesReferencing: () => unknown(reason),
+    objectNames: () => unknown(reason),
   };
 }
 

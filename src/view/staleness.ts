@@ -1,7 +1,7 @@
 // The ClusterView a rule sees during evaluation: the real one, noting whether any known answer
 // was older than the policy's staleAfterSeconds. A wrapper rather than an edit to every rule:
 // rules stay unaware of staleness, and the engine turns a stale answer into "never deny".
-import { unknown, type Answer, type ClusterView } from './view.ts';
+import type { Answer, ClusterView, RouteTarget } from './view.ts';
 
 export class StalenessRecorder implements ClusterView {
   inner: ClusterView;
@@ -41,8 +41,28 @@ export class StalenessRecorder implements ClusterView {
   networkPolicies(namespace: string) {
     return this.note(this.inner.networkPolicies(namespace));
   }
-  clusterIPsSelecting(namespace: string, podLabels: Parameters<NonNullable<ClusterView['clusterIPsSelecting']>>[1]): Answer<readonly string[]> {
-    const inner = this.inner;
-    return inner.clusterIPsSelecting ? this.note(inner.clusterIPsSelecting(namespace, podLabels)) : unknown('this view holds no Services');
+  services(namespace: string) {
+    return this.note(this.inner.services(namespace));
+  }
+  gatewayClasses() {
+    return this.note(this.inner.gatewayClasses());
+  }
+  gateways(namespace?: string) {
+    return this.note(this.inner.gateways(namespace));
+  }
+  listenerSets(namespace: string) {
+    return this.note(this.inner.listenerSets(namespace));
+  }
+  referenceGrants(namespace: string) {
+    return this.note(this.inner.referenceGrants(namespace));
+  }
+  routes(namespace: string) {
+    return this.note(this.inner.routes(namespace));
+  }
+  routesReferencing(target: RouteTarget) {
+    return this.note(this.inner.routesReferencing(target));
+  }
+  objectNames(group: string, kind: string, namespace: string) {
+    return this.note(this.inner.objectNames(group, kind, namespace));
   }
 }

@@ -6,6 +6,7 @@
 // Every lookup returns an Answer: either known (with where the evidence came from) or
 // unknown (with why). A rule that gets an unknown answer must report verdict "unknown",
 // never "does not exist".
+import type { BackendRef, Listener, ParentRef, ReferenceGrantSpec } from '../kube/gateway-api.ts';
 import type { PodSource } from '../kube/pod-sources.ts';
 import type { Labels, LabelSelector } from '../kube/selectors.ts';
 
@@ -36,7 +37,9 @@ export function unknown<T>(reason: string): Answer<T> {
 }
 
 /** The resource families a view tracks; health and staleness are reported per family. */
-export type ResourceFamily = 'namespaces' | 'pods' | 'workloads' | 'ingressclasses' | 'networkpolicies' | 'services';
+export type ResourceFamily =
+  | 'namespaces' | 'pods' | 'workloads' | 'ingressclasses' | 'networkpolicies' | 'services' | 'ingresses'
+  | 'gatewayclasses' | 'gateways' | 'listenersets' | 'routes' | 'referencegrants';
 
 export interface NamespaceInfo {
   name: string;
@@ -66,25 +69,21 @@ export interface NetworkPolicyInfo {
   spec: any;
 }
 
-export interface ClusterView {
-  namespace(name: string): Answer<NamespaceInfo | undefined>;
-  namespaces(): Answer<readonly NamespaceInfo[]>;
-  /** Pods and pod templates in `namespace` that `selector` selects; at most `limit` of them. */
-  podSources(namespace: string, selector: LabelSelector, limit?: number): Answer<readonly PodSource[]>;
-  /** Every pod source in a namespace, for "nearest candidate" hints; may be capped by the implementation. */
-  allPodSources(namespace: string, limit?: number): Answer<readonly PodSource[]>;
-  ingressClasses(): Answer<readonly IngressClassInfo[]>;
-  networkPolicies(namespace: string): Answer<readonly NetworkPolicyInfo[]>;
-  /**
-   * Optional, for views that hold Services: the ClusterIPs of the Services in `namespace` whose
-   * selector picks pods carrying `podLabels` (the cluster DNS Service, for the DNS rule: its
-   * address family, and the address an ipBlock aimed at it would name).
-   */
-  clusterIPsSelecting?(namespace: string, podLabels: Labels): Answer<readonly string[]>;
+/** A Service, slim: what backends and mesh parentRefs are checked against. */
+export interface ServiceInfo {
+  namespace: string;
+  name: string;
+  /** ClusterIP (default), NodePort, LoadBalancer, ExternalName */
+  type: string;
+  ports: readonly ServicePort[];
+  /** spec.selector, when the Service has one (the DNS rule finds the cluster DNS Service by it) */
+  selector?: Labels;
+  /** spec.clusterIPs (else spec.clusterIP), without "None"; absent when there are none */
+  clusterIPs?: readonly string[];
 }
 
 /** A Service selector (a plain map) picks pods with these labels: every pair is among them. */
-export function serviceSelects(selector: Readonly<Record<string, string>> | undefined, podLabels: Labels): boolean {
+export function serviceSelects(selector: Labels | undefined, podLabels: Labels): boolean {
   if (!selector) return false;
   let any = false;
   for (const k in selector) {
@@ -94,8 +93,84 @@ export function serviceSelects(selector: Readonly<Record<string, string>> | unde
   return any;
 }
 
-/** A Service's ClusterIPs (spec.clusterIPs, else spec.clusterIP), without "None" and "". */
-export function clusterIPsOf(spec: any): string[] {
-  const ips: unknown[] = Array.isArray(spec?.clusterIPs) && spec.clusterIPs.length > 0 ? spec.clusterIPs : [spec?.clusterIP];
-  return ips.filter((ip): ip is string => typeof ip === 'string' && ip !== '' && ip !== 'None');
+export interface ServicePort {
+  name?: string;
+  port: number;
+  /** TCP (default), UDP, SCTP */
+  protocol: string;
+}
+
+export interface GatewayClassInfo {
+  name: string;
+  controller?: string;
+}
+
+export interface GatewayInfo {
+  namespace: string;
+  name: string;
+  className?: string;
+  listeners: readonly Listener[];
+}
+
+export interface ListenerSetInfo {
+  namespace: string;
+  name: string;
+  listeners: readonly Listener[];
+}
+
+/**
+ * A Gateway API route (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute) or an Ingress: what
+ * it attaches to and where it sends traffic, references defaulted. Ingresses have no parents.
+ */
+export interface RouteInfo {
+  kind: string;
+  namespace: string;
+  name: string;
+  parentRefs: readonly ParentRef[];
+  hostnames: readonly string[];
+  backends: readonly BackendRef[];
+}
+
+export interface ReferenceGrantInfo extends ReferenceGrantSpec {
+  namespace: string;
+  name: string;
+}
+
+/** What routes point at: a backend (a Service) or a parent (a Gateway, a ListenerSet, a mesh Service). */
+export interface RouteTarget {
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export interface ClusterView {
+  namespace(name: string): Answer<NamespaceInfo | undefined>;
+  namespaces(): Answer<readonly NamespaceInfo[]>;
+  /** Pods and pod templates in `namespace` that `selector` selects; at most `limit` of them. */
+  podSources(namespace: string, selector: LabelSelector, limit?: number): Answer<readonly PodSource[]>;
+  /** Every pod source in a namespace, for "nearest candidate" hints; may be capped by the implementation. */
+  allPodSources(namespace: string, limit?: number): Answer<readonly PodSource[]>;
+  ingressClasses(): Answer<readonly IngressClassInfo[]>;
+  networkPolicies(namespace: string): Answer<readonly NetworkPolicyInfo[]>;
+  services(namespace: string): Answer<readonly ServiceInfo[]>;
+  gatewayClasses(): Answer<readonly GatewayClassInfo[]>;
+  /** Gateways in a namespace, or in every namespace when none is given. */
+  gateways(namespace?: string): Answer<readonly GatewayInfo[]>;
+  listenerSets(namespace: string): Answer<readonly ListenerSetInfo[]>;
+  referenceGrants(namespace: string): Answer<readonly ReferenceGrantInfo[]>;
+  /** Routes and Ingresses in a namespace. */
+  routes(namespace: string): Answer<readonly RouteInfo[]>;
+  /** Routes (and, for a Service, Ingresses) in any namespace whose parentRefs or backends name the target. */
+  routesReferencing(target: RouteTarget): Answer<readonly RouteInfo[]>;
+  /**
+   * Names of the objects of another kind in a namespace (a custom backendRef kind, an Ingress
+   * resource backend): known only where the view holds that kind (a bundle that contains some).
+   */
+  objectNames(group: string, kind: string, namespace: string): Answer<readonly string[]>;
+}
+
+/** "group/kind/namespace/name": how indexes key a route target. */
+export function targetKey(t: RouteTarget): string {
+  return `${t.group}/${t.kind}/${t.namespace}/${t.name}`;
 }

@@ -171,6 +171,11 @@ spec:
   ingressClassName: nginx
   defaultBackend:
     service: { name: site, port: { number: 80 } }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: site, namespace: other }
+spec: { ports: [{ port: 80 }] }
 `,
   });
   const r = await runCli(['check', '-f', dir, '-n', 'team-a', '-o', 'json']);

@@ -20,7 +20,10 @@ t.test('-o sarif: valid SARIF 2.1.0 with the rule metadata and results code scan
   t.match(driver, { name: 'netguard', version: /^\d+\.\d+\.\d+/, informationUri: /^https:\/\// });
   t.same(
     driver.rules.map((r: any) => r.id),
-    ['egress-allows-dns', 'ingress-class-exists', 'networkpolicy-selector-has-match', 'nodeport-namespace-allowed', 'service-selector-has-match'],
+    [
+      'backend-exists', 'egress-allows-dns', 'gateway-class-exists', 'ingress-class-exists', 'networkpolicy-selector-has-match', 'nodeport-namespace-allowed',
+      'route-parent-exists', 'service-selector-has-match',
+    ],
     'every rule is declared, whether it fired or not',
   );
   for (const rule of driver.rules) {
@@ -35,7 +38,7 @@ t.test('-o sarif: valid SARIF 2.1.0 with the rule metadata and results code scan
   t.equal(driver.rules.find((r: any) => r.id === 'ingress-class-exists').defaultConfiguration.level, 'error', 'deny in the default policy');
 
   const byRule = Object.fromEntries(run.results.map((x: any) => [x.ruleId, x]));
-  t.same(Object.keys(byRule).sort(), ['egress-allows-dns', 'ingress-class-exists', 'nodeport-namespace-allowed', 'service-selector-has-match']);
+  t.same(Object.keys(byRule).sort(), ['egress-allows-dns', 'ingress-class-exists', 'nodeport-namespace-allowed', 'route-parent-exists', 'service-selector-has-match']);
   for (const res of run.results) {
     t.equal(driver.rules[res.ruleIndex].id, res.ruleId, 'ruleIndex points at the rule');
     t.match(res.partialFingerprints, { 'netguardObject/v1': /^[0-9a-f]{64}$/ });
@@ -106,9 +109,10 @@ t.test('-o junit: well-formed XML, one testcase per object and rule, failures fo
   const strict = parseXml((await runCli(['check', '-f', 'examples/', '-o', 'junit', '--fail-on', 'warn'])).stdout);
   const strictFailed = findAll(strict, 'testcase').filter((c) => c.children.some((x) => x.name === 'failure'));
   t.ok(strictFailed.some((c) => c.attrs.classname === 'Service/default/frontend'), '--fail-on warn: the warning fails its testcase too');
-  // The Service in the NodePort example is reviewed by both Service rules: two testcases.
+  // The Service in the NodePort example is reviewed by every Service rule: three testcases
+  // (backend-exists reviews Services for what routes rely on, and passes on a create).
   const api = cases.filter((c) => c.attrs.classname === 'Service/production/api').map((c) => c.attrs.name).sort();
-  t.same(api, ['Service/production/api: nodeport-namespace-allowed', 'Service/production/api: service-selector-has-match']);
+  t.same(api, ['Service/production/api: backend-exists', 'Service/production/api: nodeport-namespace-allowed', 'Service/production/api: service-selector-has-match']);
   for (const s of findAll(root, 'testsuite')) t.match(s.attrs.name, /^examples\/[a-z-]+\.yaml$/, 'one suite per file');
   const ingress = failed.find((c) => c.attrs.classname === 'Ingress/web/storefront')!;
   t.match(ingress.attrs, { file: 'examples/ingress-class-typo.yaml', line: /^\d+$/ });
@@ -141,7 +145,7 @@ t.test('several reports in one run: files (parent folders created) and one to st
   const r = await runCli(['check', '-f', 'examples/', '-o', 'text', '-o', `sarif=${sarif}`, '-o', `junit=${junit}`, '-o', `json=${json}`]);
   t.equal(r.code, 1);
   t.match(r.stdout, /^examples\/ingress-class-typo\.yaml:\d+ deny /m, 'text on stdout');
-  t.match(r.stdout, /objects checked: 3 deny, 1 warn\n$/);
+  t.match(r.stdout, /objects checked: 3 deny, 2 warn\n$/);
   t.same(sarifErrors(JSON.parse(read(sarif))), []);
   t.doesNotThrow(() => parseXml(read(junit)));
   t.equal(JSON.parse(read(json)).summary.deny, 3);

@@ -25,6 +25,7 @@ const service = find(base, 'Service', DEFAULTS.service);
 const webhookConfig = find(base, 'ValidatingWebhookConfiguration', WEBHOOK_CONFIGURATION_NAME);
 const defaultPolicy = parse(readFileSync(join(REPO, 'policies/default.yaml'), 'utf8'));
 
+
 /** A probe's or Service's port (name or number) resolved against the container's ports. */
 function containerPortNumber(port: string | number): number | undefined {
   return typeof port === 'number' ? container.ports.find((p: any) => p.containerPort === port)?.containerPort : container.ports.find((p: any) => p.name === port)?.containerPort;

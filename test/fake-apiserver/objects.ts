@@ -77,3 +77,25 @@ export function networkPolicy(namespace: string, name: string, spec: any): any {
 export function service(namespace: string, name: string, spec: any, labels: Record<string, string> = {}): any {
   return { apiVersion: 'v1', kind: 'Service', metadata: metadata(namespace, name, labels), spec };
 }
+
+const GW = 'gateway.networking.k8s.io/v1';
+
+export function gatewayClass(name: string, controllerName = 'example.com/gateway-controller'): any {
+  return { apiVersion: GW, kind: 'GatewayClass', metadata: metadata(undefined, name), spec: { controllerName } };
+}
+
+export function gateway(namespace: string, name: string, className: string, listeners: any[]): any {
+  return { apiVersion: GW, kind: 'Gateway', metadata: metadata(namespace, name), spec: { gatewayClassName: className, listeners }, status: {} };
+}
+
+export function route(kind: string, namespace: string, name: string, spec: any): any {
+  return { apiVersion: GW, kind, metadata: metadata(namespace, name), spec };
+}
+
+export function referenceGrant(namespace: string, name: string, spec: any): any {
+  return { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: metadata(namespace, name), spec };
+}
+
+export function ingress(namespace: string, name: string, spec: any): any {
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: metadata(namespace, name), spec };
+}

@@ -11,8 +11,8 @@ import t, { type Test } from 'tap';
 import { Registry } from 'prom-client';
 import { createInformerSource, type InformerSource } from '../../src/informer/index.ts';
 import { InformerView, type InformerCaches } from '../../src/informer/informer-view.ts';
-import { PodIndex } from '../../src/informer/pod-index.ts';
-import { KeyedStore, NamespacedStore } from '../../src/informer/stores.ts';
+import { emptyCaches } from '../../src/informer/stores.ts';
+import { unknownView } from '../../src/view/empty-view.ts';
 import { known, unknown, type ClusterView, type IngressClassInfo, type ResourceFamily } from '../../src/view/view.ts';
 import { evaluate } from '../../src/policies/engine.ts';
 import { parsePolicy } from '../../src/policies/policy-file.ts';
@@ -26,8 +26,12 @@ import { captureLogs, httpsCall, REPO_ROOT, testCertificates } from '../server/h
 t.setTimeout(120_000);
 
 const DEFAULT_POLICY_TEXT = readFileSync(join(REPO_ROOT, 'policies/default.yaml'), 'utf8');
-const policyWith = (staleAfterSeconds: number): Policy =>
-  parsePolicy(DEFAULT_POLICY_TEXT.replace(/^staleAfterSeconds: \d+$/m, `staleAfterSeconds: ${staleAfterSeconds}`), 'stale-test.yaml');
+// One rule and one cache under test: ingress-class-exists and the IngressClasses. backend-exists,
+// which also reviews the Ingress (its Service is not part of these scenarios), is switched off.
+const policyWith = (staleAfterSeconds: number): Policy => {
+  const policy = parsePolicy(DEFAULT_POLICY_TEXT.replace(/^staleAfterSeconds: \d+$/m, `staleAfterSeconds: ${staleAfterSeconds}`), 'stale-test.yaml');
+  return { ...policy, rules: { ...policy.rules, 'backend-exists': { ...policy.rules['backend-exists'], action: 'off' } } };
+};
 
 const INGRESS_REVIEW = readFileSync(join(REPO_ROOT, 'examples/admission-reviews/ingress-class-typo.json'), 'utf8'); // class "ngnix", namespace web
 const ingress = (JSON.parse(INGRESS_REVIEW).request.object as KubeObject);
@@ -37,9 +41,8 @@ const STALE_DENY = /^netguard\[ingress-class-exists\]: \(cluster cache stale: la
 // ---- the engine and the view, without sockets ---------------------------------------------
 
 function viewWithClasses(ageSeconds: number | undefined, classes: IngressClassInfo[] = [{ name: 'nginx', isDefault: false }]): ClusterView {
-  const none = () => unknown<any>('not in this test');
   return {
-    namespace: none, namespaces: none, podSources: none, allPodSources: none, networkPolicies: none,
+    ...unknownView('not in this test'),
     ingressClasses: () => known(classes, 'cluster cache (synced 1s ago)', ageSeconds),
   };
 }
@@ -101,17 +104,11 @@ t.test('engine: only the rules that consulted the stale cache are affected', asy
 });
 
 t.test('InformerView: ageSeconds is 0 while every watch behind an answer is live, else the time since last contact', async (t) => {
-  const caches: InformerCaches = {
-    pods: new PodIndex(),
-    namespaces: new KeyedStore((n: any) => n.name),
-    ingressClasses: new KeyedStore((c: any) => c.name),
-    networkPolicies: new NamespacedStore(),
-    services: new NamespacedStore(),
-  };
+  const caches: InformerCaches = emptyCaches();
   const T0 = 1_700_000_000_000;
   let now = T0 + 95_500;
   const behind = new Set<ResourceFamily>(['ingressclasses', 'workloads']);
-  const view = new InformerView(caches, (f) => ({ synced: true, lastSyncAt: T0, behindSince: behind.has(f) ? T0 : undefined }), 'kube-system', () => now);
+  const view = new InformerView(caches, (f) => ({ synced: true, lastSyncAt: T0, behindSince: behind.has(f) ? T0 : undefined }), () => now);
   t.match(view.namespaces(), { known: true, ageSeconds: 0 }, 'live watch: not behind at all');
   t.match(view.ingressClasses(), { known: true, ageSeconds: 95.5 });
   t.match(view.podSources('shop', {}), { known: true, ageSeconds: 95.5 }, 'pods are live but workloads are not: the answer is as old as the oldest');

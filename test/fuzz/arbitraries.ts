@@ -214,7 +214,43 @@ const networkPolicy = obj({
   ),
 });
 
-export const KINDS = ['Service', 'Ingress', 'NetworkPolicy', 'Deployment', 'Pod', 'Namespace', 'IngressClass', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet'] as const;
+// Gateway API: names from a small set, so parentRefs, backendRefs and grants often hit.
+const GW_API = chaos(fc.constantFrom('gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1beta1', 'networking.istio.io/v1'));
+const hostnameArb = chaos(fc.oneof({ weight: 4, arbitrary: fc.constantFrom('shop.example.com', '*.example.com', 'example.com', '*.a.example.com', '') }, { weight: 1, arbitrary: weirdString }));
+const gwName = chaos(fc.constantFrom('gw', 'web', 'eg', 'nginx', 'team'));
+const listener = obj({
+  name: chaos(fc.constantFrom('http', 'https', 'tls', 'tcp')),
+  port: chaos(portNumber),
+  protocol: chaos(fc.constantFrom('HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP', 'example.com/PROXY')),
+  hostname: hostnameArb,
+  tls: chaos(obj({ mode: chaos(fc.constantFrom('Passthrough', 'Terminate')) })),
+  allowedRoutes: chaos(obj({
+    namespaces: chaos(obj({ from: chaos(fc.constantFrom('All', 'Same', 'Selector', 'None')), selector: chaos(selectorArb) })),
+    kinds: chaos(list(chaos(obj({ group: chaos(fc.constantFrom('gateway.networking.k8s.io', '')), kind: chaos(fc.constantFrom('HTTPRoute', 'TCPRoute', 'GRPCRoute')) })))),
+  })),
+});
+const gatewayArb = obj({ apiVersion: GW_API, kind: kindField('Gateway'), metadata: metadata(true), spec: chaos(obj({ gatewayClassName: gwName, listeners: chaos(list(chaos(listener))) })) });
+const listenerSetArb = obj({ apiVersion: GW_API, kind: kindField('ListenerSet'), metadata: metadata(true), spec: chaos(obj({ parentRef: chaos(obj({ name: gwName })), listeners: chaos(list(chaos(listener))) })) });
+const gatewayClassArb = obj({ apiVersion: GW_API, kind: kindField('GatewayClass'), metadata: metadata(false), spec: chaos(obj({ controllerName: chaos(fc.constant('example.com/gw')) })) });
+const backendRef = obj({
+  name: gwName, port: chaos(portNumber), namespace: chaos(namespaceArb), kind: chaos(fc.constantFrom('Service', 'ServiceImport')), group: chaos(fc.constantFrom('', 'multicluster.x-k8s.io')),
+  filters: chaos(list(chaos(obj({ requestMirror: chaos(obj({ backendRef: chaos(obj({ name: gwName, port: chaos(portNumber) })) })) })))),
+});
+const parentRef = obj({
+  name: gwName, namespace: chaos(namespaceArb), sectionName: chaos(fc.constantFrom('http', 'https', 'htps')), port: chaos(portNumber),
+  kind: chaos(fc.constantFrom('Gateway', 'ListenerSet', 'Service', 'Mesh')), group: chaos(fc.constantFrom('gateway.networking.k8s.io', '', 'example.com')),
+});
+const routeArb = fc.constantFrom('HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute').chain((kind) => obj({
+  apiVersion: GW_API, kind: kindField(kind), metadata: metadata(true),
+  spec: chaos(obj({ parentRefs: chaos(list(chaos(parentRef))), hostnames: chaos(list(hostnameArb)), rules: chaos(list(chaos(obj({ backendRefs: chaos(list(chaos(backendRef))), filters: garbage })))) })),
+}));
+const grantEntry = obj({ group: chaos(fc.constantFrom('gateway.networking.k8s.io', '')), kind: chaos(fc.constantFrom('HTTPRoute', 'Service', 'TCPRoute')), namespace: chaos(namespaceArb), name: gwName });
+const referenceGrantArb = obj({ apiVersion: GW_API, kind: kindField('ReferenceGrant'), metadata: metadata(true), spec: chaos(obj({ from: chaos(list(chaos(grantEntry))), to: chaos(list(chaos(grantEntry))) })) });
+
+export const KINDS = [
+  'Service', 'Ingress', 'NetworkPolicy', 'Deployment', 'Pod', 'Namespace', 'IngressClass', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet',
+  'Gateway', 'GatewayClass', 'ListenerSet', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'ReferenceGrant',
+] as const;
 
 /** A Kubernetes object of one of the kinds netguard reads, with random shape below the top level. */
 export const kubeObject: Arbitrary<Record<string, unknown>> = fc.oneof(
@@ -226,6 +262,11 @@ export const kubeObject: Arbitrary<Record<string, unknown>> = fc.oneof(
   { weight: 2, arbitrary: namespace },
   { weight: 2, arbitrary: ingressClass },
   { weight: 1, arbitrary: fc.constantFrom('StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet').chain(workload) },
+  { weight: 2, arbitrary: gatewayArb },
+  { weight: 1, arbitrary: gatewayClassArb },
+  { weight: 1, arbitrary: listenerSetArb },
+  { weight: 3, arbitrary: routeArb },
+  { weight: 1, arbitrary: referenceGrantArb },
   { weight: 1, arbitrary: obj({ apiVersion: chaos(weirdString), kind: chaos(weirdString), metadata: metadata(true), spec: garbage, data: chaos(fc.dictionary(weirdString, weirdString, { maxKeys: 3 })) }) },
 );
 

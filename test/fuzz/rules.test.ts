@@ -80,6 +80,15 @@ t.test('a BundleView answers every lookup on a garbage bundle without throwing',
       view.podSources(ns, { matchLabels: { app: 'web' } });
       view.ingressClasses();
       view.networkPolicies(ns);
+      view.services(ns);
+      view.gatewayClasses();
+      view.gateways();
+      view.gateways(ns);
+      view.listenerSets(ns);
+      view.referenceGrants(ns);
+      view.routes(ns);
+      view.routesReferencing({ group: '', kind: 'Service', namespace: ns, name: 'web' });
+      view.objectNames('example.com', 'Thing', ns);
     }),
     fuzzParams(200),
   );

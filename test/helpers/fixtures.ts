@@ -10,7 +10,9 @@
 //   oldObject: {...}                                      # UPDATE: the object before
 //   user: system:serviceaccount:kube-system:namespace-controller   # the requester (admission only)
 //   unseen: [pods]                                        # lookups the view answers "unknown":
-//                                                         #   namespaces, pods, ingressclasses, networkpolicies
+//                                                         #   namespaces, pods, ingressclasses, networkpolicies,
+//                                                         #   services, gatewayclasses, gateways, listenersets,
+//                                                         #   referencegrants, routes
 //   expect:                                               # [] (or absent) for pass-*
 //     - object: NetworkPolicy/default-deny                # Kind/name or Kind/namespace/name
 //       messageId: dns-blocked                            # one of the rule's meta.messages
@@ -26,7 +28,7 @@ import { checkBundle } from '../../src/bundle/check-bundle.ts';
 import { loadManifestFiles } from '../../src/bundle/manifests.ts';
 import { evaluate } from '../../src/policies/engine.ts';
 import type { LabelSelector } from '../../src/kube/selectors.ts';
-import { unknown, type Answer, type ClusterView } from '../../src/view/view.ts';
+import { unknown, type Answer, type ClusterView, type RouteTarget } from '../../src/view/view.ts';
 import type { Finding, KubeObject, Operation } from '../../src/policies/types.ts';
 import { policyWith } from './policy.ts';
 
@@ -98,6 +100,14 @@ function hide(view: ClusterView, families: readonly string[]): ClusterView {
     allPodSources: gate('pods', (ns: string, limit?: number) => view.allPodSources(ns, limit)),
     ingressClasses: gate('ingressclasses', () => view.ingressClasses()),
     networkPolicies: gate('networkpolicies', (ns: string) => view.networkPolicies(ns)),
+    services: gate('services', (ns: string) => view.services(ns)),
+    gatewayClasses: gate('gatewayclasses', () => view.gatewayClasses()),
+    gateways: gate('gateways', (ns?: string) => view.gateways(ns)),
+    listenerSets: gate('listenersets', (ns: string) => view.listenerSets(ns)),
+    referenceGrants: gate('referencegrants', (ns: string) => view.referenceGrants(ns)),
+    routes: gate('routes', (ns: string) => view.routes(ns)),
+    routesReferencing: gate('routes', (target: RouteTarget) => view.routesReferencing(target)),
+    objectNames: (group: string, kind: string, ns: string) => view.objectNames(group, kind, ns),
   };
 }
 

@@ -48,6 +48,7 @@ const KIND_RESOURCES: Record<string, { group: string; resource: string }> = {
   NetworkPolicy: { group: 'networking.k8s.io', resource: 'networkpolicies' },
   GatewayClass: { group: 'gateway.networking.k8s.io', resource: 'gatewayclasses' },
   Gateway: { group: 'gateway.networking.k8s.io', resource: 'gateways' },
+  ListenerSet: { group: 'gateway.networking.k8s.io', resource: 'listenersets' },
   HTTPRoute: { group: 'gateway.networking.k8s.io', resource: 'httproutes' },
   GRPCRoute: { group: 'gateway.networking.k8s.io', resource: 'grpcroutes' },
   TLSRoute: { group: 'gateway.networking.k8s.io', resource: 'tlsroutes' },

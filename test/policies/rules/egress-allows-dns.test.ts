@@ -47,6 +47,14 @@ function blind(base: ClusterView, families: Partial<Record<keyof ClusterView, st
     allPodSources: wrap('allPodSources'),
     ingressClasses: wrap('ingressClasses'),
     networkPolicies: wrap('networkPolicies'),
+    services: wrap('services'),
+    gatewayClasses: wrap('gatewayClasses'),
+    gateways: wrap('gateways'),
+    listenerSets: wrap('listenerSets'),
+    referenceGrants: wrap('referenceGrants'),
+    routes: wrap('routes'),
+    routesReferencing: wrap('routesReferencing'),
+    objectNames: wrap('objectNames'),
   };
 }
 

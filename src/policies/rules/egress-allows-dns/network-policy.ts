@@ -3,7 +3,7 @@
 // Judgements are three-valued: 'maybe' stands for "could not see enough" (an unknown
 // ClusterView answer, an invalid selector, pod IPs we cannot know) and ends as verdict unknown.
 import { stringify } from 'yaml';
-import type { ClusterView, NamespaceInfo, NetworkPolicyInfo, PodSource } from '../../../view/view.ts';
+import { serviceSelects, type ClusterView, type NamespaceInfo, type NetworkPolicyInfo, type PodSource } from '../../../view/view.ts';
 import { namespaceSelects, unseenKeys } from '../../namespaces.ts';
 import { truncate } from '../../../kube/text.ts';
 import { isRecord, NAMESPACE_NAME_LABEL } from '../../../kube/objects.ts';
@@ -270,9 +270,11 @@ export class DnsReach {
 
   private space(): DnsAddressSpace {
     if (!this.spaceMemo) {
-      const a = this.cluster.clusterIPsSelecting?.(this.dns.namespace, this.dns.podLabels);
-      const ips = a?.known ? a.value.map(parseIp).filter((ip): ip is Ip => ip !== undefined) : [];
-      if (a?.known && ips.length > 0) this.evidence.add(a.from);
+      // The cluster DNS Service: the Services in the DNS namespace that select the DNS pods.
+      const a = this.cluster.services(this.dns.namespace);
+      const dnsServices = a.known ? a.value.filter((s) => serviceSelects(s.selector, this.dns.podLabels)) : [];
+      const ips = dnsServices.flatMap((s) => s.clusterIPs ?? []).map(parseIp).filter((ip): ip is Ip => ip !== undefined);
+      if (a.known && ips.length > 0) this.evidence.add(a.from);
       this.spaceMemo = new DnsAddressSpace(this.clusterSettings, ips);
     }
     return this.spaceMemo;
