@@ -67,7 +67,7 @@ t.test('first sync: paged metadata-only pods, DNS pods in full, every family', a
   t.match(view.namespace('nope'), { known: true, value: undefined }, 'a missing namespace is known to be missing');
   t.match(view.ingressClasses(), { known: true, value: [{ name: 'nginx', controller: 'k8s.io/ingress-nginx', isDefault: true, creationTimestamp: '2024-01-01T00:00:00Z' }] });
   t.match(view.networkPolicies('shop'), { known: true, value: [{ name: 'deny', spec: { policyTypes: ['Ingress', 'Egress'], egress: [{ ports: [{ port: 53, protocol: 'TCP' }] }] } }] }, 'policies defaulted');
-  t.same(view.services('kube-system'), { known: true, from: (view.services('kube-system') as any).from, ageSeconds: 0, value: [{ namespace: 'kube-system', name: 'kube-dns', type: 'ClusterIP', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }] }, 'a cached Service is slim: name, namespace, type, ports');
+  t.same(view.services('kube-system'), { known: true, from: (view.services('kube-system') as any).from, ageSeconds: 0, value: [{ namespace: 'kube-system', name: 'kube-dns', type: 'ClusterIP', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }], clusterIPs: ['10.96.0.10'] }] }, 'a cached Service is slim: name, namespace, type, ports, selector and ClusterIPs (the DNS rule finds the DNS Service by them)');
 
   const status = h.source.status();
   t.match(status.pods, { synced: true, size: 1235 }, 'status: pods');
