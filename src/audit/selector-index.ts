@@ -87,12 +87,14 @@ class Postings {
     if (generated) {
       for (const k in generated) {
         const g = generated[k];
-        if (g === '*') {
+        // Any value, or a value of a shape (a hash, a number): every selector anchored on the key
+        // is a candidate, and the requirement check decides.
+        if (!Array.isArray(g)) {
           for (const e of this.onKey.get(k) ?? []) out.add(e);
           continue;
         }
         const values = this.byValue.get(k);
-        for (const v of g) for (const e of values?.get(v) ?? []) out.add(e);
+        for (const v of g as readonly string[]) for (const e of values?.get(v) ?? []) out.add(e);
         for (const e of this.byKey.get(k) ?? []) out.add(e);
       }
     }
@@ -145,7 +147,8 @@ export class SelectorIndex {
     const cross: Entry[] = [];
     const nsSelectors: Requirement[][] = [];
     if (subject.kind === 'Service') {
-      const selector = serviceSelector(subject.spec);
+      // ExternalName Services have no endpoints: the rule never judges their selector.
+      const selector = subject.spec?.type === 'ExternalName' ? undefined : serviceSelector(subject.spec);
       const reqs = selector ? requirementsOf({ matchLabels: selector }) : undefined;
       if (reqs && reqs.length > 0) local.push({ subject: key, reqs });
     } else if (subject.kind === 'NetworkPolicy') {

@@ -133,7 +133,10 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
       for (const r of reflectors) {
         const f = (out[r.spec.family] ??= { synced: true, size: 0 });
         f.synced &&= r.synced;
-        if (r.error && !f.error) f.error = r.error;
+        if (r.error && !f.error) {
+          f.error = r.error;
+          f.errorType = r.errorType;
+        }
         // pods-dns only adds ports to pods already counted
         if (r.id !== 'pods-dns') f.size += r.size();
         if (r.lastSyncAt !== undefined) f.lastSyncAt = f.lastSyncAt === undefined ? r.lastSyncAt : Math.min(f.lastSyncAt, r.lastSyncAt);

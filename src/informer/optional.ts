@@ -19,6 +19,8 @@ export interface CacheReflector {
   readonly live: boolean;
   readonly forbidden: boolean;
   readonly error: string | undefined;
+  /** what kind of error the last one was (forbidden, network...), for /readyz's short code */
+  readonly errorType: ApiError['type'] | undefined;
   readonly lastSyncAt: number | undefined;
   size(): number;
   start(): void;
@@ -86,6 +88,10 @@ export class OptionalReflector<T> implements CacheReflector {
 
   get error(): string | undefined {
     return this.inner ? this.inner.error : this.probeError ? `probe ${this.spec.resource}: ${this.probeError.message}` : undefined;
+  }
+
+  get errorType(): ApiError['type'] | undefined {
+    return this.inner ? this.inner.errorType : this.probeError?.type;
   }
 
   get lastSyncAt(): number | undefined {

@@ -5,7 +5,7 @@ import { defaultNetworkPolicySpec, serviceType } from '../kube/defaulting.ts';
 import { isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
 import { isRetiredRevision } from '../kube/ownership.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
-import { gatewayClassInfo, gatewayInfo, listenerSetInfo, referenceGrantInfo, routeInfo, serviceSelector, servicePorts } from '../view/infos.ts';
+import { clusterIPsOf, gatewayClassInfo, gatewayInfo, listenerSetInfo, referenceGrantInfo, routeInfo, serviceSelector, servicePorts } from '../view/infos.ts';
 import { reviewable } from '../view/reviewable.ts';
 import type {
   ContainerPort, GatewayClassInfo, GatewayInfo, IngressClassInfo, ListenerSetInfo, NamespaceInfo, NetworkPolicyInfo, PodSource,
@@ -115,18 +115,22 @@ export function projectService(raw: any, strings: StringInterner, portLists: Val
   if (!m || typeof m.namespace !== 'string') return undefined;
   const ports = servicePorts(raw.spec);
   const key = ports.map((p) => `${p.name ?? ''}:${p.port}/${p.protocol}`).join(',');
-  const intern = (x: string) => strings.intern(x);
+  // The selector and ClusterIPs let the DNS rule find the cluster DNS Service (its address family
+  // and address); a selector is shared by a workload's Services, so it is interned.
   const given = serviceSelector(raw.spec);
-  // One interned copy of the selector for the info and the reviewable object alike.
   const selector = given ? internLabels(given, strings) : undefined;
-  const object = reviewable(raw, 'Service', { intern });
-  if (object && selector) object.spec.selector = selector;
+  const ips = clusterIPsOf(raw.spec);
+  // The reviewable object shares the interned selector when it is the whole of spec.selector (a
+  // selector with non-string values stays as written: the rule reports it as invalid).
+  const object = reviewable(raw, 'Service', { intern: (x) => strings.intern(x) });
+  if (object && selector && Object.keys(selector).length === Object.keys(object.spec.selector ?? {}).length) object.spec.selector = selector;
   return {
     namespace: strings.intern(m.namespace),
     name: m.name,
     type: strings.intern(serviceType(raw.spec)),
     ports: portLists.intern(key, () => Object.freeze(ports.map((p) => Object.freeze(p.name ? { ...p, name: strings.intern(p.name) } : p)))),
     ...(selector ? { selector } : {}),
+    ...(ips.length > 0 ? { clusterIPs: Object.freeze(ips) } : {}),
     ...(object ? { reviewable: object } : {}),
   };
 }

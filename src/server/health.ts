@@ -2,6 +2,9 @@
 // are loaded (self-managed: a certificate the webhook configuration trusts), the cluster caches (when a cluster is configured) have synced, and we are not
 // shutting down. Readiness flips to 503 the moment SIGTERM arrives so endpoints drop us
 // while we keep answering during the drain period.
+// Both are open to anyone who reaches the port: an unsynced family is named with a short code
+// (forbidden, network...), never the apiserver's error text; that stays in the logs and in
+// netguard_cluster_cache_errors_total{resource,type}.
 import type { FastifyInstance } from 'fastify';
 import type { ClusterStateSource } from '../view/source.ts';
 import type { Policy } from '../policies/types.ts';
@@ -53,8 +56,13 @@ export function readiness(state: HealthState): Readiness {
 function describeUnsynced(cluster: ClusterStateSource): string {
   const families = Object.entries(cluster.status())
     .filter(([, s]) => s && !s.synced)
-    .map(([family, s]) => (s?.error ? `${family} (${s.error})` : family));
+    .map(([family, s]) => (s?.error ? `${family} (${shortCode(s.errorType)})` : family));
   return families.length > 0 ? families.join(', ') : 'waiting for the first list';
+}
+
+/** A code from the fixed set the informers use; anything else (or none) is just "error". */
+function shortCode(type: string | undefined): string {
+  return type !== undefined && /^[a-z-]{1,24}$/.test(type) ? type : 'error';
 }
 
 export function registerHealthRoutes(app: FastifyInstance, state: HealthState): void {

@@ -24,18 +24,26 @@ export function servicePorts(spec: unknown): ServicePort[] {
 
 export function serviceInfo(obj: any, namespace: string): ServiceInfo {
   const selector = serviceSelector(obj.spec);
-  return { namespace, name: obj.metadata.name, type: serviceType(obj.spec), ports: servicePorts(obj.spec), ...(selector ? { selector } : {}) };
+  const ips = clusterIPsOf(obj.spec);
+  return {
+    namespace, name: obj.metadata.name, type: serviceType(obj.spec), ports: servicePorts(obj.spec),
+    ...(selector ? { selector } : {}), ...(ips.length > 0 ? { clusterIPs: ips } : {}),
+  };
 }
 
-/**
- * spec.selector of a Service that has endpoints chosen by it: a non-empty map of strings, and not
- * an ExternalName Service (which has no endpoints). Undefined otherwise, as the rule reads it.
- */
+/** spec.selector as a map of strings, or undefined when the Service has none. */
 export function serviceSelector(spec: unknown): Record<string, string> | undefined {
-  if (!isRecord(spec) || spec.type === 'ExternalName' || !isRecord(spec.selector)) return undefined;
-  const entries = Object.entries(spec.selector);
-  if (entries.length === 0 || entries.some(([, v]) => typeof v !== 'string')) return undefined;
-  return spec.selector as Record<string, string>;
+  if (!isRecord(spec) || !isRecord(spec.selector)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(spec.selector)) if (typeof v === 'string') out[k] = v;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** A Service's ClusterIPs (spec.clusterIPs, else spec.clusterIP), without "None" and "". */
+export function clusterIPsOf(spec: unknown): string[] {
+  const s = isRecord(spec) ? spec : {};
+  const ips: unknown[] = Array.isArray(s.clusterIPs) && s.clusterIPs.length > 0 ? s.clusterIPs : [s.clusterIP];
+  return ips.filter((ip): ip is string => typeof ip === 'string' && ip !== '' && ip !== 'None');
 }
 
 /** The legacy annotation that named an Ingress's class before spec.ingressClassName (Kubernetes 1.18). */

@@ -9,6 +9,7 @@ import type { LabelSelector } from '../../src/kube/selectors.ts';
 import { eventually } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 import { counter, DNS, harness, seedBasics } from './helpers.ts';
+import { readiness } from '../../src/server/health.ts';
 
 t.setTimeout(60_000);
 
@@ -53,21 +54,23 @@ t.test('first sync: paged metadata-only pods, DNS pods in full, every family', a
   const view = h.source.view;
   const web = view.podSources('shop', { matchLabels: { app: 'web', shard: '3' } });
   t.equal(names(web).length, 176, 'pods by selector (i % 7 === 3 for i < 1234)');
-  t.same(names(view.podSources('shop', { matchLabels: { app: 'web', 'pod-template-hash': 'x' } })), ['Deployment/web'], 'the Deployment template, by its generated label');
+  t.same(names(view.podSources('shop', { matchLabels: { app: 'web', 'pod-template-hash': '7d9f8c6b5' } })), ['Deployment/web'], 'the Deployment template, by its generated label');
+  t.same(names(view.podSources('shop', { matchLabels: { app: 'web', 'pod-template-hash': 'x' } })), [], 'but not by a hash the controller never writes');
   t.match(web, { known: true, from: /^cluster cache \(synced \d+s ago\)$/ });
   const pod = (web as any).value.find((p: PodSource) => p.kind === 'Pod');
   t.same(Object.keys(pod).sort(), ['kind', 'labels', 'name', 'namespace', 'owner'], 'a cached pod is slim');
   t.equal(pod.owner, 'ReplicaSet/web-rs', 'with its controlling owner');
   const dns = view.podSources('kube-system', { matchLabels: DNS.podLabels });
   t.same((dns as any).value[0].ports, [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }], 'DNS pods carry container ports');
-  t.same(names(view.podSources('shop', { matchLabels: { 'job-name': 'anything' } })), ['CronJob/report'], 'CronJob templates found by generated labels');
+  t.same(names(view.podSources('shop', { matchLabels: { 'job-name': 'report-28986660' } })), ['CronJob/report'], 'CronJob templates found by generated labels');
+  t.same(names(view.podSources('shop', { matchLabels: { 'job-name': 'report' } })), [], "a CronJob's own name is never a job-name");
   t.match(view.namespace('shop'), { known: true, value: { name: 'shop', labels: { team: 'a', 'kubernetes.io/metadata.name': 'shop' } } });
   t.match(view.namespace('nope'), { known: true, value: undefined }, 'a missing namespace is known to be missing');
   t.match(view.ingressClasses(), { known: true, value: [{ name: 'nginx', controller: 'k8s.io/ingress-nginx', isDefault: true, creationTimestamp: '2024-01-01T00:00:00Z' }] });
   t.match(view.networkPolicies('shop'), { known: true, value: [{ name: 'deny', spec: { policyTypes: ['Ingress', 'Egress'], egress: [{ ports: [{ port: 53, protocol: 'TCP' }] }] } }] }, 'policies defaulted');
   const services = view.services('kube-system') as any;
   const { reviewable: kept, ...info } = services.value[0];
-  t.same(info, { namespace: 'kube-system', name: 'kube-dns', type: 'ClusterIP', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }, 'a cached Service is slim: name, namespace, type, ports');
+  t.same(info, { namespace: 'kube-system', name: 'kube-dns', type: 'ClusterIP', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }], clusterIPs: ['10.96.0.10'] }, 'a cached Service is slim: name, namespace, type, ports, selector and ClusterIPs (the DNS rule finds the DNS Service by them)');
   t.same(Object.keys(kept.metadata).sort(), ['creationTimestamp', 'name', 'namespace', 'uid'], 'and keeps what the audit reviews of it: no labels, no managedFields');
   t.same(kept.spec, { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }, 'only the spec fields the rules read');
 
@@ -143,7 +146,11 @@ t.test('a 403 on one resource: its family is unknown with the RBAC reason, the r
   t.equal(h.source.isSynced(), false, 'not ready while a resource cannot be listed');
   t.match(h.source.view.namespaces(), { known: true });
   t.match(h.source.view.podSources('kube-system', { matchLabels: DNS.podLabels }), { known: true });
-  t.match(h.source.status().ingressclasses, { synced: false, error: /forbidden/ });
+  t.match(h.source.status().ingressclasses, { synced: false, error: /forbidden/, errorType: 'forbidden' });
+  // Other families may still be listing: only this one's entry is certain.
+  const reason = readiness({ shuttingDown: false, certificate: { notAfter: new Date(), fingerprint: 'x' }, policy: { source: 'p.yaml', hash: '0'.repeat(64) } as never, cluster: h.source }).reason;
+  t.match(reason, /^cluster caches not synced: (.+, )?ingressclasses \(forbidden\)(, |$)/, '/readyz names the family and the code');
+  t.notMatch(reason, /RBAC|list ingressclasses/, "not the apiserver's text");
   t.ok(await counter(h.registry, 'netguard_cluster_cache_errors_total', { resource: 'ingressclasses', type: 'forbidden' }) >= 1, 'errors counted by type');
 
   h.fake.forbid('ingressclasses', false); // RBAC fixed: it recovers without a restart

@@ -18,7 +18,7 @@ export function reviewWorkloadForServices(ctx: RuleContext): RuleFinding[] {
   let unknown: string | undefined;
   for (const svc of services.value) {
     ctx.deadline?.check();
-    if (!svc.selector) continue;
+    if (!svc.selector || svc.type === 'ExternalName') continue;
     const reqs = toRequirements(fromMap(svc.selector as Record<string, string>));
     if (reqs.length === 0 || !requirementsMatch(reqs, before.labels, before.generated)) continue;
     if (after && requirementsMatch(reqs, after.labels, after.generated)) continue;

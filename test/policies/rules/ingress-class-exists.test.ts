@@ -6,7 +6,7 @@ import { emptyView } from '../../../src/view/empty-view.ts';
 import { known, type ClusterView, type IngressClassInfo } from '../../../src/view/view.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
 import { pickDefaultClass } from '../../../src/policies/rules/ingress-class-exists.ts';
-import { closest } from '../../../src/policies/explain/edit-distance.ts';
+import { closest } from '../../../src/edit-distance.ts';
 import type { KubeObject, Operation } from '../../../src/policies/types.ts';
 import { policyWith } from '../../helpers/policy.ts';
 
@@ -105,4 +105,53 @@ t.test('UPDATE of a classless Ingress with no default class is a violation', asy
   const f = review(t, ingress({}), view, {}, 'UPDATE');
   t.same(f.map((x) => [x.verdict, x.action]), [['violation', 'deny']]);
   t.match(f[0].message, /no default IngressClass/);
+});
+
+t.test('did-you-mean against the classes the policy names: extraClasses and allowedClasses', async (t) => {
+  const blind = review(t, ingress({ ingressClassName: 'gec' }), emptyView, { extraClasses: ['gce', 'gce-internal'] });
+  t.same(blind.map((f) => [f.verdict, f.messageId]), [['unknown', 'cannot-see-classes']], 'still unknown: the cluster may have a class "gec"');
+  t.match(blind[0].message, /did you mean "gce" \(named in the policy\)\?/);
+
+  const seen = new BundleView([ingressClass('nginx')]);
+  const extra = review(t, ingress({ ingressClassName: 'gec' }), seen, { extraClasses: ['gce'] });
+  t.match(extra[0].message, /IngressClass "gec" .* does not exist.*did you mean "gce"\?/);
+
+  const allowedTypo = review(t, ingress({ ingressClassName: 'internl' }, undefined, 'team-a'), seen, { allowedClasses: [{ namespaces: ['team-*'], classes: ['internal'] }] });
+  t.same(allowedTypo.map((f) => f.messageId), ['class-not-allowed']);
+  t.match(allowedTypo[0].message, /allowed here: internal; did you mean "internal"\?/);
+
+  const allowedMissing = review(t, ingress({ ingressClassName: 'internl' }, undefined, 'team-a'), seen, { allowedClasses: [{ namespaces: ['team-*'], classes: ['internl', 'nginx'] }] });
+  t.same(allowedMissing.map((f) => f.messageId), ['class-not-found'], 'allowed, but no such class');
+  t.notMatch(allowedMissing[0].message, /did you mean "internl"/, 'never suggests the name itself');
+  t.same(review(t, ingress({ ingressClassName: 'zzz' }), emptyView, { extraClasses: ['gce'] }).map((f) => /did you mean/.test(f.message)), [false], 'nothing close: no suggestion');
+});
+
+t.test('the other direction: deleting or un-defaulting an IngressClass', async (t) => {
+  const change = (view: ClusterView, operation: Operation, object: KubeObject | null, oldObject: KubeObject, overrides: Record<string, unknown> = {}) =>
+    evaluate({ operation, object, oldObject }, view, policyWith({ rules: { [RULE]: overrides } }), undefined).findings.filter((f) => f.rule === RULE);
+  const named = (name: string, ns = 'shop') => ({ ...ingress({ ingressClassName: name }, undefined, ns), metadata: { name: `uses-${name}`, namespace: ns } });
+  t.test('a class an Ingress names through the legacy annotation counts too', async (t) => {
+    const legacy = { ...ingress({}, { 'kubernetes.io/ingress.class': 'traefik' }), metadata: { name: 'legacy', namespace: 'web', annotations: { 'kubernetes.io/ingress.class': 'traefik' } } };
+    const view = new BundleView([ingressClass('traefik'), ingressClass('nginx'), legacy, named('nginx')]);
+    const found = change(view, 'DELETE', null, ingressClass('traefik'));
+    t.match(found, [{ messageId: 'class-change-strands-ingresses', action: 'warn', message: /deleting IngressClass traefik leaves 1 Ingress without a class a controller serves: web\/legacy/ }]);
+  });
+  t.test('a class in extraClasses keeps working without its object', async (t) => {
+    const view = new BundleView([ingressClass('gce'), named('gce')]);
+    t.same(change(view, 'DELETE', null, ingressClass('gce'), { extraClasses: ['gce'] }), []);
+  });
+  t.test('deleting the default while class-less Ingresses exist, with and without another default', async (t) => {
+    const classless = { ...ingress({}), metadata: { name: 'classless', namespace: 'shop' } };
+    const alone = new BundleView([ingressClass('nginx', true), classless]);
+    t.match(change(alone, 'DELETE', null, ingressClass('nginx', true)), [{ messageId: 'class-change-strands-ingresses', hint: /mark another IngressClass as the default/ }]);
+    const another = new BundleView([ingressClass('nginx', true), ingressClass('traefik', true), classless]);
+    t.same(change(another, 'DELETE', null, ingressClass('nginx', true)), [], 'another default serves them');
+  });
+  t.test('an update that keeps the default annotation says nothing, even with class-less Ingresses', async (t) => {
+    const view = new BundleView([ingressClass('nginx', true), { ...ingress({}), metadata: { name: 'c', namespace: 'shop' } }]);
+    t.same(change(view, 'UPDATE', ingressClass('nginx', true), ingressClass('nginx', true)), []);
+  });
+  t.test('Ingresses that cannot be seen: unknown', async (t) => {
+    t.match(change(emptyView, 'DELETE', null, ingressClass('nginx')), [{ verdict: 'unknown', messageId: 'cannot-see-classes' }]);
+  });
 });

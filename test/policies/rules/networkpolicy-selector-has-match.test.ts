@@ -54,8 +54,8 @@ const busy = {
 
 t.test('metadata', async (t) => {
   t.equal(rule.id, 'networkpolicy-selector-has-match');
-  t.same(rule.kinds, ['NetworkPolicy']);
-  t.same(rule.operations, ['CREATE', 'UPDATE']);
+  t.same(rule.kinds, ['NetworkPolicy', 'Namespace', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'], 'Namespaces and workloads: only for what their change breaks');
+  t.same(rule.operations, ['CREATE', 'UPDATE', 'DELETE']);
   t.equal(rule.defaults.action, 'warn');
 });
 
@@ -181,4 +181,48 @@ t.test('oversized or invalid selectors: unknown, before any lookup', async (t) =
   const rules = rule.evaluate(ctx(netpol({ podSelector: {}, ingress: Array.from({ length: 5000 }, () => ({ from: [{ podSelector: { matchLabels: { app: 'x' } } }] })) }), counting));
   t.match(rules, [{ verdict: 'unknown', messageId: 'input-too-large', path: 'spec', message: /5,000 ingress and egress rules/ }]);
   t.same(calls, []);
+});
+
+t.test('the other direction: workload and namespace changes that empty policy selectors', async (t) => {
+  const ns = (name: string, labels: Record<string, string> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+  const job = (name: string, namespace: string, labels: Record<string, string>): KubeObject => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace }, spec: { template: { metadata: { labels } } } });
+  const np = (name: string, namespace: string, spec: unknown): KubeObject => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace }, spec });
+  const review = (objects: KubeObject[], operation: 'UPDATE' | 'DELETE', object: KubeObject | null, oldObject: KubeObject, namespace?: string) =>
+    evaluate({ operation, object, oldObject, ...(namespace ? { namespace } : {}) }, new BundleView(objects), policy('deny'), [rule]).findings;
+
+  t.test('a peer in another namespace, through its namespaceSelector', async (t) => {
+    const before = job('migrate', 'data', { role: 'migrator' });
+    const peer = np('from-migrator', 'shop', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { tier: 'data' } }, podSelector: { matchLabels: { role: 'migrator' } } }] }] });
+    const found = review([ns('data', { tier: 'data' }), ns('shop'), before, peer], 'DELETE', null, before, 'data');
+    t.match(found, [{ messageId: 'change-empties-selectors', action: 'warn', message: /deleting Job data\/migrate leaves 1 NetworkPolicy selector matching no pod: shop\/from-migrator \(ingress\[0\]\.from\[0\]\)/ }]);
+    const elsewhere = review([ns('data', { tier: 'data' }), ns('data2', { tier: 'data' }), ns('shop'), before, job('migrate', 'data2', { role: 'migrator' }), peer], 'DELETE', null, before, 'data');
+    t.same(elsewhere, [], 'another namespace the peer selects still has one');
+  });
+  t.test('a peer whose namespaceSelector does not select the workload\'s namespace is not its business', async (t) => {
+    const before = job('migrate', 'data', { role: 'migrator' });
+    const peer = np('from-migrator', 'shop', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { tier: 'other' } }, podSelector: { matchLabels: { role: 'migrator' } } }] }] });
+    t.same(review([ns('data', { tier: 'data' }), ns('shop'), before, peer], 'DELETE', null, before, 'data'), []);
+  });
+  t.test('empty selectors and ipBlocks are never emptied by a workload', async (t) => {
+    const before = job('migrate', 'shop', { role: 'migrator' });
+    const p = np('all', 'shop', { podSelector: {}, egress: [{ to: [{ podSelector: {} }, { ipBlock: { cidr: '10.0.0.0/8' } }] }] });
+    t.same(review([ns('shop'), before, p], 'DELETE', null, before, 'shop'), []);
+  });
+  t.test('deleting a namespace: peers of other namespaces\' policies that selected only it; its own policies go with it', async (t) => {
+    const old = ns('monitoring', { team: 'obs' });
+    const inside = np('local', 'monitoring', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'obs' } } }] }] });
+    const outside = np('scrapes', 'shop', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'obs' } } }] }] });
+    const found = review([old, ns('shop'), inside, outside], 'DELETE', null, old);
+    t.equal(found.length, 1);
+    t.match(found[0].message, /deleting namespace monitoring leaves 1 NetworkPolicy peer selecting nothing: shop\/scrapes/);
+  });
+  t.test('a namespace update that keeps its labels says nothing', async (t) => {
+    const old = ns('monitoring', { team: 'obs' });
+    const now = { ...ns('monitoring', { team: 'obs' }), metadata: { ...ns('monitoring', { team: 'obs' }).metadata, annotations: { x: 'y' } } };
+    t.same(review([now, ns('shop'), np('scrapes', 'shop', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'obs' } } }] }] })], 'UPDATE', now, old), []);
+  });
+  t.test('policies that cannot be seen: unknown', async (t) => {
+    const before = job('migrate', 'shop', { role: 'migrator' });
+    t.match(rule.evaluate({ ...ctx(null, unsyncedView), operation: 'DELETE', oldObject: before }), [{ verdict: 'unknown', messageId: 'cannot-see' }]);
+  });
 });

@@ -39,8 +39,8 @@ const deployment = (name: string, labels: Record<string, string>, namespace = 's
 
 t.test('metadata', async (t) => {
   t.equal(rule.id, 'service-selector-has-match');
-  t.same(rule.kinds, ['Service']);
-  t.same(rule.operations, ['CREATE', 'UPDATE']);
+  t.same(rule.kinds, ['Service', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'], 'workloads: only for what their change breaks');
+  t.same(rule.operations, ['CREATE', 'UPDATE', 'DELETE']);
   t.equal(rule.defaults.action, 'warn', 'warn by default: Services are often applied before their Deployments');
 });
 
@@ -187,4 +187,79 @@ t.test('a selector past the caps, or with a label the apiserver rejects: unknown
     t.ok(found[0].message.length <= 240, `${what}: a short message`);
   }
   t.equal(lookups, 0, 'nothing was looked up');
+});
+
+t.test('a selector on a label the controller writes says which values it writes', async (t) => {
+  const say = (workload: KubeObject, selector: Record<string, string>) => {
+    const view = new BundleView([workload]);
+    const findings = rule.evaluate(ctx(service({ selector }, String(workload.metadata?.namespace)), view));
+    t.equal(findings.length, 1, `one finding for ${JSON.stringify(selector)}`);
+    return `${findings[0]?.message}\n${findings[0]?.hint}`;
+  };
+  const withTemplate = (kind: string, spec: Record<string, unknown>, labels: Record<string, string> = { app: 'x' }): KubeObject => ({
+    apiVersion: 'v1', kind, metadata: { name: 'x', namespace: 'shop' }, spec: { ...spec, template: { metadata: { labels } } },
+  });
+  t.match(say(deployment('checkout', { app: 'checkout' }), { app: 'checkout', 'pod-template-hash': 'abc123' }), /pod-template-hash=<controller hash>, never abc123/);
+  t.match(
+    say({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'report', namespace: 'shop' }, spec: { jobTemplate: { spec: { template: {} } } } }, { 'job-name': 'report' }),
+    /job-name=report-<scheduled minute>, never report/,
+  );
+  t.match(say(withTemplate('Job', { manualSelector: true }), { 'job-name': 'x' }), /manualSelector: true, so its pods get no job-name/);
+  t.match(say(withTemplate('ReplicaSet', {}), { app: 'x', 'pod-template-hash': '6c8d7b9f5' }), /get no pod-template-hash; only a Deployment's pods do/);
+  t.match(say(withTemplate('StatefulSet', { replicas: 3 }), { 'statefulset.kubernetes.io/pod-name': 'x-0', 'apps.kubernetes.io/pod-index': '1' }), /name different pods of StatefulSet\/x/);
+  t.match(say(withTemplate('DaemonSet', {}), { app: 'x', 'pod-template-generation': '0' }), /pod-template-generation=<generation from 1>, never 0/);
+});
+
+t.test('the other direction: a workload change that orphans Services', async (t) => {
+  const svc = (name: string, selector: Record<string, string>, extra: Record<string, unknown> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { selector, ...extra } });
+  const review = (objects: KubeObject[], operation: Operation, object: KubeObject | null, oldObject: KubeObject) =>
+    evaluate({ operation, object, oldObject, namespace: 'shop' }, new BundleView(objects), policy('deny'), [rule]).findings;
+
+  t.test('a relabel that keeps a pod for every Service says nothing', async (t) => {
+    const before = deployment('web', { app: 'web', tier: 'front' });
+    const after = deployment('web', { app: 'web', tier: 'edge' });
+    t.same(review([after, svc('web', { app: 'web' })], 'UPDATE', after, before), []);
+  });
+  t.test('a relabel that orphans warns even under action: deny, and names every Service (five, then a count)', async (t) => {
+    const before = deployment('web', { app: 'web' });
+    const after = deployment('web', { app: 'web-v2' });
+    const services = Array.from({ length: 7 }, (_, i) => svc(`web-${i}`, { app: 'web' }));
+    const found = review([after, ...services], 'UPDATE', after, before);
+    t.equal(found.length, 1);
+    t.match(found[0], { messageId: 'change-orphans-services', action: 'warn', verdict: 'violation', path: 'spec.template.metadata.labels' });
+    t.match(found[0].message, /leaves 7 Services selecting no pod .*shop\/web-0, shop\/web-1, shop\/web-2, shop\/web-3, shop\/web-4 and 2 more/);
+  });
+  t.test('ExternalName Services and Services without a selector are not judged', async (t) => {
+    const before = deployment('web', { app: 'web' });
+    t.same(review([before, svc('ext', { app: 'web' }, { type: 'ExternalName', externalName: 'x.example.com' })], 'DELETE', null, before), []);
+  });
+  t.test('a Deployment\'s own pods and ReplicaSets do not count; pods of another owner do', async (t) => {
+    const before = deployment('web', { app: 'web' });
+    const rs: KubeObject = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-5d4f6b7c8', namespace: 'shop' }, spec: { replicas: 1, template: { metadata: { labels: { app: 'web', 'pod-template-hash': '5d4f6b7c8' } } } } };
+    const own: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-5d4f6b7c8-aaaaa', namespace: 'shop', labels: { app: 'web', 'pod-template-hash': '5d4f6b7c8' }, ownerReferences: [{ kind: 'ReplicaSet', name: 'web-5d4f6b7c8', controller: true }] as any } };
+    const stray: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'debug', namespace: 'shop', labels: { app: 'web' } } };
+    t.equal(review([before, rs, own, svc('web', { app: 'web' })], 'DELETE', null, before).length, 1, 'only the Deployment\'s own: orphaned');
+    t.same(review([before, rs, own, stray, svc('web', { app: 'web' })], 'DELETE', null, before), [], 'a pod of its own still matches');
+  });
+  t.test('an old ReplicaSet revision scaled to zero: deleting it takes nothing away', async (t) => {
+    const rs: KubeObject = {
+      apiVersion: 'apps/v1', kind: 'ReplicaSet',
+      metadata: { name: 'web-5d4f6b7c8', namespace: 'shop', ownerReferences: [{ kind: 'Deployment', name: 'web', controller: true }] as any },
+      spec: { replicas: 0, template: { metadata: { labels: { app: 'old' } } } },
+    };
+    t.same(review([svc('old', { app: 'old' })], 'DELETE', null, rs), []);
+  });
+  t.test('Services that cannot be seen: unknown, never a warning that claims anything', async (t) => {
+    const before = deployment('web', { app: 'web' });
+    const found = rule.evaluate({ ...ctx(null, unsyncedView, 'DELETE'), oldObject: before });
+    t.match(found, [{ verdict: 'unknown', messageId: 'cannot-see-pods' }]);
+  });
+  t.test('pods that cannot be seen: unknown', async (t) => {
+    const before = deployment('web', { app: 'web' });
+    const view: ClusterView = { ...unsyncedView, services: () => known([{ namespace: 'shop', name: 'web', type: 'ClusterIP', ports: [], selector: { app: 'web' } }], 'cluster cache'), podSources: () => unknown(NOT_SYNCED) };
+    t.match(rule.evaluate({ ...ctx(null, view, 'DELETE'), oldObject: before }), [{ verdict: 'unknown', messageId: 'cannot-see-pods', message: /keep a pod: pods cache not synced/ }]);
+  });
+  t.test('creating a workload reviews nothing', async (t) => {
+    t.same(rule.evaluate(ctx(deployment('web', { app: 'web' }), unsyncedView, 'CREATE')), []);
+  });
 });
