@@ -1,4 +1,4 @@
-// The `netguard` command: dispatches to serve, check, certs, rules or version. Each command lives in its own
+// The `netguard` command: dispatches to serve, check, audit, certs, rules or version. Each command lives in its own
 // module, imported only when asked for, so `netguard check` in CI never loads Fastify or the
 // Kubernetes client, and a command that fails to load cannot break the others.
 import { readFileSync } from 'node:fs';
@@ -16,6 +16,13 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner> }>
   check: {
     summary: 'check manifests offline, for CI (exit 1 on a deny finding)',
     load: async () => (await import('./cli/check.ts')).runCheck,
+  },
+  audit: {
+    summary: 'review what is in a live cluster now (read-only; same outputs as check)',
+    load: async () => {
+      const [{ runAudit }, { defaultCheckIO }] = await Promise.all([import('./cli/audit.ts'), import('./cli/check.ts')]);
+      return (argv: string[]) => runAudit(argv, defaultCheckIO());
+    },
   },
   certs: {
     summary: 'generate the webhook TLS certificates',

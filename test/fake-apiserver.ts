@@ -28,7 +28,8 @@
 //   - RBAC (setRbac): every request authorized per verb, API group, resource, namespace and name,
 //     with the real authorizer's quirks (see fake-apiserver/rbac.ts); 403 Forbidden with the
 //     apiserver's exact message. Off by default: everything is allowed.
-// Served by default: WATCHED_RESOURCES plus Secrets and ValidatingWebhookConfigurations.
+// Served by default: WATCHED_RESOURCES plus Secrets, ValidatingWebhookConfigurations, Events and
+// Leases (REPORT_RESOURCES are served when a test installs them).
 // Subresources (/status, /scale), deletecollection, managedFields and generation are not emulated.
 // Test hooks to break it: drop watches, forbid a resource (403), slow responses, answer
 // 500/429 for a while, silence watches, compact history; and apply/delete/get to act as a person
@@ -87,7 +88,22 @@ export interface RequestRecord {
 export const WRITABLE_RESOURCES: readonly FakeResource[] = [
   { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true },
   { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'validatingwebhookconfigurations', kind: 'ValidatingWebhookConfiguration', namespaced: false },
+  // The audit's outputs: Events on offending objects, and the Lease of the replica that writes them.
+  { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true },
+  { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', namespaced: true },
 ];
+
+/** The report CRDs the audit writes to, when a test installs them (serve()): openreports.io, then wgpolicyk8s.io. */
+export const REPORT_RESOURCES: Record<'openreports' | 'wgpolicy', readonly FakeResource[]> = {
+  openreports: [
+    { group: 'openreports.io', version: 'v1alpha1', resource: 'reports', kind: 'Report', namespaced: true },
+    { group: 'openreports.io', version: 'v1alpha1', resource: 'clusterreports', kind: 'ClusterReport', namespaced: false },
+  ],
+  wgpolicy: [
+    { group: 'wgpolicyk8s.io', version: 'v1alpha2', resource: 'policyreports', kind: 'PolicyReport', namespaced: true },
+    { group: 'wgpolicyk8s.io', version: 'v1alpha2', resource: 'clusterpolicyreports', kind: 'ClusterPolicyReport', namespaced: false },
+  ],
+};
 
 /** The service account the fake's 403 messages name unless setRbac says otherwise. */
 export const DEFAULT_USER = 'system:serviceaccount:netguard-system:netguard';
@@ -275,6 +291,13 @@ export class FakeApiServer {
 
   count(kind: string): number {
     return this.store.get(rkeyOf(this.byKind.get(kind)!))!.size;
+  }
+
+  /** Every stored object of a kind (copies), in key order. */
+  list(kind: string): any[] {
+    const res = this.byKind.get(kind);
+    if (!res) throw new Error(`fake apiserver does not serve kind ${kind}`);
+    return [...this.store.get(rkeyOf(res))!.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => structuredClone(o));
   }
 
   // ---- resources served ----------------------------------------------------------------------

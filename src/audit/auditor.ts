@@ -20,7 +20,7 @@ import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/pr
 import type pino from 'pino';
 import { evaluate, objectRef } from '../policies/engine.ts';
 import { RULES } from '../policies/registry.ts';
-import { DEFAULT_AUDIT, DEFAULT_AUDIT_GRACE_SECONDS, type Finding, type KubeObject, type Policy, type Rule } from '../policies/types.ts';
+import { DEFAULT_AUDIT, DEFAULT_AUDIT_GRACE_SECONDS, type Finding, type KubeObject, type ObjectRef, type Policy, type Rule } from '../policies/types.ts';
 import type { ChangeFeed, ClusterChange } from '../view/changes.ts';
 import type { SubjectSource } from '../view/subjects.ts';
 import type { ClusterView } from '../view/view.ts';
@@ -99,8 +99,20 @@ export interface AuditStatus {
 
 type Trigger = 'sweep' | 'change';
 
+/** A rule that threw on an object (its findings for that object are missing). */
+export interface AuditFailure {
+  object: ObjectRef;
+  rule: string;
+  message: string;
+}
+
+/** Failures kept per sweep: enough to name them, bounded whatever happens. */
+const MAX_FAILURES = 100;
+
 export class Auditor {
   readonly store: FindingsStore;
+  /** rules that threw during the last sweep (at most MAX_FAILURES): `netguard audit` exits 2 on any */
+  failures: AuditFailure[] = [];
   private readonly deps: AuditorDeps;
   private readonly tuning: AuditTuning;
   private readonly now: () => number;
@@ -176,8 +188,14 @@ export class Auditor {
 
   /** One full sweep, now, without following changes: `netguard audit`. */
   async runOnce(): Promise<void> {
-    this.initialSweep = true;
-    await this.sweep('initial');
+    this.stopped = false;
+    try {
+      await this.sweep('initial');
+    } finally {
+      this.stopped = true;
+      clearTimeout(this.promoteTimer);
+      clearTimeout(this.sweepTimer);
+    }
   }
 
   status(): AuditStatus {
@@ -274,6 +292,7 @@ export class Auditor {
       }
       this.index = index;
       this.initialSweep = kind === 'initial';
+      this.failures = [];
       const present = new Set<string>();
       await this.inSlices(subjects, (s) => {
         const key = keyOf(s);
@@ -358,6 +377,7 @@ export class Auditor {
     );
     this.deps.metrics?.evaluations.inc({ trigger });
     for (const f of result.failures) {
+      if (this.failures.length < MAX_FAILURES) this.failures.push({ object: objectRef(subject, namespace), rule: f.rule, message: f.error.message.slice(0, 300) });
       this.deps.metrics?.ruleFailures.inc({ rule: f.rule });
       this.warn(`rule-failed:${f.rule}`, { rule: f.rule, object: key, error: f.error.message.slice(0, 300) }, 'a rule threw in the audit; its findings for this object are missing');
     }

@@ -18,11 +18,20 @@ export interface LiveOptions {
   /** one list page must answer within this; default 30 s */
   requestTimeoutMs?: number;
   pageSize?: number;
+  /** names the command in RBAC errors; default "netguard check" */
+  command?: string;
 }
 
 const JSON_ACCEPT = 'application/json';
 
-export async function readLiveState(options: LiveOptions): Promise<ClusterState> {
+/** A kubeconfig loaded and checked: the client every list goes through, and the server it names. */
+export interface LiveConnection {
+  client: ApiClient;
+  server: string;
+  command: string;
+}
+
+export function connectLive(options: LiveOptions): LiveConnection {
   const kc = new KubeConfig();
   try {
     kc.loadFromFile(options.kubeconfig);
@@ -36,56 +45,69 @@ export async function readLiveState(options: LiveOptions): Promise<ClusterState>
   }
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new NetguardError('CLUSTER_READ', `--kubeconfig ${options.kubeconfig}: no current cluster (set current-context, or pass --context)`);
-
-  const client = new ApiClient(kc, { requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
-  const objects: KubeObject[] = [];
-  const completeKinds: string[] = [];
-  for (const resource of WATCHED_RESOURCES) {
-    const listed = await listServed(client, resource, options.pageSize ?? 500, server);
-    for (const item of listed.items) objects.push(slim(item, resource, listed.version));
-    completeKinds.push(resource.kind);
-  }
-  return { objects, from: `cluster ${server}`, completeKinds };
+  return { client: new ApiClient(kc, { requestTimeoutMs: options.requestTimeoutMs ?? 30_000 }), server, command: options.command ?? 'netguard check' };
 }
+
+/**
+ * Lists every watched resource, page by page: `visit` gets each page's items (list items carry no
+ * kind: the resource says it) and the version listed, so a caller keeps only what it projects.
+ */
+export async function listLive(conn: LiveConnection, visit: (resource: WatchedResource, version: string, items: any[]) => void, pageSize = 500): Promise<void> {
+  for (const resource of WATCHED_RESOURCES) await listServed(conn.client, resource, pageSize, conn, visit);
+}
+
+export async function readLiveState(options: LiveOptions): Promise<ClusterState> {
+  const conn = connectLive(options);
+  const objects: KubeObject[] = [];
+  await listLive(conn, (resource, version, items) => {
+    for (const item of items) objects.push(slim(item, resource, version));
+  }, options.pageSize ?? 500);
+  return { objects, from: `cluster ${conn.server}`, completeKinds: WATCHED_RESOURCES.map((r) => r.kind) };
+}
+
+type Visit = (resource: WatchedResource, version: string, items: any[]) => void;
 
 /**
  * Every object of a resource, at the first version the server serves. A resource a CRD provides
  * and the cluster does not serve (404 at every version) has no objects: that is an answer.
  */
-async function listServed(client: ApiClient, r: WatchedResource, pageSize: number, server: string): Promise<{ items: any[]; version: string }> {
-  if (!r.optional) return { items: await listAll(client, r, r.version, pageSize, server), version: r.version };
+async function listServed(client: ApiClient, r: WatchedResource, pageSize: number, conn: Pick<LiveConnection, 'server' | 'command'>, visit: Visit): Promise<void> {
+  if (!r.optional) return listAll(client, r, r.version, pageSize, conn, visit);
   for (const version of r.optional.versions) {
+    let pages = 0;
     try {
-      return { items: await listAll(client, r, version, pageSize, server), version };
+      return await listAll(client, r, version, pageSize, conn, (res, v, items) => {
+        pages++;
+        visit(res, v, items);
+      });
     } catch (err) {
-      if (!(err instanceof NetguardError && err.details.status === 404)) throw err;
+      // Not served at this version: try the next. Gone in the middle of a list: a failed read.
+      if (!(err instanceof NetguardError && err.details.status === 404) || pages > 0) throw err;
     }
   }
-  return { items: [], version: r.version };
 }
 
-async function listAll(client: ApiClient, r: WatchedResource, version: string, pageSize: number, server: string): Promise<any[]> {
+async function listAll(client: ApiClient, r: WatchedResource, version: string, pageSize: number, conn: Pick<LiveConnection, 'server' | 'command'>, visit: Visit): Promise<void> {
+  const server = conn.server;
   const path = resourcePath(r, version);
-  const items: any[] = [];
   let continueToken: string | undefined;
   do {
     let page: any;
     try {
       page = await client.getJson(path, { limit: pageSize, continue: continueToken }, JSON_ACCEPT, new AbortController().signal);
     } catch (err) {
-      throw listError(err, r, server);
+      throw listError(err, r, server, conn.command);
     }
     if (!Array.isArray(page?.items)) throw new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server}: the answer is not a list`);
-    items.push(...page.items);
+    visit(r, version, page.items);
     continueToken = typeof page.metadata?.continue === 'string' && page.metadata.continue !== '' ? page.metadata.continue : undefined;
   } while (continueToken);
-  return items;
 }
 
 /** The errors a person can act on: RBAC, credentials, reachability. */
-function listError(err: unknown, r: WatchedResource, server: string): NetguardError {
+function listError(err: unknown, r: WatchedResource, server: string, command: string): NetguardError {
   if (!(err instanceof ApiError)) return new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server}: ${(err as Error)?.message ?? err}`, {}, { cause: err });
-  const verbs = `netguard check --kubeconfig needs list on ${SNAPSHOT_RESOURCES.join(', ')} and, where the Gateway API is installed, its resources (read-only)`;
+  const verbs = `${command} --kubeconfig needs list on ${SNAPSHOT_RESOURCES.join(', ')} and, where the Gateway API is installed, its resources (read-only)`;
   switch (err.type) {
     case 'forbidden':
       return new NetguardError('CLUSTER_READ', `list ${r.resource} forbidden by RBAC on ${server}: ${verbs}`, { status: 403 }, { cause: err });

@@ -118,7 +118,7 @@ export interface CheckArgs {
   quiet: boolean;
 }
 
-const defaultIO = (): CheckIO => ({
+export const defaultCheckIO = (): CheckIO => ({
   stdout: process.stdout,
   stderr: process.stderr,
   readStdin: () => readManifestStdinAsync(process.stdin),
@@ -130,7 +130,7 @@ export interface CheckDeps {
   rules?: readonly Rule<any>[];
 }
 
-export async function runCheck(argv: readonly string[], io: CheckIO = defaultIO(), deps: CheckDeps = {}): Promise<number> {
+export async function runCheck(argv: readonly string[], io: CheckIO = defaultCheckIO(), deps: CheckDeps = {}): Promise<number> {
   const debug = io.env.NETGUARD_DEBUG === '1';
   const fail = (lines: string[], err?: unknown): number => {
     for (const l of lines) io.stderr.write(`${l}\n`);
@@ -260,7 +260,8 @@ export function parseCheckArgs(argv: readonly string[]): CheckArgs | 'help' {
   };
 }
 
-function render(format: Format, report: Report, ctx: ReportContext, style: { color: boolean; group: boolean }, quiet: boolean, failOn: FailOn): string {
+/** One report in one format: shared by `netguard check` and `netguard audit`. */
+export function render(format: Format, report: Report, ctx: ReportContext, style: { color: boolean; group: boolean }, quiet: boolean, failOn: FailOn): string {
   switch (format) {
     case 'text':
       return formatText(report, { ...style, quiet });

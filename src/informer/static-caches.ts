@@ -26,63 +26,119 @@ export interface StaticCaches {
   subjects: CachedSubjects;
 }
 
-/** Caches holding exactly the listed objects; every family complete (a list is a whole answer). */
-export function staticCaches(lists: Iterable<ListedResource>, dns: DnsSettings, syncedAt: number = Date.now()): StaticCaches {
-  const strings = new StringInterner();
-  const portLists = new ValueInterner<readonly ServicePort[]>();
-  const caches = emptyCaches();
-  const routes = new Map<string, any[]>();
-  const isDnsPod = (raw: any) =>
-    raw?.metadata?.namespace === dns.namespace && Object.entries(dns.podLabels).every(([k, v]) => raw?.metadata?.labels?.[k] === v);
-  for (const { resource: r, items } of lists) {
-    const project = <T>(f: (raw: any) => T | undefined): T[] => {
-      const out: T[] = [];
-      for (const raw of items) {
-        const p = f(raw);
-        if (p !== undefined) out.push(p);
+/**
+ * Builds caches from list pages as they arrive (a page's raw items are projected at once and
+ * dropped, as the reflectors do), then makes every family complete: a list is a whole answer.
+ */
+export class StaticCachesBuilder {
+  private readonly strings = new StringInterner();
+  private readonly portLists = new ValueInterner<readonly ServicePort[]>();
+  private readonly dns: DnsSettings;
+  /** resource id → its projected items so far */
+  private readonly projected = new Map<string, { resource: WatchedResource; items: any[]; ports: any[] }>();
+
+  constructor(dns: DnsSettings) {
+    this.dns = dns;
+  }
+
+  add(r: WatchedResource, items: readonly any[]): void {
+    let acc = this.projected.get(r.resource);
+    if (!acc) this.projected.set(r.resource, (acc = { resource: r, items: [], ports: [] }));
+    const project = this.projection(r);
+    for (const raw of items) {
+      const p = project(raw);
+      if (p !== undefined) acc.items.push(p);
+      if (r.family === 'pods' && this.isDnsPod(raw)) {
+        const ports = projectPodPorts(raw);
+        if (ports) acc.ports.push(ports);
       }
-      return out;
-    };
-    switch (r.family) {
-      case 'pods':
-        caches.pods.replaceKind('Pod', project((raw) => projectPod(raw, strings)));
-        caches.pods.replacePorts(project((raw) => (isDnsPod(raw) ? projectPodPorts(raw) : undefined)));
-        break;
-      case 'workloads':
-        caches.pods.replaceKind(r.kind as PodSource['kind'], project((raw) => projectWorkload(raw, r.kind as PodSource['kind'], strings)));
-        break;
-      case 'namespaces':
-        caches.namespaces.replace(project((raw) => projectNamespace(raw, strings)));
-        break;
-      case 'ingressclasses':
-        caches.ingressClasses.replace(project(projectIngressClass));
-        break;
-      case 'networkpolicies':
-        caches.networkPolicies.replace(project((raw) => projectNetworkPolicy(raw)));
-        break;
-      case 'services':
-        caches.services.replace(project((raw) => projectService(raw, strings, portLists)));
-        break;
-      case 'ingresses':
-      case 'routes':
-        routes.set(r.kind, project((raw) => projectRoute(raw, r.kind, strings)));
-        break;
-      case 'gatewayclasses':
-        caches.gatewayClasses.replace(project(projectGatewayClass));
-        break;
-      case 'gateways':
-        caches.gateways.replace(project((raw) => projectGateway(raw, strings)));
-        break;
-      case 'listenersets':
-        caches.listenerSets.replace(project((raw) => projectListenerSet(raw, strings)));
-        break;
-      case 'referencegrants':
-        caches.referenceGrants.replace(project((raw) => projectReferenceGrant(raw, strings)));
-        break;
     }
   }
-  for (const [kind, items] of routes) caches.routes.replaceKind(kind, items);
-  // Everything was listed in full just now: synced, and not behind.
-  const state = (_family: ResourceFamily) => ({ synced: true, lastSyncAt: syncedAt });
-  return { caches, view: new InformerView(caches, state, () => syncedAt), subjects: new CachedSubjects(caches) };
+
+  build(syncedAt: number = Date.now()): StaticCaches {
+    const caches = emptyCaches();
+    for (const { resource: r, items, ports } of this.projected.values()) {
+      switch (r.family) {
+        case 'pods':
+          caches.pods.replaceKind('Pod', items);
+          caches.pods.replacePorts(ports);
+          break;
+        case 'workloads':
+          caches.pods.replaceKind(r.kind as PodSource['kind'], items);
+          break;
+        case 'namespaces':
+          caches.namespaces.replace(items);
+          break;
+        case 'ingressclasses':
+          caches.ingressClasses.replace(items);
+          break;
+        case 'networkpolicies':
+          caches.networkPolicies.replace(items);
+          break;
+        case 'services':
+          caches.services.replace(items);
+          break;
+        case 'ingresses':
+        case 'routes':
+          caches.routes.replaceKind(r.kind, items);
+          break;
+        case 'gatewayclasses':
+          caches.gatewayClasses.replace(items);
+          break;
+        case 'gateways':
+          caches.gateways.replace(items);
+          break;
+        case 'listenersets':
+          caches.listenerSets.replace(items);
+          break;
+        case 'referencegrants':
+          caches.referenceGrants.replace(items);
+          break;
+      }
+    }
+    // Everything was listed in full just now: synced, and not behind.
+    const state = (_family: ResourceFamily) => ({ synced: true, lastSyncAt: syncedAt });
+    return { caches, view: new InformerView(caches, state, () => syncedAt), subjects: new CachedSubjects(caches) };
+  }
+
+  private isDnsPod(raw: any): boolean {
+    return raw?.metadata?.namespace === this.dns.namespace && Object.entries(this.dns.podLabels).every(([k, v]) => raw?.metadata?.labels?.[k] === v);
+  }
+
+  /** The projection index.ts gives each watched resource's sink. */
+  private projection(r: WatchedResource): (raw: any) => unknown {
+    const strings = this.strings;
+    switch (r.family) {
+      case 'pods':
+        return (raw) => projectPod(raw, strings);
+      case 'workloads':
+        return (raw) => projectWorkload(raw, r.kind as PodSource['kind'], strings);
+      case 'namespaces':
+        return (raw) => projectNamespace(raw, strings);
+      case 'ingressclasses':
+        return projectIngressClass;
+      case 'networkpolicies':
+        return (raw) => projectNetworkPolicy(raw);
+      case 'services':
+        return (raw) => projectService(raw, strings, this.portLists);
+      case 'ingresses':
+      case 'routes':
+        return (raw) => projectRoute(raw, r.kind, strings);
+      case 'gatewayclasses':
+        return projectGatewayClass;
+      case 'gateways':
+        return (raw) => projectGateway(raw, strings);
+      case 'listenersets':
+        return (raw) => projectListenerSet(raw, strings);
+      case 'referencegrants':
+        return (raw) => projectReferenceGrant(raw, strings);
+    }
+  }
+}
+
+/** Caches holding exactly the listed objects. */
+export function staticCaches(lists: Iterable<ListedResource>, dns: DnsSettings, syncedAt: number = Date.now()): StaticCaches {
+  const builder = new StaticCachesBuilder(dns);
+  for (const { resource, items } of lists) builder.add(resource, items);
+  return builder.build(syncedAt);
 }

@@ -17,7 +17,7 @@ export function formatJson(report: Report): string {
     failures: report.failures.map((f) => ({
       rule: f.rule,
       ...(f.object ? { object: f.object } : {}),
-      source: { file: f.source.file, line: f.source.line },
+      ...(f.source ? { source: { file: f.source.file, line: f.source.line } } : {}),
       message: f.message,
     })),
     // findings: only the new ones; suppressed: known ones; stale: entries nothing matched any more.

@@ -10,7 +10,7 @@
 // including control characters that XML cannot carry at all.
 import type { Review } from '../../bundle/check-bundle.ts';
 import type { Finding } from '../../policies/types.ts';
-import { refText, sourceText, type Report, type ReportFailure } from './report.ts';
+import { groupOf, refText, sourceText, type Report, type ReportFailure } from './report.ts';
 
 interface Case {
   name: string;
@@ -43,9 +43,10 @@ export function formatJunit(report: Report, failOn: FailOnLevel = 'deny'): strin
     return c;
   };
   for (const r of report.reviews ?? []) addReview(r, caseFor);
-  for (const f of report.findings) caseFor(f.source?.file ?? '<unknown>', f.source?.line ?? 0, f.rule, refText(f.object)).findings.push(f);
-  for (const f of report.baseline?.suppressed ?? []) caseFor(f.source?.file ?? '<unknown>', f.source?.line ?? 0, f.rule, refText(f.object)).known.push(f);
-  for (const e of report.failures) caseFor(e.source.file, e.source.line, e.rule, refText(e.object)).errors.push(e);
+  // Suites are files; findings read from the cluster (netguard audit) go by namespace.
+  for (const f of report.findings) caseFor(groupOf(f), f.source?.line ?? 0, f.rule, refText(f.object)).findings.push(f);
+  for (const f of report.baseline?.suppressed ?? []) caseFor(groupOf(f), f.source?.line ?? 0, f.rule, refText(f.object)).known.push(f);
+  for (const e of report.failures) caseFor(groupOf(e), e.source?.line ?? 0, e.rule, refText(e.object)).errors.push(e);
 
   const suites = new Map<string, Case[]>();
   for (const c of cases.values()) suites.set(c.file, [...(suites.get(c.file) ?? []), c]);
@@ -64,8 +65,9 @@ export function formatJunit(report: Report, failOn: FailOnLevel = 'deny'): strin
 
 function addReview(r: Review, caseFor: (file: string, line: number, rule: string, ref: string) => Case): void {
   const ref = refText(r.object);
-  for (const rule of r.rules) caseFor(r.source.file, r.source.line, rule, ref);
-  for (const i of r.ignored) caseFor(r.source.file, r.source.line, i.rule, ref).ignored = i.reason;
+  const group = groupOf(r);
+  for (const rule of r.rules) caseFor(group, r.source?.line ?? 0, rule, ref);
+  for (const i of r.ignored) caseFor(group, r.source?.line ?? 0, i.rule, ref).ignored = i.reason;
 }
 
 function status(c: Case): 'error' | 'failure' | 'skipped' | 'passed' {
@@ -108,7 +110,7 @@ function testcase(c: Case): string[] {
 }
 
 function body(findings: readonly Finding[]): string {
-  return findings.map((f) => `${f.verdict === 'unknown' ? 'unknown' : f.action} ${sourceText(f.source)}: ${f.message}${f.hint ? `\nhint: ${f.hint.trimEnd()}` : ''}`).join('\n\n');
+  return findings.map((f) => `${f.verdict === 'unknown' ? 'unknown' : f.action} ${f.source ? sourceText(f.source) : refText(f.object)}: ${f.message}${f.hint ? `\nhint: ${f.hint.trimEnd()}` : ''}`).join('\n\n');
 }
 
 /** XML 1.0 cannot carry most control characters even escaped: they become U+FFFD. */

@@ -7,7 +7,8 @@ import type { Action, Finding, ObjectRef, SourceLocation } from '../../policies/
 export interface ReportFailure {
   rule: string;
   object?: ObjectRef;
-  source: SourceLocation;
+  /** where the object was read (absent: `netguard audit`, whose objects come from the cluster) */
+  source?: SourceLocation;
   message: string;
 }
 
@@ -45,6 +46,15 @@ export function refText(ref: ObjectRef | undefined): string {
 
 export function sourceText(source: SourceLocation | undefined): string {
   return source ? `${source.file}:${source.line}` : '<unknown>';
+}
+
+/**
+ * What a finding is grouped under: its file, or for `netguard audit` (objects read from the
+ * cluster, no file) its namespace.
+ */
+export function groupOf(f: { source?: SourceLocation; object?: ObjectRef }): string {
+  if (f.source) return f.source.file;
+  return f.object?.namespace ? `namespace ${f.object.namespace}` : 'cluster-scoped';
 }
 
 /** Summary counts of a list of findings. */

@@ -45,15 +45,16 @@ export function formatSarif(report: Report, ctx: ReportContext, exists: (path: s
     const key = `${f.rule} ${f.object.kind}/${f.object.namespace ?? ''}/${f.object.name}`;
     const n = ordinals.get(key) ?? 0;
     ordinals.set(key, n + 1);
-    const where = location(f.source, ctx.cwd, exists);
+    // A finding read from the cluster (netguard audit) has no file: its location is the object alone.
+    const where = f.source ? location(f.source, ctx.cwd, exists) : undefined;
     return {
       ruleId: f.rule,
       ...(ruleIndex.has(f.rule) ? { ruleIndex: ruleIndex.get(f.rule)! } : {}),
       level: findingLevel(f),
-      message: { text: messageText(f, where.note) },
+      message: { text: messageText(f, where?.note) },
       locations: [
         {
-          physicalLocation: where.physical,
+          ...(where ? { physicalLocation: where.physical } : {}),
           logicalLocations: [{ name: f.object.name, fullyQualifiedName: refText(f.object), kind: 'resource' }],
         },
       ],
@@ -65,7 +66,7 @@ export function formatSarif(report: Report, ctx: ReportContext, exists: (path: s
   const notifications = report.failures.map((fail) => ({
     level: 'error' as const,
     message: { text: `rule ${fail.rule} failed on ${refText(fail.object)}: ${fail.message}` },
-    locations: [{ physicalLocation: location(fail.source, ctx.cwd, exists).physical }],
+    ...(fail.source ? { locations: [{ physicalLocation: location(fail.source, ctx.cwd, exists).physical }] } : {}),
     ...(ruleIndex.has(fail.rule) ? { associatedRule: { id: fail.rule, index: ruleIndex.get(fail.rule)! } } : {}),
   }));
   const log = {

@@ -5,7 +5,7 @@
 //     in red and warn in yellow (see color.ts for when each applies).
 // --quiet drops the summary: only findings are printed.
 import { ANSI, PLAIN, type Paint } from './color.ts';
-import { refText, sourceText, type Report } from './report.ts';
+import { groupOf, refText, sourceText, type Report } from './report.ts';
 import type { Finding } from '../../policies/types.ts';
 
 export interface TextOptions {
@@ -27,7 +27,8 @@ export function formatText(report: Report, options: TextOptions = {}): string {
 function plainLines(findings: readonly Finding[], paint: Paint): string[] {
   const lines: string[] = [];
   for (const f of findings) {
-    lines.push(`${sourceText(f.source)} ${marker(f, paint)} ${refText(f.object)} ${f.rule}: ${oneLine(f.message)}`);
+    // A finding from the cluster (netguard audit) has no file:line: the object names it.
+    lines.push(`${f.source ? `${sourceText(f.source)} ` : ''}${marker(f, paint)} ${refText(f.object)} ${f.rule}: ${oneLine(f.message)}`);
     if (f.hint) lines.push(...hintLines(f.hint, '    ', paint));
   }
   return lines;
@@ -36,7 +37,7 @@ function plainLines(findings: readonly Finding[], paint: Paint): string[] {
 function groupedLines(findings: readonly Finding[], paint: Paint): string[] {
   const byFile = new Map<string, Finding[]>();
   for (const f of findings) {
-    const file = f.source?.file ?? '<unknown>';
+    const file = groupOf(f);
     byFile.set(file, [...(byFile.get(file) ?? []), f]);
   }
   const lines: string[] = [];
@@ -47,9 +48,9 @@ function groupedLines(findings: readonly Finding[], paint: Paint): string[] {
     const sorted = [...list].sort((a, b) => (a.source?.line ?? 0) - (b.source?.line ?? 0));
     const width = Math.max(...sorted.map((f) => String(f.source?.line ?? '?').length));
     for (const f of sorted) {
-      const line = String(f.source?.line ?? '?').padStart(width);
+      const line = f.source ? `${paint.dim(String(f.source.line).padStart(width))}  ` : '';
       // marker padded before painting, so columns line up whatever the escape codes
-      lines.push(`  ${paint.dim(line)}  ${marker(f, paint, 7)} ${refText(f.object)} ${paint.dim(f.rule)}: ${oneLine(f.message)}`);
+      lines.push(`  ${line}${marker(f, paint, 7)} ${refText(f.object)} ${paint.dim(f.rule)}: ${oneLine(f.message)}`);
       if (f.hint) lines.push(...hintLines(f.hint, ' '.repeat(width + 4), paint));
     }
   }
