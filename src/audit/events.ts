@@ -57,7 +57,8 @@ export interface EventWriterOptions {
   tuning?: Partial<EventTuning>;
 }
 
-const EVENTS: Omit<ResourceRef, 'namespace'> = { group: '', version: 'v1', resource: 'events' };
+/** Where Events go: core/v1 (kubectl describe and get events show them; events.k8s.io is the same objects). */
+export const EVENT_RESOURCE: Omit<ResourceRef, 'namespace'> = { group: '', version: 'v1', resource: 'events' };
 /** The apiserver stores Event messages of any length, but events.k8s.io caps notes at 1 KiB: stay under it. */
 const MAX_EVENT_MESSAGE = 1024;
 
@@ -216,7 +217,7 @@ export class EventWriter {
     this.bucket.take();
     this.queue.delete(key);
     const t = this.tracked.get(key)!;
-    this.writing = this.write(t).finally(() => {
+    this.writing = this.write(key, t).finally(() => {
       this.writing = undefined;
       this.pump();
     });
@@ -227,9 +228,9 @@ export class EventWriter {
     this.timer.unref();
   }
 
-  private async write(t: Tracked): Promise<void> {
+  private async write(key: string, t: Tracked): Promise<void> {
     const now = this.now();
-    const ref: ResourceRef = { ...EVENTS, namespace: t.namespace };
+    const ref: ResourceRef = { ...EVENT_RESOURCE, namespace: t.namespace };
     const message = truncate(`[${t.finding.finding.rule}] ${t.finding.finding.message}`, MAX_EVENT_MESSAGE);
     const stamp = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
     try {
@@ -257,7 +258,9 @@ export class EventWriter {
       this.o.metrics?.writes.inc({ output: 'events', result: 'ok' });
     } catch (err) {
       const reason = err instanceof ApiError ? err.type : 'error';
+      // Tried again after retryMs (and at every refresh), never in a tight loop.
       t.notBefore = now + this.tuning.retryMs;
+      this.enqueue(key);
       this.o.metrics?.writes.inc({ output: 'events', result: 'error' });
       this.o.metrics?.writeErrors.inc({ output: 'events', reason });
       if (this.once.due(`events:${reason}`)) {

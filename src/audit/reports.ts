@@ -52,13 +52,15 @@ export interface ReportTuning {
   debounceMs: number;
   /** which report CRD is served: checked this often */
   probeMs: number;
-  /** every report is rewritten this often (repairs a refused or lost write) */
+  /** every report is rewritten this often (repairs a lost write) */
   rewriteMs: number;
+  /** after a refused write, the next try */
+  retryMs: number;
   burst: number;
   perSecond: number;
 }
 
-export const DEFAULT_REPORT_TUNING: ReportTuning = { maxResults: 500, debounceMs: 5000, probeMs: 5 * 60_000, rewriteMs: 30 * 60_000, burst: 20, perSecond: 5 };
+export const DEFAULT_REPORT_TUNING: ReportTuning = { maxResults: 500, debounceMs: 5000, probeMs: 5 * 60_000, rewriteMs: 30 * 60_000, retryMs: 60_000, burst: 20, perSecond: 5 };
 
 export interface ReportWriterOptions {
   client: ReportClient;
@@ -91,6 +93,7 @@ export class ReportWriter {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private flushing: Promise<void> | undefined;
+  private retryWanted = false;
   private stopped = false;
 
   constructor(options: ReportWriterOptions) {
@@ -146,10 +149,18 @@ export class ReportWriter {
     if (this.flavor === undefined || (this.flavor === null && now - this.probedAt >= this.tuning.probeMs)) await this.probe();
     if (!this.flavor) return;
     const rewriteAll = now - this.lastRewrite >= this.tuning.rewriteMs;
+    if (rewriteAll) {
+      this.lastRewrite = now;
+      await this.adoptExisting();
+    }
+    // After the last await: what is dirty and what the store holds are read together, so a
+    // change that arrives from here on marks its scope dirty for the next flush.
+    const dirty = new Set(this.dirty);
+    this.dirty.clear();
     const byScope = new Map<Scope, { record: ObjectRecord; finding: StoredFinding }[]>();
     for (const record of this.o.records()) {
       const scope = record.ref.namespace ?? '';
-      if (!rewriteAll && !this.dirty.has(scope)) continue;
+      if (!rewriteAll && !dirty.has(scope)) continue;
       for (const finding of record.findings) {
         if (!finding.published) continue;
         let list = byScope.get(scope);
@@ -157,12 +168,7 @@ export class ReportWriter {
         list.push({ record, finding });
       }
     }
-    if (rewriteAll) {
-      this.lastRewrite = now;
-      await this.adoptExisting();
-    }
-    const scopes = new Set<Scope>([...(rewriteAll ? [...byScope.keys(), ...this.written.keys()] : []), ...this.dirty]);
-    this.dirty.clear();
+    const scopes = new Set<Scope>([...(rewriteAll ? [...byScope.keys(), ...this.written.keys()] : []), ...dirty]);
     for (const scope of scopes) {
       if (this.stopped || !this.o.isLeader() || !this.o.enabled()) return;
       const wait = this.bucket.waitMs();
@@ -170,7 +176,9 @@ export class ReportWriter {
       this.bucket.take();
       await this.writeScope(scope, byScope.get(scope) ?? []);
     }
-    this.schedule(Math.max(1000, this.lastRewrite + this.tuning.rewriteMs - this.now()));
+    const retry = this.retryWanted;
+    this.retryWanted = false;
+    this.schedule(retry ? this.tuning.retryMs : Math.max(1000, this.lastRewrite + this.tuning.rewriteMs - this.now()));
   }
 
   /** Which report CRD the API server serves: openreports, else wgpolicyk8s, else none. */
@@ -255,9 +263,11 @@ export class ReportWriter {
       }
       this.o.metrics?.writes.inc({ output: 'reports', result: 'ok' });
     } catch (err) {
+      // Tried again with the next flush (a change, or the retry below), never in a tight loop.
       this.dirty.add(scope);
       this.o.metrics?.writes.inc({ output: 'reports', result: 'error' });
       this.failed('write', err);
+      this.retryWanted = true;
     }
   }
 

@@ -14,6 +14,10 @@ import { parseServeConfig } from '../../src/server/config.ts';
 import { DEFAULT_CONNECTION_LIMITS } from '../../src/server/connections.ts';
 import { CLOSE_DEADLINE_MS } from '../../src/server/main.ts';
 import { find, loadObjects, MANIFESTS, parseFile, REPO, yamlFiles } from './load.ts';
+import { EVENT_RESOURCE } from '../../src/audit/events.ts';
+import { LEASE_RESOURCE } from '../../src/audit/leader.ts';
+import { OPENREPORTS, REPORT_NAME, WGPOLICY } from '../../src/audit/reports.ts';
+import { AUDIT_LEASE_NAME } from '../../src/server/audit.ts';
 import { CONFIGMAP, syncedConfigMap } from './sync-policy.ts';
 
 const NS = DEFAULTS.namespace;
@@ -207,6 +211,32 @@ t.test('RBAC for self-managed certificates: one Secret, one webhook configuratio
   t.equal(arg('--cert-secret'), role.rules[0].resourceNames[0], 'the Secret the Deployment names is the one granted');
   t.equal(arg('--webhook-config'), clusterRole.rules[0].resourceNames[0], 'the webhook configuration too');
   t.equal(webhookConfig.metadata.name, arg('--webhook-config'));
+});
+
+t.test('RBAC for the audit: exactly what it writes (Events, its reports, its Lease), narrowed by name where Kubernetes can', async (t) => {
+  const clusterRole = find(base, 'ClusterRole', 'netguard-audit');
+  const reports = (f: typeof OPENREPORTS) => [
+    { apiGroups: [f.group], resources: [f.namespaced.resource, f.cluster.resource], verbs: ['list', 'create'] },
+    { apiGroups: [f.group], resources: [f.namespaced.resource, f.cluster.resource], resourceNames: [REPORT_NAME], verbs: ['get', 'update', 'delete'] },
+  ];
+  t.same(clusterRole.rules, [
+    { apiGroups: [EVENT_RESOURCE.group], resources: [EVENT_RESOURCE.resource], verbs: ['create', 'patch'] },
+    ...reports(OPENREPORTS),
+    ...reports(WGPOLICY),
+  ]);
+  const binding = find(base, 'ClusterRoleBinding', 'netguard-audit');
+  t.same(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole.metadata.name });
+  t.same(binding.subjects, [{ kind: 'ServiceAccount', name: pod.spec.serviceAccountName, namespace: NS }]);
+  const role = find(base, 'Role', 'netguard-audit-lease');
+  t.equal(role.metadata.namespace, NS, 'the Lease lives in netguard\'s namespace (POD_NAMESPACE)');
+  t.same(role.rules, [
+    { apiGroups: [LEASE_RESOURCE.group], resources: [LEASE_RESOURCE.resource], resourceNames: [AUDIT_LEASE_NAME], verbs: ['get', 'update'] },
+    { apiGroups: [LEASE_RESOURCE.group], resources: [LEASE_RESOURCE.resource], verbs: ['create'] },
+  ]);
+  const roleBinding = find(base, 'RoleBinding', 'netguard-audit-lease');
+  t.same(roleBinding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+  t.same(roleBinding.subjects, [{ kind: 'ServiceAccount', name: pod.spec.serviceAccountName, namespace: NS }]);
+  t.ok(container.env.some((e: any) => e.name === 'POD_NAME' && e.valueFrom?.fieldRef?.fieldPath === 'metadata.name'), 'the Lease holder is the pod, by name');
 });
 
 t.test('files overlay: mounts the Secret, switches to --cert-mode files, drops the certificate RBAC', async (t) => {
