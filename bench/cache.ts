@@ -10,7 +10,7 @@
 // (This replaces scripts/measure-cache.ts, now a thin wrapper around it.)
 //
 //   node --expose-gc bench/cache.ts [--quick] [--results DIR]
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BundleView } from '../src/bundle/bundle-view.ts';
@@ -53,8 +53,13 @@ async function memory(args: BenchArgs): Promise<{
   const rows: MemoryRow[] = [];
   try {
     const cert = makeCertificate(join(dir, 'certs'));
+    // The caches alone: the audit (its findings store and selector index) is measured by
+    // bench/audit.ts. Here every generated Service selects no pod, so with the audit on the rows
+    // would count 20,000 findings, not the Service cache.
+    const policyFile = join(dir, 'policy.yaml');
+    writeFileSync(policyFile, 'apiVersion: netguard.io/v1\nkind: Policy\naudit: { enabled: false }\n');
     const measure = async (pods: number, workloads: number, runtime?: ImageRuntime, services = 0, kubeconfig = fake.kubeconfig) => {
-      const server = await startNetguard({ dir, cert, kubeconfig, logLevel: 'warn', nodeFlags: runtime?.nodeFlags, env: runtime?.env });
+      const server = await startNetguard({ dir, cert, kubeconfig, logLevel: 'warn', nodeFlags: runtime?.nodeFlags, env: runtime?.env, policyFile });
       try {
         const m = await server.memory();
         rows.push({ pods, workloads, services, runtime: runtime?.label ?? '', heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, readyMs: server.readyMs });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchArgs, describeMachine, REPO_ROOT } from './lib/common.ts';
 
-export const BENCHMARKS = ['admission', 'cache', 'check', 'sync', 'adversarial', 'limits'] as const;
+export const BENCHMARKS = ['admission', 'cache', 'check', 'sync', 'adversarial', 'limits', 'audit'] as const;
 
 const { positionals } = parseArgs({ allowPositionals: true, strict: false });
 const args = benchArgs();

@@ -113,6 +113,8 @@ export interface NetguardOptions {
   env?: Record<string, string>;
   /** for tables; default "netguard" */
   name?: string;
+  /** --policy FILE; default the bundled policy */
+  policyFile?: string;
 }
 
 /** Starts `netguard serve`; its logs go to a file, as container logs do. */
@@ -123,6 +125,7 @@ export async function startNetguard(opts: NetguardOptions): Promise<NetguardProc
   const logFd = openSync(logFile, 'w');
   const args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', '0', '--tls-cert', opts.cert.certFile, '--tls-key', opts.cert.keyFile, '--log-level', opts.logLevel ?? 'info'];
   if (opts.kubeconfig) args.push('--kubeconfig', opts.kubeconfig);
+  if (opts.policyFile) args.push('--policy', opts.policyFile);
   const started = performance.now();
   const proc = fork(CLI, args, { execArgv: ['--expose-gc', '--import', PROBE, ...(opts.nodeFlags ?? [])], stdio: ['ignore', logFd, logFd, 'ipc'], env: cleanEnv(opts.dir, opts.env) });
   closeSync(logFd);

@@ -53,7 +53,7 @@ export const DEFAULT_AUDIT_TUNING: AuditTuning = {
   sweepPauseMs: 10,
   fullSweepMs: 10 * 60_000,
   maxQueuedChanges: 100_000,
-  maxFindings: 100_000,
+  maxFindings: 25_000,
   objectBudgetMs: 1000,
 };
 
@@ -171,6 +171,18 @@ export class Auditor {
   /** Resolves once the first sweep has finished. */
   ready(): Promise<void> {
     return this.readyPromise;
+  }
+
+  /**
+   * Resolves once every change received so far has been evaluated and nothing is running (tests
+   * and benchmarks wait on it instead of sleeping).
+   */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 10_000; i++) {
+      if (this.working) await this.working;
+      else if (this.debounce || this.queue.length > 0 || this.sweepWanted) await sleep(Math.max(1, this.tuning.debounceMs));
+      else return;
+    }
   }
 
   /** The policy changed (a reload): its rules and outputs may differ, so everything is judged again. */

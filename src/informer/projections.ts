@@ -124,11 +124,17 @@ export function projectService(raw: any, strings: StringInterner, portLists: Val
   // selector with non-string values stays as written: the rule reports it as invalid).
   const object = reviewable(raw, 'Service', { intern: (x) => strings.intern(x) });
   if (object && selector && Object.keys(selector).length === Object.keys(object.spec.selector ?? {}).length) object.spec.selector = selector;
+  const shared = portLists.intern(key, () => Object.freeze(ports.map((p) => Object.freeze(p.name ? { ...p, name: strings.intern(p.name) } : p))));
+  // Without node ports, the reviewable's ports are the info's (shared by every Service with the
+  // same list): name, port and protocol (defaulted to TCP, as the apiserver does) are all the
+  // rules read of them. A Service with node ports keeps its own, nodePort included.
+  const rawPorts = Array.isArray(raw.spec?.ports) ? raw.spec.ports : [];
+  if (object && Array.isArray(object.spec.ports) && rawPorts.length === shared.length && !rawPorts.some((p: any) => p?.nodePort !== undefined)) object.spec.ports = shared;
   return {
     namespace: strings.intern(m.namespace),
     name: m.name,
     type: strings.intern(serviceType(raw.spec)),
-    ports: portLists.intern(key, () => Object.freeze(ports.map((p) => Object.freeze(p.name ? { ...p, name: strings.intern(p.name) } : p)))),
+    ports: shared,
     ...(selector ? { selector } : {}),
     ...(ips.length > 0 ? { clusterIPs: Object.freeze(ips) } : {}),
     ...(object ? { reviewable: object } : {}),

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const BENCHMARKS = ['admission', 'cache', 'check', 'sync', 'adversarial', 'limits'];
+const BENCHMARKS = ['admission', 'cache', 'check', 'sync', 'adversarial', 'limits', 'audit'];
 
 t.setTimeout(180_000); // a bound against hangs, not a timing assertion
 
@@ -80,6 +80,16 @@ const SHAPES: Record<string, (t: Test, json: any) => void> = {
     t.ok(j.rows.length >= 3 && j.rows.every((r: any) => positive(r.readyMs)), 'start → ready for each way');
     t.ok(positive(j.rows[0].swapMs) && positive(j.rows[0].relistSwapMs), 'cache swap times, first list and relist');
     t.ok(positive(j.rows[0].podPages), 'pages counted');
+  },
+  audit(t, j) {
+    t.ok(j.rows.length >= 2 && j.rows.every((r: any) => positive(r.cpuMs) && positive(r.objects)), 'CPU and objects per size');
+    t.ok(j.store.kept < j.store.offered && j.store.dropped === j.store.offered - j.store.kept && positive(j.store.estimateBytes), 'the store keeps its bound and counts what it drops');
+    t.ok(j.rows.at(-1).objects > j.rows[0].objects, 'sizes grow');
+    t.ok(positive(j.growth.cpuRatio) && typeof j.growth.linear === 'boolean', 'growth ratio');
+    t.ok(j.relabel.evaluated.length > 0 && j.relabel.evaluated.every((n: number) => n >= 1), 'a relabel re-evaluates the Service (and policies) that select the Deployment');
+    t.ok(j.relabel.evaluated.every((n: number) => n < j.relabel.objects), '... and never everything');
+    t.ok(positive(j.relabel.p50), 'relabel batch time');
+    checkTargets(t, j);
   },
   adversarial(t, j) {
     t.ok(j.normal.length >= 2 && j.normal.every((r: any) => positive(r.ms)), 'normal reviews timed');
