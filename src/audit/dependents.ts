@@ -36,7 +36,7 @@ export interface DependentsContext {
   dns: DnsSettings;
 }
 
-/** Adds to `out` the keys of every reviewed object `change` can affect; returns whether it touched the selector index. */
+/** Adds to `out` the keys of every reviewed object `change` can affect. */
 export function addDependents(change: ClusterChange, ctx: DependentsContext, out: Set<string>): void {
   const add = (objects: Iterable<KubeObject>) => {
     for (const o of objects) out.add(keyOf(o));

@@ -117,7 +117,8 @@ export class EventWriter {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.refresher);
-    await this.writing;
+    // A write in flight may take its request timeout: shutdown waits a little, not that long.
+    await Promise.race([this.writing, new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
   /** The audit published or withdrew findings. */

@@ -16,10 +16,13 @@ export const LEASE_RESOURCE: Omit<ResourceRef, 'namespace'> = { group: 'coordina
 
 /** The few calls the elector makes; ObjectClient provides them. */
 export interface LeaseClient {
-  get(ref: ResourceRef, name: string): Promise<any>;
+  get(ref: ResourceRef, name: string, signal?: AbortSignal): Promise<any>;
   create(ref: ResourceRef, object: unknown): Promise<any>;
-  update(ref: ResourceRef, name: string, object: unknown): Promise<any>;
+  update(ref: ResourceRef, name: string, object: unknown, signal?: AbortSignal): Promise<any>;
 }
+
+/** Giving the Lease up on shutdown may take this long at most: an unreachable API server must not hold the exit. */
+const RELEASE_TIMEOUT_MS = 2000;
 
 export interface LeaderTiming {
   leaseDurationMs: number;
@@ -85,12 +88,13 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.inflight;
+    await Promise.race([this.inflight, new Promise((r) => setTimeout(r, RELEASE_TIMEOUT_MS).unref())]);
     if (this.isLeader()) {
       try {
-        const lease = await this.o.client.get(this.ref, this.o.name);
+        const signal = AbortSignal.timeout(RELEASE_TIMEOUT_MS);
+        const lease = await this.o.client.get(this.ref, this.o.name, signal);
         if (lease?.spec?.holderIdentity === this.o.identity) {
-          await this.o.client.update(this.ref, this.o.name, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.now()) } });
+          await this.o.client.update(this.ref, this.o.name, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.now()) } }, signal);
         }
       } catch {
         // It expires on its own.

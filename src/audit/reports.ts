@@ -112,7 +112,8 @@ export class ReportWriter {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.flushing;
+    // A write in flight may take its request timeout: shutdown waits a little, not that long.
+    await Promise.race([this.flushing, new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
   take(t: Transitions): void {

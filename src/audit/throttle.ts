@@ -49,7 +49,7 @@ export class OncePerPeriod {
     this.now = now;
   }
 
-  /** Whether to say it now; how many times it was suppressed since is returned as well. */
+  /** Whether to say it now: the first time in each period for this key. */
   due(key: string): boolean {
     const t = this.now();
     const at = this.seen.get(key);
