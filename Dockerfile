@@ -70,7 +70,8 @@ COPY docs ./docs
 # Numeric, so Kubernetes can verify runAsNonRoot without an /etc/passwd lookup (the :nonroot
 # base already runs as 65532; said again here so the image does not depend on the tag).
 USER 65532:65532
-EXPOSE 8443
+# 8443: the webhook (HTTPS); 9090: /metrics (plain HTTP, --metrics-port).
+EXPOSE 8443 9090
 # distroless keeps node at /nodejs/bin/node, and there is no shell to find it on a PATH.
 ENTRYPOINT ["/nodejs/bin/node", "dist/cli.js"]
 # What manifests/base/deployment.yaml passes: the policy from its ConfigMap mount, certificates

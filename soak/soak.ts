@@ -153,7 +153,7 @@ async function startNetguard(dir: string, logLevel: string): Promise<Netguard> {
   const fd = openSync(logFile, 'w');
   const proc = spawn(
     process.execPath,
-    [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--policy', join(dir, 'policy', 'policy.yaml'), '--tls-cert', join(dir, 'certs', 'tls.crt'), '--tls-key', join(dir, 'certs', 'tls.key'), '--kubeconfig', join(dir, 'kubeconfig'), '--log-level', logLevel],
+    [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', '0', '--policy', join(dir, 'policy', 'policy.yaml'), '--tls-cert', join(dir, 'certs', 'tls.crt'), '--tls-key', join(dir, 'certs', 'tls.key'), '--kubeconfig', join(dir, 'kubeconfig'), '--log-level', logLevel],
     // Logs go to a file, as they would to a container runtime: a pipe the driver must drain would make the driver part of the measurement.
     { cwd: REPO, env, stdio: ['ignore', fd, 'pipe'] },
   );

@@ -3,6 +3,7 @@
 // Kubernetes client, and a command that fails to load cannot break the others.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { didYouMean } from './args.ts';
 import { isNetguardError } from './errors.ts';
 
 type Runner = (argv: string[]) => Promise<number>;
@@ -55,10 +56,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (first === '-h' || first === '--help') return out(USAGE, 0);
   if (first === '-v' || first === '--version') return out(`${version()}\n`, 0);
   // `netguard help check` is what people type; it means `netguard check --help`.
-  if (first === 'help') return rest[0] && COMMANDS[rest[0]] ? main([rest[0], '--help']) : out(USAGE, 0);
+  if (first === 'help') {
+    if (rest[0] && Object.hasOwn(COMMANDS, rest[0])) return main([rest[0], '--help']);
+    return rest[0] ? err(`netguard: unknown command ${rest[0]}${didYouMean(rest[0], Object.keys(COMMANDS))}\n\n${USAGE}`) : out(USAGE, 0);
+  }
   if (first === undefined) return err(`netguard: no command given\n\n${USAGE}`);
   const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
-  if (!command) return err(`netguard: unknown command ${first}\n\n${USAGE}`);
+  if (!command) {
+    // A flag first (`netguard --verison`) is an unknown option, not a command.
+    const candidates = first.startsWith('-') ? ['--help', '-h', '--version', '-v'] : [...Object.keys(COMMANDS), 'help'];
+    return err(`netguard: unknown ${first.startsWith('-') ? 'option' : 'command'} ${first}${didYouMean(first, candidates)}\n\n${USAGE}`);
+  }
 
   let run: Runner;
   try {

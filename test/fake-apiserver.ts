@@ -818,6 +818,9 @@ export class FakeApiServer {
     if (timeoutSeconds > 0) timers.push(setTimeout(() => { if (!w.silenced) w.close(); }, timeoutSeconds * 1000));
     req.on('close', () => w.close());
     res.on('close', () => w.close());
+    // The client may have gone while this request waited (setLatency): its 'close' has fired
+    // already, so the watch would never end and its timers would keep the process alive.
+    if (res.destroyed || req.socket.destroyed) w.close();
   }
 
   private deliver(w: Watcher, ev: HistoryEvent): void {

@@ -121,7 +121,7 @@ export async function startNetguard(opts: NetguardOptions): Promise<NetguardProc
   mkdirSync(opts.dir, { recursive: true });
   const logFile = join(opts.dir, `netguard-${port}.log`);
   const logFd = openSync(logFile, 'w');
-  const args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--tls-cert', opts.cert.certFile, '--tls-key', opts.cert.keyFile, '--log-level', opts.logLevel ?? 'info'];
+  const args = ['serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', '0', '--tls-cert', opts.cert.certFile, '--tls-key', opts.cert.keyFile, '--log-level', opts.logLevel ?? 'info'];
   if (opts.kubeconfig) args.push('--kubeconfig', opts.kubeconfig);
   const started = performance.now();
   const proc = fork(CLI, args, { execArgv: ['--expose-gc', '--import', PROBE, ...(opts.nodeFlags ?? [])], stdio: ['ignore', logFd, logFd, 'ipc'], env: cleanEnv(opts.dir, opts.env) });

@@ -1,7 +1,8 @@
 // The cluster as `netguard check` sees it: the bundle of manifests is the cluster state.
 // Built once, then read-only. Applies the apiserver's defaults and the cluster's built-ins
 // (the four system namespaces, the metadata.name label, the DNS pods the policy describes)
-// so verdicts match what the server would say about the same objects in a cluster.
+// so verdicts match what the server would say about the same objects in a cluster. Namespace
+// labels are known only when the bundle (or the cluster state) holds Namespace objects.
 import { defaultNetworkPolicySpec } from '../kube/defaulting.ts';
 import { apiGroupOf, GATEWAY_GROUP, isRouteKind } from '../kube/gateway-api.ts';
 import { requirementsMatch, toRequirements, type LabelSelector, type Requirement } from '../kube/selectors.ts';
@@ -136,6 +137,7 @@ export class BundleView implements ClusterView {
   constructor(objects: readonly KubeObject[], options: BundleOptions = {}) {
     const defaultNs = options.defaultNamespace ?? 'default';
     this.complete = options.completeKinds ?? new Set();
+    let sawNamespace = this.complete.has('Namespace');
     for (const name of BUILTIN_NAMESPACES) this.addNamespace(name, {});
     if (options.dns) {
       this.addNamespace(options.dns.namespace, {});
@@ -152,6 +154,7 @@ export class BundleView implements ClusterView {
       switch (obj.kind) {
         case 'Namespace':
           this.addNamespace(name, obj.metadata?.labels ?? {}, isTerminating(obj));
+          sawNamespace = true;
           break;
         case 'IngressClass':
           this.classes.push({
@@ -186,6 +189,10 @@ export class BundleView implements ClusterView {
         }
       }
     }
+    // A bundle that describes no namespace (an app repo, no cluster state) has shown none of
+    // their labels but the name: a namespaceSelector on anything else cannot be judged. One
+    // Namespace object means the bundle describes its namespaces, as a cluster would.
+    if (!sawNamespace) for (const [name, info] of this.nsByName) this.nsByName.set(name, { ...info, labelsUnseen: true });
   }
 
   private addGatewayApi(obj: KubeObject, ns: string | undefined): void {

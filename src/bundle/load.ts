@@ -5,9 +5,10 @@ import { resolve } from 'node:path';
 import { expandPaths, ioReason, parseManifests, readManifestFile, readManifestStdin, type LoadedObject } from './manifests.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
 
-/** A document left out, and why ("not a Kubernetes object ..."). */
+/** A document (or a whole file) left out, and why ("not a Kubernetes object ..."). */
 export interface LoadNote {
   file: string;
+  /** 0: the whole file */
   line: number;
   reason: string;
 }
@@ -36,7 +37,7 @@ export function loadBundle(paths: readonly string[], readStdin: () => string = r
   for (const path of paths) {
     let files: string[];
     try {
-      files = expandPaths([path]);
+      files = expandPaths([path], (file, reason) => result.notes.push({ file, line: 0, reason }));
     } catch (err) {
       if (!isNetguardError(err)) throw err;
       result.problems.push(err);

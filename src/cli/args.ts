@@ -1,4 +1,5 @@
 // The CLI's shared argument vocabulary: namespaces, output specs. Parsing itself is src/args.ts.
+import { didYouMean } from '../args.ts';
 import { NetguardError } from '../errors.ts';
 
 export { parseCommandArgs } from '../args.ts';
@@ -27,7 +28,7 @@ export function parseOutputSpecs<F extends string>(values: readonly string[], fo
     const format = (eq < 0 ? v : v.slice(0, eq)) as F;
     const path = eq < 0 ? undefined : v.slice(eq + 1);
     if (!formats.includes(format)) {
-      throw new NetguardError('USAGE', `unknown output format ${format || '(empty)'} in -o ${v}; use ${formats.join(', ')} (optionally FORMAT=PATH)`);
+      throw new NetguardError('USAGE', `unknown output format ${format || '(empty)'} in -o ${v}; use ${formats.join(', ')} (optionally FORMAT=PATH)${didYouMean(format, formats)}`);
     }
     if (path === '') throw new NetguardError('USAGE', `-o ${v}: no file after "="; write -o ${format}=PATH, or -o ${format} for stdout`);
     return path === undefined || path === '-' ? { format } : { format, path };
@@ -48,6 +49,6 @@ export function parseOutputSpecs<F extends string>(values: readonly string[], fo
 /** A value from a fixed set, with the set named in the error. */
 export function oneOf<T extends string>(option: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) throw new NetguardError('USAGE', `${option} ${value}: use one of ${allowed.join(', ')}`);
+  if (!allowed.includes(value as T)) throw new NetguardError('USAGE', `${option} ${value}: use one of ${allowed.join(', ')}${didYouMean(value, allowed)}`);
   return value as T;
 }

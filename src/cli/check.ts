@@ -276,7 +276,7 @@ function render(format: Format, report: Report, ctx: ReportContext, style: { col
 /** Skipped documents, one line per reason: a folder of 40 recorded AdmissionReviews is one note, not 40. */
 export function noteLines(notes: readonly LoadNote[]): string[] {
   const byReason = new Map<string, string[]>();
-  for (const n of notes) byReason.set(n.reason, [...(byReason.get(n.reason) ?? []), `${n.file}:${n.line}`]);
+  for (const n of notes) byReason.set(n.reason, [...(byReason.get(n.reason) ?? []), n.line > 0 ? `${n.file}:${n.line}` : n.file]);
   return [...byReason].map(([reason, where]) =>
     where.length === 1 ? `${where[0]}: skipped: ${reason}` : `skipped ${where.length} documents: ${reason}: ${where.join(', ')}`,
   );

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isNetguardError } from '../errors.ts';
-import { closest } from '../policies/explain/edit-distance.ts';
+import { closest } from '../edit-distance.ts';
 import { RULES } from '../policies/registry.ts';
 import type { Rule } from '../policies/types.ts';
 import { parseCommandArgs } from './args.ts';

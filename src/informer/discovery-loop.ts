@@ -107,7 +107,7 @@ export class DiscoveryLoop {
       const first = this.error === undefined;
       this.error = `discovery: ${e.message}`;
       this.o.metrics.errors.inc({ resource: 'discovery', type: e.type });
-      for (const w of this.o.watches) w.discoveryFailed(this.error);
+      for (const w of this.o.watches) w.discoveryFailed(this.error, e.type);
       this.o.logger[first ? 'warn' : 'debug']({ errorType: e.type, status: e.status, delayMs: delay }, `${this.error}; retrying`);
       return this.schedule(delay);
     }

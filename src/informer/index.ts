@@ -138,7 +138,10 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
         f.ready &&= r.ready;
         if (r.forbidden && !f.forbidden?.includes(r.spec.resource)) (f.forbidden ??= []).push(r.spec.resource);
         if (r.state === 'not-served' && !f.notServed?.includes(r.spec.resource)) (f.notServed ??= []).push(r.spec.resource);
-        if (r.error && !f.error) f.error = r.error;
+        if (r.error && !f.error) {
+          f.error = r.error;
+          f.errorType = r.errorType;
+        }
         // pods-dns only adds ports to pods already counted
         if (r.id !== 'pods-dns') f.size += r.size();
         if (r.lastSyncAt !== undefined) f.lastSyncAt = f.lastSyncAt === undefined ? r.lastSyncAt : Math.min(f.lastSyncAt, r.lastSyncAt);

@@ -4,7 +4,7 @@
 import { defaultNetworkPolicySpec, serviceType } from '../kube/defaulting.ts';
 import { isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
-import { gatewayClassInfo, gatewayInfo, listenerSetInfo, referenceGrantInfo, routeInfo, servicePorts } from '../view/infos.ts';
+import { clusterIPsOf, gatewayClassInfo, gatewayInfo, listenerSetInfo, referenceGrantInfo, routeInfo, serviceSelector, servicePorts } from '../view/infos.ts';
 import type {
   ContainerPort, GatewayClassInfo, GatewayInfo, IngressClassInfo, ListenerSetInfo, NamespaceInfo, NetworkPolicyInfo, PodSource,
   ReferenceGrantInfo, RouteInfo, ServiceInfo, ServicePort,
@@ -104,11 +104,17 @@ export function projectService(raw: any, strings: StringInterner, portLists: Val
   if (!m || typeof m.namespace !== 'string') return undefined;
   const ports = servicePorts(raw.spec);
   const key = ports.map((p) => `${p.name ?? ''}:${p.port}/${p.protocol}`).join(',');
+  // The selector and ClusterIPs let the DNS rule find the cluster DNS Service (its address family
+  // and address); a selector is shared by a workload's Services, so it is interned.
+  const selector = serviceSelector(raw.spec);
+  const ips = clusterIPsOf(raw.spec);
   return {
     namespace: strings.intern(m.namespace),
     name: m.name,
     type: strings.intern(serviceType(raw.spec)),
     ports: portLists.intern(key, () => Object.freeze(ports.map((p) => Object.freeze(p.name ? { ...p, name: strings.intern(p.name) } : p)))),
+    ...(selector ? { selector: internLabels(selector, strings) } : {}),
+    ...(ips.length > 0 ? { clusterIPs: Object.freeze(ips) } : {}),
   };
 }
 

@@ -27,6 +27,8 @@ export interface CacheReflector {
   readonly live: boolean;
   readonly forbidden: boolean;
   readonly error: string | undefined;
+  /** what kind of error the last one was (forbidden, network...), for /readyz's short code */
+  readonly errorType: ApiError['type'] | undefined;
   readonly lastSyncAt: number | undefined;
   size(): number;
   start(): void;
@@ -54,7 +56,7 @@ export class ServedReflector<T> implements CacheReflector {
   /** when discovery last confirmed "not served" */
   private confirmedAt: number | undefined;
   /** the last discovery failed: a known-empty answer is no longer being confirmed */
-  private discoveryError: string | undefined;
+  private discoveryError: { message: string; type: ApiError['type'] } | undefined;
   private isReady = false;
   private readonly firstReady: Promise<void>;
   private resolveReady!: () => void;
@@ -105,7 +107,11 @@ export class ServedReflector<T> implements CacheReflector {
   }
 
   get error(): string | undefined {
-    return this.inner?.error ?? (this.version === undefined ? this.discoveryError : undefined);
+    return this.inner ? this.inner.error : this.version === undefined ? this.discoveryError?.message : undefined;
+  }
+
+  get errorType(): ApiError['type'] | undefined {
+    return this.inner ? this.inner.errorType : this.version === undefined ? this.discoveryError?.type : undefined;
   }
 
   get lastSyncAt(): number | undefined {
@@ -132,8 +138,8 @@ export class ServedReflector<T> implements CacheReflector {
   }
 
   /** Discovery failed: keep what we have; a resource not yet placed reports why it waits. */
-  discoveryFailed(message: string): void {
-    this.discoveryError = message;
+  discoveryFailed(message: string, type: ApiError['type']): void {
+    this.discoveryError = { message, type };
   }
 
   /**

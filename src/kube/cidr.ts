@@ -103,3 +103,106 @@ export function cidrWithin(inner: Cidr, outer: Cidr): boolean {
 export function isHostCidr(cidr: Cidr): boolean {
   return cidr.prefix === (cidr.family === 4 ? 32 : 128);
 }
+
+export type Family = 4 | 6;
+
+export function familyWidth(family: Family): number {
+  return family === 4 ? 32 : 128;
+}
+
+/**
+ * A set of addresses of one family: sorted, disjoint, non-adjacent inclusive ranges. What an
+ * ipBlock allows is such a set (cidr minus except), and so are the pod and service CIDRs; the
+ * DNS rule compares them exactly.
+ */
+export type Ranges = readonly (readonly [bigint, bigint])[];
+
+export function cidrRanges(cidr: Cidr): Ranges {
+  const size = 1n << BigInt(familyWidth(cidr.family) - cidr.prefix);
+  return [[cidr.base, cidr.base + size - 1n]];
+}
+
+/** Every address of the family. */
+export function allOf(family: Family): Ranges {
+  return [[0n, (1n << BigInt(familyWidth(family))) - 1n]];
+}
+
+export function union(a: Ranges, b: Ranges): Ranges {
+  const all = [...a, ...b].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  const out: [bigint, bigint][] = [];
+  for (const [lo, hi] of all) {
+    const last = out[out.length - 1];
+    if (last && lo <= last[1] + 1n) {
+      if (hi > last[1]) last[1] = hi;
+    } else out.push([lo, hi]);
+  }
+  return out;
+}
+
+export function subtract(a: Ranges, b: Ranges): Ranges {
+  let out: [bigint, bigint][] = a.map(([lo, hi]) => [lo, hi]);
+  for (const [blo, bhi] of b) {
+    const next: [bigint, bigint][] = [];
+    for (const [lo, hi] of out) {
+      if (bhi < lo || blo > hi) {
+        next.push([lo, hi]);
+        continue;
+      }
+      if (blo > lo) next.push([lo, blo - 1n]);
+      if (bhi < hi) next.push([bhi + 1n, hi]);
+    }
+    out = next;
+  }
+  return out;
+}
+
+export function intersect(a: Ranges, b: Ranges): Ranges {
+  const out: [bigint, bigint][] = [];
+  for (const [alo, ahi] of a) {
+    for (const [blo, bhi] of b) {
+      const lo = alo > blo ? alo : blo;
+      const hi = ahi < bhi ? ahi : bhi;
+      if (lo <= hi) out.push([lo, hi]);
+    }
+  }
+  return union(out, []);
+}
+
+export function isEmpty(a: Ranges): boolean {
+  return a.length === 0;
+}
+
+/** Every address of `inner` is in `outer`. */
+export function covers(outer: Ranges, inner: Ranges): boolean {
+  return isEmpty(subtract(inner, outer));
+}
+
+/** The ranges of a CIDR list of one family (others ignored). */
+export function rangesOf(cidrs: readonly Cidr[], family: Family): Ranges {
+  return cidrs.filter((c) => c.family === family).reduce<Ranges>((acc, c) => union(acc, cidrRanges(c)), []);
+}
+
+/** "10.96.0.0/12" back from a Cidr, for messages. */
+export function formatCidr(cidr: Cidr): string {
+  return `${formatIp({ family: cidr.family, value: cidr.base })}/${cidr.prefix}`;
+}
+
+export function formatIp(ip: Ip): string {
+  if (ip.family === 4) return [24n, 16n, 8n, 0n].map((s) => String((ip.value >> s) & 255n)).join('.');
+  const words = Array.from({ length: 8 }, (_, i) => Number((ip.value >> BigInt(112 - 16 * i)) & 0xffffn));
+  // The longest run of zero words (two or more) becomes "::".
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}

@@ -1,6 +1,7 @@
 // Turns a Pod or a workload into the PodSource the rules match selectors against.
 // Both cluster views use this, so a Deployment counts the same in CI and in the cluster.
-import type { GeneratedLabels, Labels } from './selectors.ts';
+import { HASH_VALUE, UID_VALUE, type GeneratedLabels, type GeneratedValue } from './generated-labels.ts';
+import type { Labels } from './selectors.ts';
 
 export interface ContainerPort {
   name?: string;
@@ -26,9 +27,6 @@ export interface PodSource {
 const WORKLOAD_KINDS = new Set<PodSource['kind']>([
   'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController',
 ]);
-
-/** StatefulSets can be large; past this many ordinals we stop enumerating and accept any. */
-const MAX_ENUMERATED_ORDINALS = 1000;
 
 export function isPodSourceKind(kind: unknown): kind is PodSource['kind'] {
   return kind === 'Pod' || WORKLOAD_KINDS.has(kind as PodSource['kind']);
@@ -56,7 +54,7 @@ function podSpecPorts(podSpec: any): ContainerPort[] | undefined {
 
 function replicasOf(spec: any): number {
   // The apiserver defaults replicas to 1.
-  return typeof spec?.replicas === 'number' && spec.replicas >= 0 ? spec.replicas : 1;
+  return Number.isInteger(spec?.replicas) && spec.replicas >= 0 ? spec.replicas : 1;
 }
 
 /** spec.ordinals.start (StatefulSetStartOrdinal, GA in 1.31): pods are <name>-<start>...<name>-<start+replicas-1>. */
@@ -65,47 +63,81 @@ function startOrdinalOf(spec: any): number {
   return Number.isInteger(start) && start >= 0 ? start : 0;
 }
 
-/** Indexed Jobs label each pod batch.kubernetes.io/job-completion-index: 0..completions-1 (1.28+). */
-function completionIndexLabel(jobSpec: any): GeneratedLabels {
+// Which labels each controller puts on the pods it creates, read from kubernetes/kubernetes
+// (docs/rules/controller-labels.md has the table with every source):
+//   Deployment   pod-template-hash = controller.ComputeHash(template), a SafeEncodeString'd fnv32
+//                (pkg/controller/deployment/sync.go getNewReplicaSet; overrides the template's)
+//   ReplicaSet, ReplicationController: none (a Deployment's ReplicaSet already has the hash in its template)
+//   StatefulSet  statefulset.kubernetes.io/pod-name = <name>-<ordinal>, apps.kubernetes.io/pod-index =
+//                <ordinal> (stateful_set_utils.go updateIdentity), controller-revision-hash = the
+//                ControllerRevision's name <name>-<hash> (setPodRevision; history.ControllerRevisionName)
+//   DaemonSet    controller-revision-hash = <hash>, pod-template-generation = the generation kept in
+//                annotation deprecated.daemonset.template.generation (daemon/util CreatePodTemplate)
+//   Job          job-name, batch.kubernetes.io/job-name = <name>, controller-uid,
+//                batch.kubernetes.io/controller-uid = <uid>, added by the apiserver unless
+//                manualSelector is true, and never over a value the template sets
+//                (pkg/registry/batch/job/strategy.go generateSelector); Indexed Jobs:
+//                batch.kubernetes.io/job-completion-index = <index> per pod (job controller
+//                addCompletionIndexLabel, PodIndexLabel)
+//   CronJob      its Jobs are named <cronjob>-<scheduled time in Unix minutes>
+//                (cronjob/utils.go getJobName), then the Job labels above apply
+const DEPLOYMENT_LABELS: GeneratedLabels = Object.freeze({ 'pod-template-hash': HASH_VALUE });
+const POD_TEMPLATE_GENERATION_ANNOTATION = 'deprecated.daemonset.template.generation';
+
+/** batch.kubernetes.io/job-completion-index of an Indexed Job: 0..completions-1, one per pod. */
+function completionIndexLabel(jobSpec: any): Record<string, GeneratedValue> {
   if (jobSpec?.completionMode !== 'Indexed') return {};
   const completions = jobSpec.completions;
-  const values = Number.isInteger(completions) && completions >= 0 && completions <= MAX_ENUMERATED_ORDINALS
-    ? Array.from({ length: completions }, (_, i) => String(i))
-    : '*';
-  return { 'batch.kubernetes.io/job-completion-index': values };
+  const max = Number.isInteger(completions) && completions >= 0 ? completions - 1 : undefined;
+  return { 'batch.kubernetes.io/job-completion-index': { kind: 'number', prefix: '', min: 0, ...(max !== undefined ? { max } : {}), ordinal: true } };
 }
 
-function generatedLabels(kind: PodSource['kind'], name: string, spec: any): GeneratedLabels | undefined {
+/**
+ * The Job labels the apiserver adds when it generates the selector (manualSelector not true),
+ * each only where the template has none of its own; then the completion index.
+ */
+function jobLabels(jobSpec: any, templateLabels: Labels, jobName: GeneratedValue, uid: GeneratedValue): GeneratedLabels {
+  const out: Record<string, GeneratedValue> = {};
+  if (jobSpec?.manualSelector !== true) {
+    for (const key of ['job-name', 'batch.kubernetes.io/job-name']) if (!Object.hasOwn(templateLabels, key)) out[key] = jobName;
+    for (const key of ['controller-uid', 'batch.kubernetes.io/controller-uid']) if (!Object.hasOwn(templateLabels, key)) out[key] = uid;
+  }
+  return { ...out, ...completionIndexLabel(jobSpec) };
+}
+
+function generatedLabels(kind: PodSource['kind'], obj: any, templateLabels: Labels): GeneratedLabels | undefined {
+  const name: string = obj.metadata.name;
+  const spec = obj.spec;
   switch (kind) {
     case 'Deployment':
-      return { 'pod-template-hash': '*' };
+      return DEPLOYMENT_LABELS;
     case 'StatefulSet': {
-      const replicas = replicasOf(spec);
-      if (replicas > MAX_ENUMERATED_ORDINALS) {
-        return { 'statefulset.kubernetes.io/pod-name': '*', 'apps.kubernetes.io/pod-index': '*', 'controller-revision-hash': '*' };
-      }
-      const start = startOrdinalOf(spec);
-      const ordinals = Array.from({ length: replicas }, (_, i) => String(start + i));
+      const min = startOrdinalOf(spec);
+      const max = min + replicasOf(spec) - 1;
       return {
-        'statefulset.kubernetes.io/pod-name': ordinals.map((i) => `${name}-${i}`),
-        'apps.kubernetes.io/pod-index': ordinals,
-        'controller-revision-hash': '*',
+        'statefulset.kubernetes.io/pod-name': { kind: 'number', prefix: `${name}-`, min, max, ordinal: true },
+        'apps.kubernetes.io/pod-index': { kind: 'number', prefix: '', min, max, ordinal: true },
+        // ControllerRevisionName cuts the prefix at 223 bytes.
+        'controller-revision-hash': { kind: 'hash', prefix: `${name.slice(0, 223)}-` },
       };
     }
-    case 'DaemonSet':
-      return { 'controller-revision-hash': '*', 'pod-template-generation': '*' };
-    case 'Job':
-      return {
-        'job-name': [name], 'batch.kubernetes.io/job-name': [name],
-        'controller-uid': '*', 'batch.kubernetes.io/controller-uid': '*',
-        ...completionIndexLabel(spec),
-      };
-    case 'CronJob':
-      return {
-        'job-name': '*', 'batch.kubernetes.io/job-name': '*',
-        'controller-uid': '*', 'batch.kubernetes.io/controller-uid': '*',
-        ...completionIndexLabel(spec?.jobTemplate?.spec),
-      };
+    case 'DaemonSet': {
+      // The apiserver starts the generation at 1 and keeps it in an annotation the controller reads.
+      const annotated = obj.metadata?.annotations?.[POD_TEMPLATE_GENERATION_ANNOTATION];
+      const generation: GeneratedValue = typeof annotated === 'string' && /^[1-9]\d{0,17}$/.test(annotated)
+        ? [annotated]
+        : { kind: 'number', prefix: '', min: 1, unit: 'generation' };
+      return { 'controller-revision-hash': HASH_VALUE, 'pod-template-generation': generation };
+    }
+    case 'Job': {
+      const uid = obj.metadata?.uid;
+      return jobLabels(spec, templateLabels, [name], typeof uid === 'string' && uid !== '' ? [uid] : UID_VALUE);
+    }
+    case 'CronJob': {
+      // Every run is a new Job with its own name and UID, never the CronJob's.
+      const uid = obj.metadata?.uid;
+      return jobLabels(spec?.jobTemplate?.spec, templateLabels, { kind: 'number', prefix: `${name}-`, min: 0, unit: 'scheduled minute' }, typeof uid === 'string' && uid !== '' ? { kind: 'uid', not: uid } : UID_VALUE);
+    }
     default:
       return undefined;
   }
@@ -124,12 +156,13 @@ export function podSourceFromObject(obj: any, namespaceFallback = 'default'): Po
   }
   const template = kind === 'CronJob' ? obj.spec?.jobTemplate?.spec?.template : obj.spec?.template;
   const ports = podSpecPorts(template?.spec);
-  const generated = generatedLabels(kind, name, obj.spec);
+  const labels = stringMap(template?.metadata?.labels);
+  const generated = generatedLabels(kind, obj, labels);
   return {
     kind,
     namespace,
     name,
-    labels: stringMap(template?.metadata?.labels),
+    labels,
     ...(generated ? { generated } : {}),
     workloadLabels: stringMap(obj.metadata.labels),
     ...(ports ? { ports } : {}),

@@ -3,6 +3,7 @@
 // a null/absent selector is the caller's business (Service: "no selector" means unmanaged).
 import { isNetguardError, NetguardError } from '../errors.ts';
 import { isRecord } from './objects.ts';
+import { generatedRequirementHolds, ordinalsAgree, type GeneratedLabels } from './generated-labels.ts';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -23,12 +24,7 @@ export interface Requirement {
   values: readonly string[];
 }
 
-/**
- * Labels a controller adds to pods it creates, whose exact value we may not know
- * ('*': any value, e.g. pod-template-hash) or whose values we can enumerate
- * (statefulset.kubernetes.io/pod-name: web-0, web-1...).
- */
-export type GeneratedLabels = Readonly<Record<string, readonly string[] | '*'>>;
+export type { GeneratedLabels, GeneratedValue } from './generated-labels.ts';
 
 const OPERATORS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
 
@@ -83,27 +79,24 @@ export function isEmptySelector(selector: unknown): boolean {
 }
 
 /**
- * Does one requirement hold for a label set? Generated labels whose value is unknown ('*')
- * count as "could match" for In/Exists and "could match" for NotIn: netguard never calls a
- * selector dangling on the strength of a value it cannot know.
+ * Does one requirement hold for a label set? A generated label (one the controller adds, see
+ * generated-labels.ts) is judged on the values the controller can give it, whatever the
+ * template says: the controller's value is the one the pods carry. A selector holds on a
+ * template when it holds on some pod the template stands for.
  */
 export function requirementMatches(req: Requirement, labels: Labels, generated?: GeneratedLabels): boolean {
-  const has = Object.prototype.hasOwnProperty.call(labels, req.key);
   // Own properties only: a key such as "constructor" or "toString" must not find Object.prototype's.
-  const gen = generated && Object.prototype.hasOwnProperty.call(generated, req.key) ? generated[req.key] : undefined;
+  if (generated && Object.prototype.hasOwnProperty.call(generated, req.key)) return generatedRequirementHolds(req, generated[req.key]);
+  const has = Object.prototype.hasOwnProperty.call(labels, req.key);
   switch (req.operator) {
     case 'In':
-      if (has && hasValue(req.values, labels[req.key])) return true;
-      if (gen === '*') return true;
-      return gen !== undefined && gen.some((v) => hasValue(req.values, v));
+      return has && hasValue(req.values, labels[req.key]);
     case 'NotIn':
-      if (has) return !hasValue(req.values, labels[req.key]);
-      if (gen === undefined || gen === '*') return true;
-      return gen.some((v) => !hasValue(req.values, v));
+      return !has || !hasValue(req.values, labels[req.key]);
     case 'Exists':
-      return has || gen !== undefined;
+      return has;
     case 'DoesNotExist':
-      return !has && gen === undefined;
+      return !has;
   }
 }
 
@@ -121,7 +114,8 @@ export function hasValue(values: readonly string[], v: string): boolean {
 
 export function requirementsMatch(reqs: readonly Requirement[], labels: Labels, generated?: GeneratedLabels): boolean {
   for (const req of reqs) if (!requirementMatches(req, labels, generated)) return false;
-  return true;
+  // Per-pod labels (a StatefulSet's pod-name and pod-index) must agree on one pod.
+  return generated === undefined || reqs.length < 2 || ordinalsAgree(reqs, generated);
 }
 
 /** Convenience for one-off checks; hot paths should call toRequirements once. */

@@ -42,8 +42,4 @@ export const NEAR_MISS_MAX_CORRECTIONS = 3;
 export const EVIDENCE_REQUIREMENTS = 8;
 /** Distinct key=value pairs compared for "labels found" evidence. */
 export const EVIDENCE_PAIRS = 1000;
-/**
- * Strings longer than this are never compared by edit distance (its cost is the product of the
- * two lengths). A valid label key=value is at most 381 characters, real ones well under 100.
- */
-export const EDIT_DISTANCE_MAX_LENGTH = 128;
+export { EDIT_DISTANCE_MAX_LENGTH } from '../edit-distance.ts';

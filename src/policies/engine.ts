@@ -14,9 +14,11 @@
 //     deadline is stopped at its next check (every cluster lookup is one; rules and the
 //     explanation helpers check ctx.deadline in their loops): the review is then incomplete.
 import { performance } from 'node:perf_hooks';
+import { closest } from '../edit-distance.ts';
 import { isCleanupRequest, type RequestUser } from '../kube/cleanup.ts';
 import { defaultObject } from '../kube/defaulting.ts';
 import { isClusterScoped } from '../kube/objects.ts';
+import { truncate } from '../kube/text.ts';
 import { StalenessRecorder } from '../view/staleness.ts';
 import { Deadline, isBudgetExceeded, NO_DEADLINE } from './deadline.ts';
 import type { ClusterView } from '../view/view.ts';
@@ -30,7 +32,19 @@ export const IGNORE_ANNOTATION_PREFIX = 'ignore.netguard.io/';
 export const ENGINE_MESSAGES: Record<string, string> = {
   'ignore-annotation-without-reason': 'the rule\'s ignore annotation has an empty value; a reason is required for it to be honoured',
   'ignore-annotation-not-allowed': 'the rule\'s ignore annotation is present but the policy sets allowIgnoreAnnotation: false',
+  'ignore-annotation-unknown-rule': 'an ignore.netguard.io/ annotation names no rule, but is one typo away from this rule\'s (which ran)',
 };
+
+/** ignore.netguard.io/<id> annotations whose id is no rule's: typos that silently ignore nothing. */
+function unknownIgnoreIds(annotations: Record<string, unknown>, ids: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const key in annotations) {
+    if (!key.startsWith(IGNORE_ANNOTATION_PREFIX)) continue;
+    const id = key.slice(IGNORE_ANNOTATION_PREFIX.length);
+    if (!ids.has(id)) out.push(id);
+  }
+  return out;
+}
 
 export interface ReviewInput {
   operation: Operation;
@@ -145,6 +159,8 @@ export function evaluate(
   const view = new StalenessRecorder(cluster, policy.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS, budget ? () => deadline.check() : undefined);
   const notEvaluated: string[] = [];
   let stopped: BudgetExhausted['stopped'];
+  const ruleIds = new Set([...RULES, ...rules].map((r) => r.id));
+  const strayIgnores = unknownIgnoreIds(annotations, ruleIds);
 
   for (const rule of rules) {
     const config = policy.rules[rule.id];
@@ -171,6 +187,22 @@ export function evaluate(
             : `annotation ${ignoreKey} is not honoured: the policy sets allowIgnoreAnnotation: false for this rule`,
         path: `metadata.annotations.${ignoreKey}`,
         hint: reason === '' ? `give a reason: ${ignoreKey}: "<why this is safe>"` : undefined,
+      });
+    }
+
+    // ignore.netguard.io/egress-alows-dns ignores nothing: say which rule it was meant for.
+    for (const id of strayIgnores) {
+      if (closest(id, ruleIds) !== rule.id) continue;
+      const key = IGNORE_ANNOTATION_PREFIX + id;
+      result.findings.push({
+        rule: rule.id,
+        messageId: 'ignore-annotation-unknown-rule',
+        action: 'warn',
+        verdict: 'violation',
+        object: ref,
+        message: `annotation ${truncate(key, 80)} names no netguard rule, so it ignores nothing; did you mean ${IGNORE_ANNOTATION_PREFIX}${rule.id}?`,
+        path: `metadata.annotations.${key}`,
+        hint: `rename it to ${IGNORE_ANNOTATION_PREFIX}${rule.id}`,
       });
     }
 

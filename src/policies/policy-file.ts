@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isCollection, isMap, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode } from 'yaml';
+import { closest } from '../edit-distance.ts';
 import { NetguardError } from '../errors.ts';
+import { parseCidr } from '../kube/cidr.ts';
 import { RULES } from './registry.ts';
 import { buildPolicySchema } from './policy-schema.ts';
 import { DEFAULT_STALE_AFTER_SECONDS, type BaseRuleConfig, type DnsSettings, type Policy } from './types.ts';
@@ -22,7 +24,8 @@ const DEFAULT_DNS: DnsSettings = {
 
 const DEFAULT_EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease'];
 
-const ajv = new Ajv({ allErrors: true, strict: true });
+// verbose: errors carry their schema, so an unknown key or value can be matched against the known ones.
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 const validate = ajv.compile(buildPolicySchema(RULES));
 
 /** A ConfigMap holds at most 1 MiB; a policy is a few hundred bytes. Larger is a mistake, not a policy. */
@@ -82,7 +85,24 @@ export function parsePolicy(text: string, source = '<policy>'): Policy {
       errors: messages,
     });
   }
+  checkCidrs(data as any, doc, lineCounter, source);
   return withDefaults(data as any, text, source);
+}
+
+/** cluster.podCIDRs and serviceCIDRs must be CIDRs: a typo there would make the DNS rule judge on nothing. */
+function checkCidrs(data: any, doc: ReturnType<typeof parseDocument>, lc: LineCounter, source: string): void {
+  const problems: string[] = [];
+  for (const key of ['podCIDRs', 'serviceCIDRs'] as const) {
+    const list: unknown[] = Array.isArray(data?.cluster?.[key]) ? data.cluster[key] : [];
+    list.forEach((text, i) => {
+      if (parseCidr(text)) return;
+      const line = lineOf(doc, ['cluster', key, String(i)], lc, false);
+      problems.push(`cluster.${key}.${i}${line ? ` (${source}:${line})` : ''}: ${JSON.stringify(text)} is not a CIDR such as 10.244.0.0/16 or fd00:10:244::/56`);
+    });
+  }
+  if (problems.length > 0) {
+    throw new NetguardError('POLICY_INVALID', `invalid policy ${source}:\n  ${problems.join('\n  ')}`, { file: source, errors: problems });
+  }
 }
 
 function withDefaults(data: any, text: string, source: string): Policy {
@@ -106,6 +126,7 @@ function withDefaults(data: any, text: string, source: string): Policy {
     staleAfterSeconds: data.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS,
     excludeNamespaces: data.excludeNamespaces ?? DEFAULT_EXCLUDED,
     dns: { ...DEFAULT_DNS, ...(data.dns ?? {}), portNames: { ...DEFAULT_DNS.portNames, ...(data.dns?.portNames ?? {}) } },
+    cluster: { podCIDRs: data.cluster?.podCIDRs ?? [], serviceCIDRs: data.cluster?.serviceCIDRs ?? [] },
     rules,
     hash: createHash('sha256').update(text).digest('hex'),
     source,
@@ -120,12 +141,15 @@ function describeSchemaError(err: ErrorObject, doc: ReturnType<typeof parseDocum
   if (err.keyword === 'additionalProperties') {
     const key = String((err.params as any).additionalProperty);
     nodePath = [...path, key];
-    what = `unknown key ${quoteKey(key)}`;
+    // "acton" for "action", "egress-allow-dns" for "egress-allows-dns": the schema knows the keys here.
+    const near = closest(key, Object.keys((err.parentSchema as any)?.properties ?? {}));
+    what = `unknown ${path.length === 1 && path[0] === 'rules' ? 'rule' : 'key'} ${quoteKey(key)}${near ? `; did you mean ${quoteKey(near)}?` : ''}`;
   } else if (err.keyword === 'required') {
     what = `missing key "${(err.params as any).missingProperty}"`;
   } else if (err.keyword === 'enum' || err.keyword === 'const') {
-    const allowed = (err.params as any).allowedValues ?? [(err.params as any).allowedValue];
-    what = `must be one of ${allowed.map((v: unknown) => JSON.stringify(v)).join(', ')}`;
+    const allowed: unknown[] = (err.params as any).allowedValues ?? [(err.params as any).allowedValue];
+    const near = typeof err.data === 'string' ? closest(err.data, allowed.filter((v): v is string => typeof v === 'string')) : undefined;
+    what = `must be one of ${allowed.map((v: unknown) => JSON.stringify(v)).join(', ')}${near ? `; did you mean ${JSON.stringify(near)}?` : ''}`;
   } else {
     what = err.message ?? 'is invalid';
   }

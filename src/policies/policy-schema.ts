@@ -61,6 +61,15 @@ export function buildPolicySchema(rules: readonly Rule<any>[]): Record<string, u
           ips: { ...stringList, description: 'extra DNS addresses only an ipBlock reaches, e.g. NodeLocal DNSCache 169.254.20.10' },
         },
       },
+      cluster: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'address ranges netguard cannot read from the API; with them the DNS rule judges ipBlocks exactly',
+        properties: {
+          podCIDRs: { ...stringList, description: 'the pod address ranges (the control plane\'s --cluster-cidr), e.g. ["10.244.0.0/16"]; empty: unknown' },
+          serviceCIDRs: { ...stringList, description: 'the Service ClusterIP ranges (--service-cluster-ip-range), e.g. ["10.96.0.0/12"]; empty: unknown' },
+        },
+      },
       rules: { type: 'object', additionalProperties: false, properties: ruleProps },
     },
   };

@@ -81,6 +81,16 @@ export interface DnsSettings {
   ips: string[];
 }
 
+/**
+ * What netguard cannot read from the API: the cluster's pod and Service address ranges (the
+ * --cluster-cidr and --service-cluster-ip-range of the control plane). Empty: unknown. With
+ * them the DNS rule judges ipBlocks exactly instead of answering unknown.
+ */
+export interface ClusterSettings {
+  podCIDRs: string[];
+  serviceCIDRs: string[];
+}
+
 /** Messages become kubectl warnings (256 max); parts are bounded, and this bounds the whole. */
 export const MAX_MESSAGE = 240;
 
@@ -104,6 +114,8 @@ export interface Policy {
   staleAfterSeconds?: number;
   excludeNamespaces: string[];
   dns: DnsSettings;
+  /** policy-file always sets it; absent (hand-built policies): nothing known */
+  cluster?: ClusterSettings;
   rules: Record<string, BaseRuleConfig & Record<string, unknown>>;
   /** sha256 of the file's bytes; exposed in logs and metrics so operators know what is loaded. */
   hash: string;

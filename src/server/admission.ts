@@ -46,7 +46,8 @@ export type BadReviewReason =
   | 'not-an-admission-review'
   | 'unsupported-api-version'
   | 'missing-uid'
-  | 'bad-request-field';
+  | 'bad-request-field'
+  | 'missing-object';
 
 export type DecodeResult =
   | { ok: true; review: DecodedReview }
@@ -59,6 +60,15 @@ function fail(reason: BadReviewReason, message: string, uid?: string): DecodeRes
 /** `application/json` with any parameters (charset=utf-8 is what the apiserver sends). */
 export function isJsonContentType(header: string | undefined): boolean {
   return header !== undefined && header.split(';')[0].trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * The Content-Encoding we cannot read, or undefined. The apiserver never compresses a review;
+ * gzip bytes handed to JSON.parse would be reported as malformed JSON, which they are not.
+ */
+export function unsupportedEncoding(header: string | string[] | undefined): string | undefined {
+  const value = (Array.isArray(header) ? header.join(', ') : (header ?? '')).trim();
+  return value === '' || value.toLowerCase() === 'identity' ? undefined : value;
 }
 
 export function decodeReview(contentType: string | undefined, body: Buffer | undefined): DecodeResult {
@@ -95,6 +105,10 @@ export function decodeReview(contentType: string | undefined, body: Buffer | und
     if (req[field] !== undefined && req[field] !== null && !isRecord(req[field])) {
       return fail('bad-request-field', `request.${field} must be an object or null`, uid);
     }
+  }
+  // Nothing to judge: allowing it would let a malformed review through unchecked.
+  if ((req.operation === 'CREATE' || req.operation === 'UPDATE') && !isRecord(req.object)) {
+    return fail('missing-object', `request.object is required for ${req.operation}`, uid);
   }
   const kind = isRecord(req.kind) ? req.kind : {};
   return {

@@ -9,6 +9,8 @@ import type { ClusterStateSource } from '../view/source.ts';
 import { emptyView } from '../view/empty-view.ts';
 import type { Policy, Rule } from '../policies/types.ts';
 import { MAX_BODY_BYTES } from './admission.ts';
+import { bodyGate, DEFAULT_BODY_BUDGET_BYTES } from './body-gate.ts';
+import { DEFAULT_CONNECTION_LIMITS, serverOptions, trackConnections, type ConnectionLimits, type ConnectionTracker } from './connections.ts';
 import { registerHealthRoutes, type HealthState } from './health.ts';
 import { requireClientCertificate } from './client-auth.ts';
 import { serverMetrics } from './metrics.ts';
@@ -35,9 +37,18 @@ export interface AppDeps {
   rules?: readonly Rule<any>[];
   /** shared, mutable readiness state; main flips shuttingDown on SIGTERM */
   health?: HealthState;
+  /** default DEFAULT_CONNECTION_LIMITS; tests shorten the timeouts */
+  limits?: Partial<ConnectionLimits>;
+  /** request-body bytes read and evaluated at once; default DEFAULT_BODY_BUDGET_BYTES */
+  bodyBudgetBytes?: number;
+  /** serve GET /metrics here too; main turns it off when the separate metrics listener runs. Default true */
+  metricsRoute?: boolean;
 }
 
-export type NetguardApp = FastifyInstance<HttpsServer>;
+export type NetguardApp = FastifyInstance<HttpsServer> & {
+  /** the server's open connections, for the shutdown deadline */
+  connections: ConnectionTracker;
+};
 
 export function buildApp(deps: AppDeps): NetguardApp {
   const health: HealthState = deps.health ?? { shuttingDown: false };
@@ -56,6 +67,8 @@ export function buildApp(deps: AppDeps): NetguardApp {
   });
   if (deps.clientCa && !deps.tls) throw new Error('buildApp: clientCa needs tls (client certificates exist only over TLS)');
   if (deps.tls) metrics.certificateExpiry.set(Math.floor(deps.tls.notAfter.getTime() / 1000));
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...deps.limits };
+  const timeouts = serverOptions(limits);
 
   // The cast: Fastify's types pick the server type from literal options; ours is decided at run time.
   const app = Fastify({
@@ -66,15 +79,28 @@ export function buildApp(deps: AppDeps): NetguardApp {
     // id that means something in the apiserver's audit log), and two children per request cost
     // more than the line itself. Other log lines carry reqId explicitly.
     childLoggerFactory: (logger) => logger,
-    ...(deps.tls ? { https: tlsOptions(deps.tls, deps.clientCa) } : {}),
+    ...(deps.tls ? { https: { ...tlsOptions(deps.tls, deps.clientCa), ...timeouts } } : { http: timeouts }),
     // On close: idle keep-alive sockets are closed at once, in-flight requests finish.
     forceCloseConnections: 'idle',
     // Longer than the apiserver's idle-connection timeout (Go's 90 s): the client should be the
     // one to drop an idle connection, or a POST can race our close and fail the admission.
-    keepAliveTimeout: 120_000,
-    return503OnClosing: true,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // A request on a connection still open after close() is answered, not refused: the
+    // apiserver sent it to a pod that was still its endpoint. Fastify adds Connection: close.
+    return503OnClosing: false,
     bodyLimit: MAX_BODY_BYTES,
   }) as unknown as NetguardApp;
+  app.decorate('connections', trackConnections(app.server, limits, deps.tls !== undefined));
+
+  // From SIGTERM on, every answer closes its connection. A keep-alive connection left open
+  // would be closed by us at the end of the drain, and a request the client writes at that
+  // moment would be lost (ECONNRESET); closed after an answer, the client dials again and
+  // reaches a pod that is still an endpoint.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (health.shuttingDown) reply.header('connection', 'close');
+    done(null, payload);
+  });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 400 : (err.statusCode ?? 500);
@@ -106,9 +132,10 @@ export function buildApp(deps: AppDeps): NetguardApp {
       metrics,
       rules: deps.rules,
       view: () => deps.cluster?.view ?? emptyView,
+      gate: bodyGate({ budgetBytes: deps.bodyBudgetBytes ?? DEFAULT_BODY_BUDGET_BYTES }),
     }),
   );
   registerHealthRoutes(app, health);
-  app.get('/metrics', async (_request, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
+  if (deps.metricsRoute !== false) app.get('/metrics', async (_request, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
   return app;
 }

@@ -20,6 +20,8 @@ export interface ServeConfig {
   port: number;
   /** where the serving certificate comes from (cert-config.ts) */
   certMode: CertMode;
+  /** plain-HTTP port for GET /metrics; 0: no separate listener (then /metrics is on the HTTPS port) */
+  metricsPort: number;
   /** certMode files: both; otherwise neither */
   tlsCert?: string;
   tlsKey?: string;
@@ -41,6 +43,8 @@ Options (each also read from the environment variable shown; flags win):
   --policy FILE       policy file                    NETGUARD_POLICY    (default: bundled policies/default.yaml)
   --host H            address to listen on           NETGUARD_HOST      (default: 127.0.0.1)
   --port N            port to listen on (0: any)     NETGUARD_PORT      (default: 8443)
+  --metrics-port N    plain-HTTP port for /metrics   NETGUARD_METRICS_PORT (default: 9090)
+                      (0: none; /metrics is then served on the HTTPS port)
   --cert-mode MODE    self-managed, files or dev     NETGUARD_CERT_MODE (default: files with --tls-cert, else dev)
                       self-managed: netguard keeps its CA and certificate in a Secret, renews
                       them and sets the webhook's caBundle (needs the cluster API)
@@ -48,7 +52,7 @@ Options (each also read from the environment variable shown; flags win):
   --tls-key FILE      its private key (PEM)          NETGUARD_TLS_KEY
   --client-ca FILE    require a client certificate   NETGUARD_CLIENT_CA (default: none)
                       signed by this CA (the apiserver's); others get 401.
-                      GET /healthz, /readyz and /metrics stay open.
+                      GET /healthz and /readyz (and /metrics) stay open.
   --kubeconfig FILE   cluster to watch               NETGUARD_KUBECONFIG, then KUBECONFIG
                       (default: in-cluster service account, then ~/.kube/config, else no cluster)
   --log-level L       fatal|error|warn|info|debug|trace|silent   NETGUARD_LOG_LEVEL (default: info)
@@ -75,6 +79,7 @@ const OPTIONS = {
   policy: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
+  'metrics-port': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'client-ca': { type: 'string' },
@@ -98,8 +103,9 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (positionals.length > 0) throw usage(`unexpected argument ${positionals[0]}`);
 
-  const portText = pick(values.port, env.NETGUARD_PORT) ?? '8443';
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw usage(`--port must be a number from 0 to 65535, got "${portText}"`);
+  const port = portNumber('--port', pick(values.port, env.NETGUARD_PORT) ?? '8443');
+  const metricsPort = portNumber('--metrics-port', pick(values['metrics-port'], env.NETGUARD_METRICS_PORT) ?? '9090');
+  if (metricsPort !== 0 && metricsPort === port) throw usage(`--metrics-port must differ from --port (both ${port}); 0 serves /metrics on the HTTPS port`);
 
   const logLevel = (pick(values['log-level'], env.NETGUARD_LOG_LEVEL) ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -124,7 +130,8 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   return {
     policyFile: pick(values.policy, env.NETGUARD_POLICY) ?? DEFAULT_POLICY_FILE,
     host,
-    port: Number(portText),
+    port,
+    metricsPort,
     certMode: certificates.certMode,
     ...(tlsCert !== undefined && tlsKey !== undefined ? { tlsCert, tlsKey } : {}),
     ...(certificates.selfManaged ? { selfManaged: certificates.selfManaged } : {}),
@@ -135,6 +142,13 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     shutdownDelayMs: Math.round(delay * 1000),
     help: values.help === true,
   };
+}
+
+function portNumber(flag: string, text: string): number {
+  if (/^\d{1,5}$/.test(text) && Number(text) <= 65535) return Number(text);
+  // NETGUARD_PORT=tcp://10.96.0.12:443: Docker-link variables for a Service named netguard (or netguard-metrics).
+  const hint = text.startsWith('tcp://') ? ' (a Docker-link variable from a Service of that name: set enableServiceLinks: false in the pod spec)' : '';
+  throw usage(`${flag} must be a number from 0 to 65535, got "${text}"${hint}`);
 }
 
 function kubeconfigOf(flag: string | undefined, env: NodeJS.ProcessEnv): Pick<ServeConfig, 'kubeconfig'> {

@@ -6,6 +6,9 @@
 // but do not hold readiness back (that would hand every check to failurePolicy). Readiness
 // flips to 503 the moment SIGTERM arrives so endpoints drop us while we keep answering during
 // the drain period. README "Readiness" states this contract.
+// Both are open to anyone who reaches the port: an unsynced family is named with a short code
+// (forbidden, network...), never the apiserver's error text; that stays in the logs and in
+// netguard_cluster_cache_errors_total{resource,type}.
 import type { FastifyInstance } from 'fastify';
 import type { ClusterStateSource } from '../view/source.ts';
 import type { Policy } from '../policies/types.ts';
@@ -57,11 +60,16 @@ export function readiness(state: HealthState): Readiness {
 function describeUnsynced(cluster: ClusterStateSource): string {
   const families = Object.entries(cluster.status())
     .filter(([, s]) => s && !(s.ready ?? s.synced))
-    .map(([family, s]) => (s?.error ? `${family} (${s.error})` : family));
+    .map(([family, s]) => (s?.error ? `${family} (${shortCode(s.errorType)})` : family));
   return families.length > 0 ? families.join(', ') : 'waiting for the first list';
 }
 
-/** "synced", plus the resources RBAC forbids: ready, but their answers are unknown. */
+/** A code from the fixed set the informers use; anything else (or none) is just "error". */
+function shortCode(type: string | undefined): string {
+  return type !== undefined && /^[a-z-]{1,24}$/.test(type) ? type : 'error';
+}
+
+/** "synced", plus the resources RBAC forbids (netguard's own resource names): ready, but their answers are unknown. */
 function describeSynced(cluster: ClusterStateSource): string {
   const forbidden = Object.values(cluster.status()).flatMap((s) => s?.forbidden ?? []);
   return forbidden.length > 0 ? `synced; forbidden by RBAC, answering unknown: ${[...new Set(forbidden)].join(', ')}` : 'synced';

@@ -12,12 +12,14 @@ import { NetguardError } from '../errors.ts';
 import { loadPolicyFile } from '../policies/policy-file.ts';
 import type { DnsSettings } from '../policies/types.ts';
 import { buildApp, type NetguardApp } from './app.ts';
+import { DEFAULT_CONNECTION_LIMITS } from './connections.ts';
 import { loadClientCa } from './client-auth.ts';
 import { openCertificates, type CertificateSource, type SelfManagedTuning } from './certificates.ts';
 import { chooseCluster, informerSourceFactory, type ClusterProbe, type ClusterSourceFactory } from './cluster.ts';
 import { REPO_ROOT, type ServeConfig } from './config.ts';
 import type { HealthState } from './health.ts';
 import { createRegistry, serverMetrics } from './metrics.ts';
+import { metricsServer, type MetricsServer } from './metrics-server.ts';
 import { policyStore, watchPolicyFile } from './policy-reload.ts';
 import { applyCertificate } from './tls.ts';
 
@@ -36,6 +38,8 @@ export interface RunningServer {
   app: NetguardApp;
   /** e.g. https://127.0.0.1:8443 */
   url: string;
+  /** e.g. http://127.0.0.1:9090/metrics; undefined with --metrics-port 0 (then /metrics is on url) */
+  metricsUrl?: string;
   health: HealthState;
   logger: pino.Logger;
   certificates: CertificateSource;
@@ -50,8 +54,13 @@ export interface RunningServer {
  * sees the cluster; without one, a warning that the namespace's labels cannot be seen.
  */
 export const SAMPLE_REVIEW = join(REPO_ROOT, 'examples', 'admission-reviews', 'nodeport-in-production.json');
-/** After the drain, how long in-flight requests may take before their sockets are cut. The apiserver gives up at 30 s. */
-const CLOSE_DEADLINE_MS = 30_000;
+/**
+ * After the drain, how long open connections may take to finish their request before they are
+ * cut. An in-flight review needs at most the webhook's timeoutSeconds (3 s in manifests/); a
+ * connection that has not sent its request yet is closed by the header timeout (5 s). The pod's
+ * grace period must hold preStop + drain + this: 10 + 5 + 10 = 25 s of 30 s (deployment.yaml).
+ */
+export const CLOSE_DEADLINE_MS = 10_000;
 
 export async function startServer(config: ServeConfig, io: ServeIo): Promise<RunningServer> {
   const logger = pino(
@@ -86,13 +95,24 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
 
   const health: HealthState = { shuttingDown: false, ...(certificates.readiness ? { certificateSource: { readiness: certificates.readiness } } : {}) };
   const policies = policyStore(policy);
-  const app = buildApp({ policy, policies, registry, logger, cluster, tls: pair, health, ...(clientCa ? { clientCa: clientCa.pem } : {}) });
+  // With its own port, /metrics is served only there: the webhook port then shows nothing but health.
+  const metricsRoute = config.metricsPort === 0;
+  const app = buildApp({ policy, policies, registry, logger, cluster, tls: pair, health, metricsRoute, ...(clientCa ? { clientCa: clientCa.pem } : {}) });
+  // Fastify turns "localhost" into one server per loopback address, and setSecureContext
+  // (certificate reload) would reach only the first: listen on 127.0.0.1 instead.
+  const host = config.host === 'localhost' ? '127.0.0.1' : config.host;
+  let scrape: MetricsServer | undefined;
+  let metricsUrl: string | undefined;
   try {
-    // Fastify turns "localhost" into one server per loopback address, and setSecureContext
-    // (certificate reload) would reach only the first: listen on 127.0.0.1 instead.
-    const host = config.host === 'localhost' ? '127.0.0.1' : config.host;
     await app.listen({ host, port: config.port, listenTextResolver: (address) => `listening on ${address}` });
+    if (!metricsRoute) {
+      scrape = metricsServer(registry, DEFAULT_CONNECTION_LIMITS);
+      const metricsPort = await scrape.listen(host, config.metricsPort);
+      metricsUrl = `http://${urlHost(config.host)}:${metricsPort}/metrics`;
+      logger.info({ metricsUrl, metricsPort }, `metrics on ${metricsUrl} (plain HTTP)`);
+    }
   } catch (err) {
+    await app.close().catch(() => undefined);
     await cluster?.stop().catch(() => undefined);
     await certificates.close().catch(() => undefined);
     throw err;
@@ -121,21 +141,27 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
 
   async function close(): Promise<void> {
     await sleep(config.shutdownDelayMs, undefined, { signal: hurry.signal }).catch(() => undefined);
-    logger.info('drain period over: closing idle connections, waiting for in-flight requests');
+    logger.info(
+      { open: app.connections.open(), deadlineSeconds: CLOSE_DEADLINE_MS / 1000 },
+      'drain period over: no new connections; idle keep-alive connections closed; the others close after their request',
+    );
     policyWatcher.close();
     const deadline = setTimeout(() => {
-      logger.warn({ afterMs: CLOSE_DEADLINE_MS }, 'in-flight requests did not finish; closing their connections');
-      app.server.closeAllConnections();
+      const cut = app.connections.destroyAll();
+      logger.warn({ afterMs: CLOSE_DEADLINE_MS, connections: cut }, 'connections still open at the close deadline; closed them');
     }, CLOSE_DEADLINE_MS);
     deadline.unref();
     let code = 0;
     try {
+      // Stops listening and closes idle keep-alive connections; resolves once every other
+      // connection has ended: each is answered with Connection: close, or cut by a timeout.
       await app.close();
     } catch (err) {
       code = 1;
       logger.error({ err }, 'closing the server failed');
     }
     clearTimeout(deadline);
+    await scrape?.close();
     await cluster?.stop().catch((err: Error) => logger.warn({ error: err.message }, 'stopping the cluster caches failed'));
     await certificates.close().catch((err: Error) => logger.warn({ error: err.message }, 'stopping certificate upkeep failed'));
     logger.info({ code }, 'stopped');
@@ -145,6 +171,7 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
   return {
     app,
     url,
+    ...(metricsUrl ? { metricsUrl } : {}),
     health,
     logger,
     certificates,

@@ -18,6 +18,8 @@ export interface ServerMetrics {
   policyReloadErrors: Counter;
   policyLastReloadSuccess: Gauge;
   unauthorized: Counter<'reason'>;
+  shed: Counter<'reason'>;
+  bodyBytesInFlight: Gauge;
 }
 
 /** 0.1 ms to 10 s: rules are synchronous lookups, so most land in the first buckets. */
@@ -93,6 +95,17 @@ export function serverMetrics(registry: Registry): ServerMetrics {
       name: 'netguard_unauthorized_requests_total',
       help: 'Requests refused with 401 because --client-ca is set and the client presented no certificate signed by it',
       labelNames: ['reason'],
+      registers,
+    }),
+    shed: new Counter({
+      name: 'netguard_requests_shed_total',
+      help: 'Requests answered 429 (Retry-After) without being read: body-budget = too many large reviews were being read at once for longer than half the evaluation budget',
+      labelNames: ['reason'],
+      registers,
+    }),
+    bodyBytesInFlight: new Gauge({
+      name: 'netguard_request_body_bytes_in_flight',
+      help: 'Bytes of AdmissionReview bodies being read, parsed or evaluated now (bounded by the body budget)',
       registers,
     }),
   };

@@ -53,8 +53,9 @@ export function allowed(uid: string): AdmissionResponse {
   return { uid, allowed: true };
 }
 
+/** The message quotes names and values from the request: one line, like the warnings, so it cannot forge lines in kubectl's output or a log. */
 export function denied(uid: string, message: string, code = 403, reason = 'Forbidden'): AdmissionResponse {
-  return { uid, allowed: false, status: { code, reason, message: truncate(message, MAX_STATUS_MESSAGE_CHARS) } };
+  return { uid, allowed: false, status: { code, reason, message: truncate(oneLine(message), MAX_STATUS_MESSAGE_CHARS) } };
 }
 
 export function withWarnings(response: AdmissionResponse, warnings: readonly string[]): AdmissionResponse {
@@ -75,9 +76,12 @@ export function errored(uid: string, failOpen: boolean, what: string): Admission
   return withWarnings(base, [`netguard: ${what}; ${verdict}`]);
 }
 
-/** Warnings travel as HTTP headers: no newlines or control characters. */
+/**
+ * Warnings travel as HTTP headers and every message ends up in a terminal: no newlines and no
+ * control characters, C1 included (U+009B is an escape sequence's start on some terminals).
+ */
 function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
 }
 
 function describe(f: Finding): string {

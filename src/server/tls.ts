@@ -5,7 +5,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { Server as TlsServer } from 'node:tls';
+import { DEFAULT_CIPHERS, type Server as TlsServer } from 'node:tls';
 import type pino from 'pino';
 import { NetguardError } from '../errors.ts';
 import { watchFiles } from './file-watch.ts';
@@ -48,10 +48,27 @@ export function loadCertificatePair(certFile: string, keyFile: string): Certific
   return parseCertificatePair(cert, key, `${certFile} + ${keyFile}`);
 }
 
+/**
+ * TLS 1.2: forward-secret suites only, ECDHE with AES-GCM or ChaCha20-Poly1305 (Node's default
+ * list also offers static-RSA suites, whose recorded traffic a leaked key decrypts later, and
+ * CBC and DHE ones). Go's client, the apiserver's, prefers exactly these. TLS 1.3: Node's
+ * default suites (all forward secret), unchanged; naming none would turn TLS 1.3 off.
+ */
+export const TLS_CIPHERS = [
+  ...DEFAULT_CIPHERS.split(':').filter((c) => c.startsWith('TLS_')),
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 export interface TlsServerOptions {
   cert: string;
   key: string;
   minVersion: 'TLSv1.2';
+  ciphers: string;
   /** with a client CA (client-auth.ts): ask for a client certificate, verify it against ca, answer 401 ourselves */
   ca?: string;
   requestCert?: boolean;
@@ -59,21 +76,21 @@ export interface TlsServerOptions {
 }
 
 /**
- * HTTPS options: HTTP/1.1 only (no ALPN h2), TLS 1.2 or newer. With `clientCa`, clients are asked
+ * HTTPS options: HTTP/1.1 only (no ALPN h2), TLS 1.2 or newer, TLS_CIPHERS. With `clientCa`, clients are asked
  * for a certificate; the handshake succeeds without one so the request can get a JSON 401.
  */
 export function tlsOptions(pair: CertificatePair, clientCa?: string): TlsServerOptions {
-  const base: TlsServerOptions = { cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' };
+  const base: TlsServerOptions = { cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS };
   return clientCa ? { ...base, ca: clientCa, requestCert: true, rejectUnauthorized: false } : base;
 }
 
 /**
  * New handshakes use the new pair; established connections keep theirs, so nothing in flight drops.
- * The client CA must be passed again: a secure context replaces the old one whole, `ca` included.
+ * The client CA and ciphers must be passed again: a secure context replaces the old one whole.
  */
 export function applyCertificate(server: TlsServer, pair: CertificatePair, clientCa?: string): void {
-  const { cert, key, minVersion, ca } = tlsOptions(pair, clientCa);
-  server.setSecureContext({ cert, key, minVersion, ...(ca ? { ca } : {}) });
+  const { cert, key, minVersion, ciphers, ca } = tlsOptions(pair, clientCa);
+  server.setSecureContext({ cert, key, minVersion, ciphers, ...(ca ? { ca } : {}) });
 }
 
 export interface CertificateWatcherOptions {

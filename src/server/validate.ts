@@ -7,7 +7,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClusterView } from '../view/view.ts';
 import { evaluate, type Evaluation } from '../policies/engine.ts';
 import type { Policy, Rule } from '../policies/types.ts';
-import { decodeReview, MAX_BODY_BYTES, type AdmissionRequest } from './admission.ts';
+import { decodeReview, MAX_BODY_BYTES, unsupportedEncoding, type AdmissionRequest } from './admission.ts';
+import type { BodyGate, Lease } from './body-gate.ts';
 import { evaluationBudget } from './budget.ts';
 import type { AdmissionResult, ServerMetrics } from './metrics.ts';
 import { truncate } from '../kube/text.ts';
@@ -19,7 +20,12 @@ export interface ValidateDeps {
   view(): ClusterView;
   metrics: ServerMetrics;
   rules?: readonly Rule<any>[];
+  /** request bodies are read only once their bytes fit in it (body-gate.ts) */
+  gate: BodyGate;
 }
+
+/** A request may wait for the body gate at most this share of its evaluation budget; the wait counts against the budget. */
+const MAX_WAIT_SHARE = 0.5;
 
 export async function validateRoutes(app: FastifyInstance, deps: ValidateDeps): Promise<void> {
   // Take every body as raw bytes, whatever its Content-Type: decodeReview checks the type
@@ -27,11 +33,54 @@ export async function validateRoutes(app: FastifyInstance, deps: ValidateDeps): 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => done(null, body));
 
-  app.post('/validate', (request, reply) => handle(request, reply, deps));
+  // When each request arrived (before any wait for the gate): its evaluation budget counts from here.
+  const arrivals = new WeakMap<FastifyRequest, number>();
+  // Before the body is read: refuse what we cannot decode, then wait for room in the body gate.
+  app.addHook('preParsing', async (request, reply, payload) => {
+    arrivals.set(request, performance.now());
+    const encoding = unsupportedEncoding(request.headers['content-encoding']);
+    if (encoding !== undefined) {
+      deps.metrics.requests.inc({ operation: 'unknown', kind: 'unknown', result: 'error' });
+      const message = publicText(`Content-Encoding ${JSON.stringify(encoding)} is not supported: send the AdmissionReview uncompressed`, MAX_ERROR_MESSAGE_CHARS);
+      request.log.warn({ reqId: request.id, reason: 'unsupported-content-encoding', error: message }, 'rejected a request that is not a usable AdmissionReview');
+      reply.code(415).send({ error: 'unsupported-content-encoding', message });
+      return undefined;
+    }
+    const declared = Number(request.headers['content-length']);
+    // Over the limit: Fastify answers 413 without reading it. No length (chunked): assume the worst.
+    if (declared > MAX_BODY_BYTES) return payload;
+    const bytes = Number.isInteger(declared) && declared >= 0 ? declared : MAX_BODY_BYTES;
+    const budget = evaluationBudget((request.query as Record<string, unknown> | undefined)?.timeout);
+    let lease: Lease | undefined;
+    let gone = false;
+    const left = new AbortController();
+    const release = () => {
+      lease?.release();
+      deps.metrics.bodyBytesInFlight.set(deps.gate.inUse());
+    };
+    // The response's close ends the lease, whichever way the request ended (answered, refused, client gone).
+    reply.raw.once('close', () => {
+      gone = true;
+      left.abort();
+      release();
+    });
+    lease = await deps.gate.acquire(bytes, budget.budgetMs * MAX_WAIT_SHARE, left.signal);
+    deps.metrics.bodyBytesInFlight.set(deps.gate.inUse());
+    if (gone) release();
+    if (lease || gone) return payload;
+    deps.metrics.shed.inc({ reason: 'body-budget' });
+    request.log.warn({ reqId: request.id, bytes, waitedMs: Math.round(budget.budgetMs * MAX_WAIT_SHARE), inUse: deps.gate.inUse(), waiting: deps.gate.waiting() }, 'too many large reviews at once; answered 429');
+    reply
+      .code(429)
+      .header('retry-after', '1')
+      .send({ error: 'overloaded', message: `netguard is busy with other large AdmissionReviews (${Math.round(deps.gate.inUse() / 2 ** 20)} MiB being read); retry` });
+    return undefined;
+  });
+
+  app.post('/validate', (request, reply) => handle(request, reply, deps, arrivals.get(request) ?? performance.now()));
 }
 
-function handle(request: FastifyRequest, reply: FastifyReply, deps: ValidateDeps): FastifyReply {
-  const arrived = performance.now();
+function handle(request: FastifyRequest, reply: FastifyReply, deps: ValidateDeps, arrived: number): FastifyReply {
   const decoded = decodeReview(request.headers['content-type'], request.body as Buffer | undefined);
   if (!decoded.ok) {
     deps.metrics.requests.inc({ operation: 'unknown', kind: 'unknown', result: 'error' });

@@ -23,7 +23,27 @@ export function servicePorts(spec: unknown): ServicePort[] {
 }
 
 export function serviceInfo(obj: any, namespace: string): ServiceInfo {
-  return { namespace, name: obj.metadata.name, type: serviceType(obj.spec), ports: servicePorts(obj.spec) };
+  const selector = serviceSelector(obj.spec);
+  const ips = clusterIPsOf(obj.spec);
+  return {
+    namespace, name: obj.metadata.name, type: serviceType(obj.spec), ports: servicePorts(obj.spec),
+    ...(selector ? { selector } : {}), ...(ips.length > 0 ? { clusterIPs: ips } : {}),
+  };
+}
+
+/** spec.selector as a map of strings, or undefined when the Service has none. */
+export function serviceSelector(spec: unknown): Record<string, string> | undefined {
+  if (!isRecord(spec) || !isRecord(spec.selector)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(spec.selector)) if (typeof v === 'string') out[k] = v;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** A Service's ClusterIPs (spec.clusterIPs, else spec.clusterIP), without "None" and "". */
+export function clusterIPsOf(spec: unknown): string[] {
+  const s = isRecord(spec) ? spec : {};
+  const ips: unknown[] = Array.isArray(s.clusterIPs) && s.clusterIPs.length > 0 ? s.clusterIPs : [s.clusterIP];
+  return ips.filter((ip): ip is string => typeof ip === 'string' && ip !== '' && ip !== 'None');
 }
 
 export function gatewayClassInfo(obj: any): GatewayClassInfo {

@@ -16,6 +16,8 @@ export interface FamilyStatus {
   notServed?: string[];
   /** last error, e.g. "forbidden: list pods" or "watch dropped; retrying in 4s" */
   error?: string;
+  /** its short code (forbidden, network, server...): what /readyz shows instead of the apiserver's text */
+  errorType?: string;
   /** epoch ms of the last successful list or watch event */
   lastSyncAt?: number;
   size: number;

@@ -46,6 +46,12 @@ export interface NamespaceInfo {
   labels: Labels;
   /** being deleted (status.phase Terminating, or a deletionTimestamp): its contents are going away */
   terminating?: boolean;
+  /**
+   * Only the kubernetes.io/metadata.name label is known: the view was never shown the Namespace
+   * object (a bundle without Namespace objects or cluster state), so any other label may be on
+   * it. Selectors on other keys are then neither matched nor refused (policies/namespaces.ts).
+   */
+  labelsUnseen?: true;
 }
 
 export interface IngressClassInfo {
@@ -70,6 +76,21 @@ export interface ServiceInfo {
   /** ClusterIP (default), NodePort, LoadBalancer, ExternalName */
   type: string;
   ports: readonly ServicePort[];
+  /** spec.selector, when the Service has one (the DNS rule finds the cluster DNS Service by it) */
+  selector?: Labels;
+  /** spec.clusterIPs (else spec.clusterIP), without "None"; absent when there are none */
+  clusterIPs?: readonly string[];
+}
+
+/** A Service selector (a plain map) picks pods with these labels: every pair is among them. */
+export function serviceSelects(selector: Labels | undefined, podLabels: Labels): boolean {
+  if (!selector) return false;
+  let any = false;
+  for (const k in selector) {
+    if (podLabels[k] !== selector[k] || !Object.hasOwn(podLabels, k)) return false;
+    any = true;
+  }
+  return any;
 }
 
 export interface ServicePort {

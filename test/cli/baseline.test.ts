@@ -18,6 +18,11 @@ metadata: { name: ${name}, namespace: ${ns} }
 spec:
   selector: { matchLabels: { app: ${name} } }
   template: { metadata: { labels: { app: ${name} } } }
+---
+# The bundle describes the namespace, so its labels are known (no netguard.io/allow-nodeport): deny.
+apiVersion: v1
+kind: Namespace
+metadata: { name: ${ns} }
 `;
 const typo = `apiVersion: v1
 kind: Service
@@ -48,12 +53,12 @@ t.test('write a baseline, then only new findings fail the build', async (t) => {
   t.equal(same.code, 0, 'nothing new: the pipeline passes');
   const report = JSON.parse(same.stdout);
   t.same(report.findings, []);
-  t.same(report.summary, { objects: 3, deny: 0, warn: 0, unknown: 0 }, 'the summary counts what is new');
+  t.same(report.summary, { objects: 4, deny: 0, warn: 0, unknown: 0 }, 'the summary counts what is new');
   t.same(findingKeys({ findings: report.baseline.suppressed }), ['nodeport-namespace-allowed Service/prod/legacy', 'service-selector-has-match Service/prod/typo']);
   t.same(report.baseline.stale, []);
 
   const text = await runCli(['check', '-f', manifests, '--baseline', baseline]);
-  t.match(text.stdout, /3 objects checked: no findings; 2 known \(in the baseline\)\n$/);
+  t.match(text.stdout, /4 objects checked: no findings; 2 known \(in the baseline\)\n$/);
 
   writeFileSync(join(manifests, 'new.yaml'), nodePort('fresh'));
   const added = await runCli(['check', '-f', manifests, '--baseline', baseline, '-o', 'json']);
@@ -146,7 +151,12 @@ spec:
   podSelector: {}
   ingress:
     - from:
-${peers.join('')}`;
+${peers.join('')}---
+# Namespace objects in the bundle: namespace labels are known, so team=... is exactly a dangling peer.
+apiVersion: v1
+kind: Namespace
+metadata: { name: prod }
+`;
   const dir = t.testdir({ 'np.yaml': policy([peer('alpha')]) });
   const baseline = join(dir, 'baseline.json');
   await runCli(['check', '-f', join(dir, 'np.yaml'), '--write-baseline', baseline]);

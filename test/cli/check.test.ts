@@ -41,11 +41,24 @@ t.test('a clean bundle exits 0 and says so', async (t) => {
   t.equal(r.stdout, '2 objects checked: no findings\n');
 });
 
-t.test('a deny finding exits 1 (NodePort outside dev-*)', async (t) => {
-  const dir = t.testdir({ 'svc.yaml': docs(deployment('web', '{app: web}', 'prod'), service('web', '{app: web}', 'prod', 'NodePort')) });
+const namespace = (name: string) => `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${name} }\n`;
+
+t.test('a deny finding exits 1 (NodePort outside dev-*, in a namespace the bundle describes)', async (t) => {
+  const dir = t.testdir({ 'svc.yaml': docs(namespace('prod'), deployment('web', '{app: web}', 'prod'), service('web', '{app: web}', 'prod', 'NodePort')) });
   const r = await runCli(['check', '-f', join(dir, 'svc.yaml'), '-o', 'json']);
   t.equal(r.code, 1);
   t.same(findingKeys(JSON.parse(r.stdout)), ['nodeport-namespace-allowed Service/prod/web']);
+});
+
+t.test('an app repository without its Namespace: the NodePort warns (unknown) and says what admission will do', async (t) => {
+  const dir = t.testdir({ 'svc.yaml': docs(deployment('web', '{app: web}', 'prod'), service('web', '{app: web}', 'prod', 'NodePort')) });
+  const r = await runCli(['check', '-f', join(dir, 'svc.yaml'), '-o', 'json']);
+  t.equal(r.code, 0, 'unknown never fails the default --fail-on deny');
+  const [f] = JSON.parse(r.stdout).findings;
+  t.match(f, { rule: 'nodeport-namespace-allowed', verdict: 'unknown', action: 'warn' });
+  t.match(f.message, /whether it has netguard\.io\/allow-nodeport=true is unknown: the bundle holds no Namespace objects/);
+  t.match(f.hint, /the admission webhook denies this Service.*add the Namespace manifest to the bundle or pass --cluster-state/);
+  t.equal((await runCli(['check', '-f', join(dir, 'svc.yaml'), '--fail-on', 'warn'])).code, 1, '--fail-on warn makes it fail the build');
 });
 
 t.test('-o json has the documented shape', async (t) => {
@@ -288,6 +301,10 @@ t.test('usage errors exit 2 with one clear line and a pointer to --help', async 
     [[], /no manifests given: pass PATH .* or -k DIR/],
     [['-f'], /option -f, --file needs a value/],
     [['-f', file, '-o', 'yaml'], /unknown output format yaml/],
+    [['-f', file, '--namspace', 'shop'], /unknown option --namspace; did you mean --namespace\?/],
+    [['-f', file, '--fail-on=dney'], /--fail-on dney: use one of deny, warn, never; did you mean deny\?/],
+    [['-f', file, '--fial-on=deny'], /unknown option --fial-on; did you mean --fail-on\?/],
+    [['-f', file, '-o', 'sarfi'], /unknown output format sarfi .*; did you mean sarif\?/],
     [['-f', file, '--namespace', 'Not_A_Namespace'], /not a valid namespace name/],
     [['-f', '-', '-f', '-'], /stdin \(-\) can be given only once/],
   ];

@@ -30,9 +30,25 @@ t.test('an unknown or missing command prints usage on stderr and exits 2', async
     const r = runCliProcess(args);
     t.equal(r.code, 2, JSON.stringify(args));
     t.equal(r.stdout, '');
-    t.match(r.stderr, /^netguard: (unknown command|no command given)/);
+    t.match(r.stderr, /^netguard: (unknown command|unknown option|no command given)/);
     t.match(r.stderr, /Usage: netguard <command>/);
   }
+});
+
+t.test('a near miss of a command or a top-level flag gets a did-you-mean', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['chek'], /^netguard: unknown command chek; did you mean check\?/],
+    [['serv'], /^netguard: unknown command serv; did you mean serve\?/],
+    [['cert'], /^netguard: unknown command cert; did you mean certs\?/],
+    [['--verison'], /^netguard: unknown option --verison; did you mean --version\?/],
+    [['help', 'chekc'], /^netguard: unknown command chekc; did you mean check\?/],
+  ];
+  for (const [args, want] of cases) {
+    const r = runCliProcess(args);
+    t.equal(r.code, 2, args.join(' '));
+    t.match(r.stderr, want, args.join(' '));
+  }
+  t.notMatch(runCliProcess(['frobnicate']).stderr, /did you mean/, 'nothing close: no suggestion');
 });
 
 t.test('bin/netguard.js runs the CLI', async (t) => {

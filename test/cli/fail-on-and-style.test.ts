@@ -22,6 +22,11 @@ metadata: { name: api, namespace: prod }
 spec:
   selector: { matchLabels: { app: api } }
   template: { metadata: { labels: { app: api } } }
+---
+# The bundle describes the namespace, so its labels are known (no netguard.io/allow-nodeport): deny.
+apiVersion: v1
+kind: Namespace
+metadata: { name: prod }
 `;
 const CLEAN = `apiVersion: v1
 kind: ConfigMap

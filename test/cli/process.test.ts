@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import t from 'tap';
 import { CLI, cliEnv, REPO, runCliAsync } from './run-cli.ts';
 
-const NODEPORT = 'apiVersion: v1\nkind: Service\nmetadata: { name: api, namespace: production }\nspec: { type: NodePort, selector: { app: api }, ports: [{ port: 80 }] }\n';
+const NODEPORT = 'apiVersion: v1\nkind: Service\nmetadata: { name: api, namespace: production }\nspec: { type: NodePort, selector: { app: api }, ports: [{ port: 80 }] }\n---\napiVersion: v1\nkind: Namespace\nmetadata: { name: production }\n';
 const CLEAN = 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\ndata: { a: b }\n';
 
 t.test('exit codes of the real process: 0 clean, 1 deny, 2 usage', async (t) => {

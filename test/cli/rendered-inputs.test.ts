@@ -199,12 +199,13 @@ ${extra}`,
 }
 
 t.test('-k DIR runs kubectl kustomize and checks what it renders', { skip: noKubectl }, async (t) => {
-  const dir = t.testdir(kustomization());
+  // The Namespace is rendered too, so its labels are known (no netguard.io/allow-nodeport): deny.
+  const dir = t.testdir({ ...kustomization('  - namespace.yaml\n'), 'namespace.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: { name: shop-prod }\n' });
   const r = await runCli(['check', '-k', dir, '-o', 'json']);
   t.equal(r.stderr, '');
   t.equal(r.code, 1);
   const report = JSON.parse(r.stdout);
-  t.equal(report.summary.objects, 2);
+  t.equal(report.summary.objects, 3);
   t.same(findingKeys(report), ['nodeport-namespace-allowed Service/shop-prod/prod-shop'], 'namespace and prefix came from the kustomization');
   t.equal(report.findings[0].source.file, `kustomize:${dir}`);
   t.ok(Number.isInteger(report.findings[0].source.line) && report.findings[0].source.line >= 1, 'a line of the rendered output');

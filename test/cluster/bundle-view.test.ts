@@ -3,6 +3,7 @@ import t from 'tap';
 import { BundleView } from '../../src/bundle/bundle-view.ts';
 import { requirementsMatch, toRequirements } from '../../src/kube/selectors.ts';
 import { podSourceFromObject } from '../../src/kube/pod-sources.ts';
+import { exampleValues, HASH_VALUE } from '../../src/kube/generated-labels.ts';
 import type { Answer } from '../../src/view/view.ts';
 
 function value<T>(a: Answer<T>): T {
@@ -63,11 +64,11 @@ t.test('IngressClasses: default only when the annotation is exactly "true"', asy
 
 t.test('controller-added labels', async (t) => {
   const sts = podSourceFromObject({ kind: 'StatefulSet', metadata: { name: 'db', namespace: 'x' }, spec: { replicas: 2, template: { metadata: { labels: { app: 'db' } } } } });
-  t.same(sts?.generated?.['statefulset.kubernetes.io/pod-name'], ['db-0', 'db-1']);
-  t.same(sts?.generated?.['apps.kubernetes.io/pod-index'], ['0', '1']);
+  t.same(exampleValues(sts!.generated!['statefulset.kubernetes.io/pod-name'], 10), ['db-0', 'db-1']);
+  t.same(exampleValues(sts!.generated!['apps.kubernetes.io/pod-index'], 10), ['0', '1']);
   const defaulted = podSourceFromObject({ kind: 'StatefulSet', metadata: { name: 'db' }, spec: {} });
-  t.same(defaulted?.generated?.['statefulset.kubernetes.io/pod-name'], ['db-0'], 'replicas defaults to 1');
-  t.equal(podSourceFromObject({ kind: 'Deployment', metadata: { name: 'd' }, spec: {} })?.generated?.['pod-template-hash'], '*');
+  t.same(exampleValues(defaulted!.generated!['statefulset.kubernetes.io/pod-name'], 10), ['db-0'], 'replicas defaults to 1');
+  t.equal(podSourceFromObject({ kind: 'Deployment', metadata: { name: 'd' }, spec: {} })?.generated?.['pod-template-hash'], HASH_VALUE, 'a controller hash');
   t.equal(podSourceFromObject({ kind: 'Service', metadata: { name: 's' } }), undefined);
   t.equal(podSourceFromObject({ kind: 'Pod', metadata: {} }), undefined, 'no name: not a pod source');
 });

@@ -86,7 +86,7 @@ t.test('CRDs installed after start are picked up without a restart; a deleted CR
   await eventually(() => seen(view.gateways('infra'))?.length === 1 && seen(view.routes('infra'))?.length === 1, 'Gateway and HTTPRoute cached');
   t.match(value(view.gateways('infra')), [{ name: 'gw', className: 'eg', listeners: [{ name: 'http', protocol: 'HTTP', port: 80, allowedRoutes: { from: 'Same' } }] }]);
   t.match(value(view.gatewayClasses()), [{ name: 'eg', controller: 'example.com/gateway-controller' }]);
-  t.ok(h.fake.requests.some((r) => r.resource === 'gateways' && r.watch && r.status === 200), 'watched');
+  await eventually(() => h.fake.openWatches('gateways') === 1, 'and watched');
 
   h.fake.unserve('gateways', GROUP);
   await eventually(() => value(view.gateways('infra')).length === 0, 'cache emptied once the CRD is gone');

@@ -9,6 +9,7 @@ import type { LabelSelector } from '../../src/kube/selectors.ts';
 import { eventually } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 import { counter, DNS, gauge, harness, seedBasics } from './helpers.ts';
+import { readiness } from '../../src/server/health.ts';
 
 t.setTimeout(60_000);
 
@@ -53,19 +54,21 @@ t.test('first sync: paged metadata-only pods, DNS pods in full, every family', a
   const view = h.source.view;
   const web = view.podSources('shop', { matchLabels: { app: 'web', shard: '3' } });
   t.equal(names(web).length, 176, 'pods by selector (i % 7 === 3 for i < 1234)');
-  t.same(names(view.podSources('shop', { matchLabels: { app: 'web', 'pod-template-hash': 'x' } })), ['Deployment/web'], 'the Deployment template, by its generated label');
+  t.same(names(view.podSources('shop', { matchLabels: { app: 'web', 'pod-template-hash': '7d9f8c6b5' } })), ['Deployment/web'], 'the Deployment template, by its generated label');
+  t.same(names(view.podSources('shop', { matchLabels: { app: 'web', 'pod-template-hash': 'x' } })), [], 'but not by a hash the controller never writes');
   t.match(web, { known: true, from: /^cluster cache \(synced \d+s ago\)$/ });
   const pod = (web as any).value.find((p: PodSource) => p.kind === 'Pod');
   t.same(Object.keys(pod).sort(), ['kind', 'labels', 'name', 'namespace', 'owner'], 'a cached pod is slim');
   t.equal(pod.owner, 'ReplicaSet/web-rs', 'with its controlling owner');
   const dns = view.podSources('kube-system', { matchLabels: DNS.podLabels });
   t.same((dns as any).value[0].ports, [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }], 'DNS pods carry container ports');
-  t.same(names(view.podSources('shop', { matchLabels: { 'job-name': 'anything' } })), ['CronJob/report'], 'CronJob templates found by generated labels');
+  t.same(names(view.podSources('shop', { matchLabels: { 'job-name': 'report-28986660' } })), ['CronJob/report'], 'CronJob templates found by generated labels');
+  t.same(names(view.podSources('shop', { matchLabels: { 'job-name': 'report' } })), [], "a CronJob's own name is never a job-name");
   t.match(view.namespace('shop'), { known: true, value: { name: 'shop', labels: { team: 'a', 'kubernetes.io/metadata.name': 'shop' } } });
   t.match(view.namespace('nope'), { known: true, value: undefined }, 'a missing namespace is known to be missing');
   t.match(view.ingressClasses(), { known: true, value: [{ name: 'nginx', controller: 'k8s.io/ingress-nginx', isDefault: true, creationTimestamp: '2024-01-01T00:00:00Z' }] });
   t.match(view.networkPolicies('shop'), { known: true, value: [{ name: 'deny', spec: { policyTypes: ['Ingress', 'Egress'], egress: [{ ports: [{ port: 53, protocol: 'TCP' }] }] } }] }, 'policies defaulted');
-  t.same(view.services('kube-system'), { known: true, from: (view.services('kube-system') as any).from, ageSeconds: 0, value: [{ namespace: 'kube-system', name: 'kube-dns', type: 'ClusterIP', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }] }, 'a cached Service is slim: name, namespace, type, ports');
+  t.same(view.services('kube-system'), { known: true, from: (view.services('kube-system') as any).from, ageSeconds: 0, value: [{ namespace: 'kube-system', name: 'kube-dns', type: 'ClusterIP', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }], clusterIPs: ['10.96.0.10'] }] }, 'a cached Service is slim: name, namespace, type, ports, selector and ClusterIPs (the DNS rule finds the DNS Service by them)');
 
   const status = h.source.status();
   t.match(status.pods, { synced: true, size: 1235 }, 'status: pods');
@@ -138,7 +141,11 @@ t.test('a 403 on one resource: its family is unknown with the RBAC reason, the r
   t.same(h.source.view.ingressClasses(), { known: false, reason: 'list ingressclasses forbidden by RBAC' });
   t.match(h.source.view.namespaces(), { known: true });
   t.match(h.source.view.podSources('kube-system', { matchLabels: DNS.podLabels }), { known: true });
-  t.match(h.source.status().ingressclasses, { synced: false, ready: true, forbidden: ['ingressclasses'], error: /forbidden/ });
+  t.match(h.source.status().ingressclasses, { synced: false, ready: true, forbidden: ['ingressclasses'], error: /forbidden/, errorType: 'forbidden' });
+  const r = readiness({ shuttingDown: false, certificate: { notAfter: new Date(), fingerprint: 'x' }, policy: { source: 'p.yaml', hash: '0'.repeat(64) } as never, cluster: h.source });
+  t.equal(r.ready, true, '/readyz is 200');
+  t.equal(r.checks.cluster, 'synced; forbidden by RBAC, answering unknown: ingressclasses', 'and names the resource');
+  t.notMatch(r.checks.cluster, /cannot list|User/, "not the apiserver's text");
   t.ok(await counter(h.registry, 'netguard_cluster_cache_errors_total', { resource: 'ingressclasses', type: 'forbidden' }) >= 1, 'errors counted by type');
   t.equal(await gauge(h.registry, 'netguard_cluster_cache_state', { resource: 'ingressclasses', state: 'forbidden' }), 1, 'the state metric names the resource');
   t.equal(await gauge(h.registry, 'netguard_cluster_cache_state', { resource: 'ingressclasses', state: 'synced' }), 0);

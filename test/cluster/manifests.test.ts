@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
-import { parseManifests, loadManifestFiles } from '../../src/bundle/manifests.ts';
+import { expandPaths, loadManifestFiles, parseManifests, readManifestFile } from '../../src/bundle/manifests.ts';
 
 t.test('multi-document YAML keeps each object line; empty documents are skipped', async (t) => {
   const objs = parseManifests('---\napiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n---\n# c\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\n', 'x.yaml');
@@ -36,4 +39,28 @@ t.test('unreadable paths', async (t) => {
 t.test('stdin via -', async (t) => {
   const objs = loadManifestFiles(['-'], () => 'kind: Pod\nmetadata: {name: p}\n');
   t.same(objs[0].source, { file: '<stdin>', line: 1 });
+});
+
+t.test('a file is read whole, whatever its size against the read buffer', async (t) => {
+  const dir = t.testdir({});
+  // Empty, one byte, around the old 1 MiB chunk, and several MiB: each must come back byte for byte.
+  for (const size of [0, 1, 4095, 4096, 1024 * 1024 - 1, 1024 * 1024, 1024 * 1024 + 1, 5 * 1024 * 1024 + 17]) {
+    const text = 'a: b\n'.repeat(Math.ceil(size / 5)).slice(0, size);
+    const file = join(dir, `f-${size}.yaml`);
+    writeFileSync(file, text);
+    t.equal(readManifestFile(file), text, `${size} bytes`);
+  }
+});
+
+t.test('non-regular files: refused when named, skipped with a reason when found in a directory', async (t) => {
+  const dir = t.testdir({ 'a.yaml': 'kind: Pod\nmetadata: {name: p}\n', sub: {} });
+  const fifo = join(dir, 'sub', 'pipe.yaml');
+  execFileSync('mkfifo', [fifo]);
+  // Opening a FIFO with no writer blocks forever; this test would hang, not fail, without the check.
+  t.throws(() => readManifestFile(fifo), { code: 'MANIFEST_UNREADABLE', message: /pipe\.yaml: a FIFO \(named pipe\), not a regular file; .*-f -/ });
+  t.throws(() => readManifestFile('/dev/null'), { code: 'MANIFEST_UNREADABLE', message: /\/dev\/null: a character device, not a regular file/ });
+  const skipped: [string, string][] = [];
+  t.same(expandPaths([dir], (file, reason) => skipped.push([file, reason])), [join(dir, 'a.yaml')]);
+  t.same(skipped, [[fifo, 'a FIFO (named pipe), not a regular file: not read']]);
+  t.same(expandPaths([fifo], () => t.fail('named on the command line: not skipped')), [fifo], 'named directly: kept, for the reader to refuse');
 });

@@ -166,7 +166,7 @@ t.test('entrypoint, command and port line up with the build and the Deployment',
   t.ok(existsSync(join(REPO, source)), `${script} is compiled from ${source}, which exists`);
   const cmd = JSON.parse(last(final, 'CMD')!);
   t.same(cmd, container.args, 'the Deployment passes the same arguments as the image default');
-  t.equal(last(final, 'EXPOSE'), '8443');
+  t.equal(last(final, 'EXPOSE'), '8443 9090', 'the webhook port and the metrics port');
   t.match(all(final, 'ENV').map((e) => e.args).join(' '), /NETGUARD_HOST=0\.0\.0\.0/, 'listens on all interfaces in a container');
   t.match(last(final, 'WORKDIR'), /^\//);
 });

@@ -11,11 +11,14 @@ import { CA_BUNDLE_PATH, DEFAULTS, TLS_SECRET_NAME, WEBHOOK_CONFIGURATION_NAME }
 import { WATCHED_RESOURCES } from '../../src/view/resources.ts';
 import { matchesSelector } from '../../src/kube/selectors.ts';
 import { parseServeConfig } from '../../src/server/config.ts';
+import { DEFAULT_CONNECTION_LIMITS } from '../../src/server/connections.ts';
+import { CLOSE_DEADLINE_MS } from '../../src/server/main.ts';
 import { find, loadObjects, MANIFESTS, parseFile, REPO, yamlFiles } from './load.ts';
 import { CONFIGMAP, syncedConfigMap } from './sync-policy.ts';
 
 const NS = DEFAULTS.namespace;
 const PORT = 8443;
+const METRICS_PORT = 9090;
 const docs = loadObjects();
 const base = docs.filter((d) => d.file.startsWith('manifests/base/'));
 const deploy = find(base, 'Deployment', 'netguard');
@@ -85,7 +88,10 @@ t.test('placement: spread over zones and nodes, a PDB, a priority class', async 
 });
 
 t.test('ports: Service 443 → container 8443, probes on the container port', async (t) => {
-  t.same(container.ports, [{ name: 'https', containerPort: PORT, protocol: 'TCP' }]);
+  t.same(container.ports, [
+    { name: 'https', containerPort: PORT, protocol: 'TCP' },
+    { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+  ]);
   t.equal(service.spec.ports.length, 1);
   const [sp] = service.spec.ports;
   t.match(sp, { name: 'https', port: 443, protocol: 'TCP' });
@@ -101,6 +107,17 @@ t.test('ports: Service 443 → container 8443, probes on the container port', as
   t.equal(pod.spec.enableServiceLinks, false, 'no NETGUARD_PORT=tcp://... from the Service named netguard');
 });
 
+t.test('metrics: their own plain-HTTP port, the netguard-metrics Service, open in the NetworkPolicy', async (t) => {
+  t.same(container.env.find((e: any) => e.name === 'NETGUARD_METRICS_PORT'), { name: 'NETGUARD_METRICS_PORT', value: String(METRICS_PORT) });
+  t.equal(parseServeConfig([], Object.fromEntries(container.env.map((e: any) => [e.name, e.value]))).metricsPort, METRICS_PORT, 'netguard serve reads that port from the env');
+  const metricsService = find(base, 'Service', 'netguard-metrics');
+  t.same(metricsService.spec.ports, [{ name: 'metrics', port: METRICS_PORT, targetPort: 'metrics', protocol: 'TCP' }]);
+  t.equal(containerPortNumber(metricsService.spec.ports[0].targetPort), METRICS_PORT);
+  t.ok(matchesSelector({ matchLabels: metricsService.spec.selector }, pod.metadata.labels), 'it selects the pods');
+  t.notOk(service.spec.ports.some((p: any) => p.port === METRICS_PORT), 'the webhook Service carries the webhook port only');
+  for (const probe of ['readinessProbe', 'livenessProbe']) t.not(containerPortNumber(container[probe].httpGet.port), METRICS_PORT, `${probe} stays on the HTTPS port`);
+});
+
 t.test('deployment: replicas, priority, resources, shutdown timing', async (t) => {
   t.equal(deploy.spec.replicas, 3);
   t.equal(deploy.spec.strategy.rollingUpdate.maxUnavailable, 0, 'rollouts never reduce capacity');
@@ -111,7 +128,12 @@ t.test('deployment: replicas, priority, resources, shutdown timing', async (t) =
   const preStop = container.lifecycle.preStop.sleep.seconds;
   const drain = Number(container.env.find((e: any) => e.name === 'NETGUARD_SHUTDOWN_DELAY_SECONDS').value);
   t.ok(preStop > 0 && drain > 0, `preStop ${preStop}s, drain ${drain}s`);
-  t.ok(pod.spec.terminationGracePeriodSeconds > preStop + drain, `grace ${pod.spec.terminationGracePeriodSeconds}s > preStop + drain`);
+  // The whole sequence, with room for stopping the caches and the kubelet's own delays.
+  const close = CLOSE_DEADLINE_MS / 1000;
+  const grace = pod.spec.terminationGracePeriodSeconds;
+  t.ok(grace >= preStop + drain + close + 3, `grace ${grace}s >= preStop ${preStop} + drain ${drain} + close deadline ${close} + 3s margin`);
+  t.ok(webhookConfig.webhooks[0].timeoutSeconds * 1000 <= CLOSE_DEADLINE_MS, 'a request in flight at the end of the drain finishes before the close deadline');
+  t.ok(DEFAULT_CONNECTION_LIMITS.headersTimeoutMs <= CLOSE_DEADLINE_MS, 'so does a connection that has not sent its request yet');
   t.equal(find(base, 'PodDisruptionBudget').spec.minAvailable, 1);
   t.ok(find(base, 'PodDisruptionBudget').spec.minAvailable < deploy.spec.replicas, 'a drain can still evict one pod');
   const quota = find(base, 'ResourceQuota');
@@ -258,10 +280,14 @@ t.test('webhook configuration', async (t) => {
   ], 'the apiserver skips what the engine would skip anyway');
 });
 
-t.test('network policy: in on the webhook port only; out to the apiserver and DNS', async (t) => {
+t.test('network policy: in on the webhook and metrics ports only; out to the apiserver and DNS', async (t) => {
   const np = find(base, 'NetworkPolicy');
   t.same(np.spec.policyTypes, ['Ingress', 'Egress']);
-  t.same(np.spec.ingress, [{ ports: [{ protocol: 'TCP', port: PORT }] }], 'only 8443, from anywhere (apiserver addresses vary)');
+  t.same(
+    np.spec.ingress,
+    [{ ports: [{ protocol: 'TCP', port: PORT }] }, { ports: [{ protocol: 'TCP', port: METRICS_PORT }] }],
+    '8443 and 9090 only, from anywhere (apiserver addresses vary; narrow the metrics rule to your Prometheus)',
+  );
   const [api, dns] = np.spec.egress;
   t.equal(np.spec.egress.length, 2);
   t.same(api.ports, [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }]);

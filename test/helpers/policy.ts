@@ -1,4 +1,4 @@
-// Test helpers: the bundled default policy with overrides merged in (rules per key, dns per key),
+// Test helpers: the bundled default policy with overrides merged in (rules, dns and cluster per key),
 // and a rule's context as the engine builds it, for calling one rule's evaluate() directly.
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
@@ -8,7 +8,7 @@ import type { KubeObject, Operation, Policy, RuleContext } from '../../src/polic
 
 export function policyWith(overrides: Record<string, any> = {}): Policy {
   const base = parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8'));
-  const merged = { ...base, ...overrides, rules: { ...base.rules }, dns: { ...base.dns, ...(overrides.dns ?? {}) } };
+  const merged = { ...base, ...overrides, rules: { ...base.rules }, dns: { ...base.dns, ...(overrides.dns ?? {}) }, cluster: { ...base.cluster, ...(overrides.cluster ?? {}) } };
   for (const [id, cfg] of Object.entries(overrides.rules ?? {})) merged.rules[id] = { ...(base.rules[id] ?? {}), ...(cfg as object) };
   return parsePolicy(stringify(merged), '<test policy>');
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { closest, editDistance, nearest } from '../../src/policies/explain/edit-distance.ts';
+import { closest, editDistance, nearest } from '../../src/edit-distance.ts';
 import { truncate } from '../../src/kube/text.ts';
 
 t.test('edit distance counts an adjacent swap as one edit', async (t) => {

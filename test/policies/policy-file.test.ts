@@ -49,6 +49,21 @@ t.test('unknown keys name the key path and the line', async (t) => {
   rejects(t, 'apiVersion: netguard.io/v1\nkind: Policy\nrules:\n  no-such-rule: {action: warn}\n', 'rules.no-such-rule', 'p.yaml:4');
 });
 
+t.test('a near miss of a key, a rule id or a value gets a did-you-mean', async (t) => {
+  const head = 'apiVersion: netguard.io/v1\nkind: Policy\n';
+  rejects(t, `${head}failopen: true\n`, 'unknown key "failopen"; did you mean "failOpen"?');
+  rejects(t, `${head}dns: {namepsace: kube-system}\n`, 'dns.namepsace', 'did you mean "namespace"?');
+  rejects(t, `${head}rules:\n  egress-allow-dns: {action: deny}\n`, 'unknown rule "egress-allow-dns"; did you mean "egress-allows-dns"?');
+  rejects(t, `${head}rules:\n  egress-allows-dns: {acton: deny}\n`, 'unknown key "acton"; did you mean "action"?');
+  rejects(t, `${head}rules:\n  ingress-class-exists: {extraClass: [gce]}\n`, 'did you mean "extraClasses"?');
+  rejects(t, `${head}rules:\n  nodeport-namespace-allowed: {action: dney}\n`, 'must be one of "deny", "warn", "off"; did you mean "deny"?');
+  try {
+    parsePolicy(`${head}rules:\n  no-such-rule: {action: warn}\n`, 'p.yaml');
+  } catch (err) {
+    t.notMatch((err as Error).message, /did you mean/, 'nothing close: no suggestion');
+  }
+});
+
 t.test('wrong types and values are rejected', async (t) => {
   rejects(t, 'apiVersion: netguard.io/v1\nkind: Policy\nfailOpen: "yes"\n', 'failOpen', 'boolean');
   rejects(t, 'apiVersion: netguard.io/v1\nkind: Policy\nrules:\n  egress-allows-dns: {action: block}\n', 'rules.egress-allows-dns.action', '"deny", "warn", "off"', 'p.yaml:4');
@@ -77,4 +92,16 @@ t.test('rule overrides merge over rule defaults', async (t) => {
   t.equal(p.rules['egress-allows-dns'].action, 'off');
   t.same(p.rules['egress-allows-dns'].excludeNamespaces, ['ci-*']);
   t.equal(p.source, f);
+});
+
+t.test('cluster.podCIDRs and serviceCIDRs: CIDRs, empty by default', async (t) => {
+  const head = 'apiVersion: netguard.io/v1\nkind: Policy\n';
+  t.same(parsePolicy(head).cluster, { podCIDRs: [], serviceCIDRs: [] }, 'unknown unless given');
+  t.same(parsePolicy(`${head}cluster: {podCIDRs: [10.244.0.0/16, "fd00:10:244::/56"], serviceCIDRs: [10.96.0.0/12]}\n`).cluster, {
+    podCIDRs: ['10.244.0.0/16', 'fd00:10:244::/56'],
+    serviceCIDRs: ['10.96.0.0/12'],
+  });
+  rejects(t, `${head}cluster:\n  podCIDRs: [10.244.0.0]\n`, 'cluster.podCIDRs.0 (p.yaml:4)', 'is not a CIDR');
+  rejects(t, `${head}cluster: {serviceCIDRs: [10.96.0.0/33]}\n`, 'cluster.serviceCIDRs.0', 'is not a CIDR');
+  rejects(t, `${head}cluster: {podCIDR: [10.244.0.0/16]}\n`, 'did you mean "podCIDRs"?');
 });

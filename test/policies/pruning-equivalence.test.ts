@@ -2,11 +2,11 @@
 // the answers of the plain definitions they replace (the changes are for speed only).
 import fc from 'fast-check';
 import t from 'tap';
-import { CharCounts, nearestLabels, nearMiss } from '../../src/policies/explain/near-miss.ts';
+import { CharCounts, fitPairs, nearestLabels, nearMiss } from '../../src/policies/explain/near-miss.ts';
 import { EDIT_DISTANCE_MAX_LENGTH, EVIDENCE_REQUIREMENTS, NEAR_MISS_MAX_CORRECTIONS } from '../../src/policies/caps.ts';
 import { formatRequirements } from '../../src/kube/selectors.ts';
 import { requirementMatches, type Requirement } from '../../src/kube/selectors.ts';
-import { closest, editDistance, editDistanceWithin, nearest } from '../../src/policies/explain/edit-distance.ts';
+import { closest, editDistance, editDistanceWithin, nearest } from '../../src/edit-distance.ts';
 
 /** The definitions before pruning, kept here as the reference. */
 function editDistanceReference(a: string, b: string): number {
@@ -178,12 +178,15 @@ t.test('CharCounts.lowerBound never exceeds the case-insensitive edit distance',
 
 // nearestLabels reads each shared label set once, compares at most EVIDENCE_REQUIREMENTS
 // requirements and stops once it has its n labels: within those bounds, the plain definition's answer.
+const EVIDENCE_BUDGET = 100;
+
 function nearestLabelsReference(reqs: readonly Requirement[], sets: readonly { labels: Record<string, string> }[], n = 3): string[] {
-  const pairs = new Set<string>();
-  for (const s of sets) for (const [k, v] of Object.entries(s.labels)) pairs.add(`${k}=${v}`);
+  const pairs = new Map<string, { key: string; value: string }>();
+  for (const s of sets) for (const [k, v] of Object.entries(s.labels)) pairs.set(`${k}=${v}`, { key: k, value: v });
   const out = new Set<string>();
-  for (const r of reqs) for (const p of nearestReference(formatRequirements([r]), pairs, 2)) out.add(p.length > 30 ? `${p.slice(0, 29)}…` : p);
-  return [...out].slice(0, n);
+  for (const r of reqs) for (const p of nearestReference(formatRequirements([r]), pairs.keys(), 2)) out.add(p);
+  // The same fitting of the chosen pairs into the room (fitPairs has its own tests).
+  return fitPairs([...out].slice(0, n).map((p) => pairs.get(p)!), EVIDENCE_BUDGET);
 }
 
 t.test('nearestLabels agrees with the reference (up to EVIDENCE_REQUIREMENTS requirements)', async (t) => {
@@ -197,7 +200,7 @@ t.test('nearestLabels agrees with the reference (up to EVIDENCE_REQUIREMENTS req
   const sets = fc.array(labels, { maxLength: 8 }).chain((base) => fc.array(fc.nat(Math.max(0, base.length - 1)), { maxLength: 6 }).map((picks) => [...base, ...(base.length ? picks.map((i) => base[i]) : [])].map((l) => ({ labels: l }))));
   fc.assert(
     fc.property(fc.array(req, { maxLength: EVIDENCE_REQUIREMENTS }), sets, fc.integer({ min: 1, max: 4 }), (reqs, all, n) => {
-      const a = nearestLabels(reqs, all, n);
+      const a = nearestLabels(reqs, all, { n, budget: EVIDENCE_BUDGET });
       const b = nearestLabelsReference(reqs, all, n);
       return a.length === b.length && a.every((x, i) => x === b[i]);
     }),

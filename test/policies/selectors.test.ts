@@ -2,6 +2,7 @@
 // rule and both cluster views get matching from. Cases follow k8s.io/apimachinery/pkg/labels.
 import t from 'tap';
 import { podSourceFromObject } from '../../src/kube/pod-sources.ts';
+import { HASH_VALUE, UID_VALUE, isControllerHash } from '../../src/kube/generated-labels.ts';
 import { isNetguardError } from '../../src/errors.ts';
 import {
   formatSelector, fromMap, isEmptySelector, matchesSelector, selectorCovers, toRequirements, type GeneratedLabels, type Labels,
@@ -79,7 +80,57 @@ const matchCases: MatchCase[] = [
   { name: 'key "constructor" with generated labels does not throw or match', selector: { matchLabels: { constructor: 'x' } }, labels: web, generated: { 'pod-template-hash': '*' }, want: false },
   { name: 'key "toString" Exists is false on plain labels', selector: { matchExpressions: [{ key: 'toString', operator: 'Exists' }] }, labels: web, generated: { 'pod-template-hash': '*' }, want: false },
   { name: 'key "hasOwnProperty" DoesNotExist is true', selector: { matchExpressions: [{ key: 'hasOwnProperty', operator: 'DoesNotExist' }] }, labels: web, generated: {}, want: true },
+  // generated values of a known shape (src/kube/generated-labels.ts)
+  ...shapeCases(),
 ];
+
+/** Values a controller can and cannot produce, per shape, and the operators over them. */
+function shapeCases(): MatchCase[] {
+  const hash: GeneratedLabels = { 'pod-template-hash': HASH_VALUE };
+  const uid: GeneratedLabels = { 'controller-uid': UID_VALUE };
+  const cronName: GeneratedLabels = { 'job-name': { kind: 'number', prefix: 'report-', min: 0 } };
+  const sts: GeneratedLabels = {
+    'statefulset.kubernetes.io/pod-name': { kind: 'number', prefix: 'web-', min: 0, max: 2, ordinal: true },
+    'apps.kubernetes.io/pod-index': { kind: 'number', prefix: '', min: 0, max: 2, ordinal: true },
+  };
+  const eq = (k: string, v: string) => ({ matchLabels: { [k]: v } });
+  const ex = (...e: unknown[]) => ({ matchExpressions: e });
+  const c = (name: string, selector: unknown, generated: GeneratedLabels, want: boolean, labels: Labels = web): MatchCase => ({ name, selector, labels, generated, want });
+  return [
+    c('hash: a real pod-template-hash (7d9f8c6b5)', eq('pod-template-hash', '7d9f8c6b5'), hash, true),
+    c('hash: the hash of 0 is "4"', eq('pod-template-hash', '4'), hash, true),
+    c('hash: the largest uint32 (4294967295) spelled out', eq('pod-template-hash', '86f8fbc6f9'), hash, true),
+    c('hash: one past the largest uint32', eq('pod-template-hash', '86f8fbc6fb'), hash, false),
+    c('hash: letters outside the alphabet (abc123)', eq('pod-template-hash', 'abc123'), hash, false),
+    c('hash: a leading "4" (a leading zero) is never produced', eq('pod-template-hash', '45'), hash, false),
+    c('hash: more than ten characters', eq('pod-template-hash', '55555555555'), hash, false),
+    c('hash: empty value', eq('pod-template-hash', ''), hash, false),
+    c('hash: uppercase is not the alphabet', eq('pod-template-hash', '7D9F8C6B5'), hash, false),
+    c('hash: In with one possible value among impossible ones', ex({ key: 'pod-template-hash', operator: 'In', values: ['abc', '5c'] }), hash, true),
+    c('hash: NotIn always leaves values', ex({ key: 'pod-template-hash', operator: 'NotIn', values: ['5c'] }), hash, true),
+    c('hash: DoesNotExist fails (always added)', ex({ key: 'pod-template-hash', operator: 'DoesNotExist' }), hash, false),
+    c('hash: the template\'s own value is replaced by the controller\'s', eq('pod-template-hash', 'pinned'), hash, false, { ...web, 'pod-template-hash': 'pinned' }),
+    c('hash with prefix: web-5d4f8', eq('controller-revision-hash', 'web-5d4f8'), { 'controller-revision-hash': { kind: 'hash', prefix: 'web-' } }, true),
+    c('hash with prefix: bare hash lacks the name', eq('controller-revision-hash', '5d4f8'), { 'controller-revision-hash': { kind: 'hash', prefix: 'web-' } }, false),
+    c('uid: a UUID', eq('controller-uid', '0b6c2f6e-8d3a-4f4e-9a55-2f1f0c9e7a11'), uid, true),
+    c('uid: uppercase is not what the apiserver writes', eq('controller-uid', '0B6C2F6E-8D3A-4F4E-9A55-2F1F0C9E7A11'), uid, false),
+    c('uid: the Job name is not a UID', eq('controller-uid', 'migrate'), uid, false),
+    c('number: report-28948930 is a CronJob run', eq('job-name', 'report-28948930'), cronName, true),
+    c('number: the CronJob name itself is never a Job name', eq('job-name', 'report'), cronName, false),
+    c('number: a leading zero is never written', eq('job-name', 'report-028948930'), cronName, false),
+    c('number: a sign is never written', eq('job-name', 'report--5'), cronName, false),
+    c('number: another CronJob\'s prefix', eq('job-name', 'reporter-1'), cronName, false),
+    c('ordinal: web-2 is the last of three', eq('statefulset.kubernetes.io/pod-name', 'web-2'), sts, true),
+    c('ordinal: web-3 is past the range', eq('statefulset.kubernetes.io/pod-name', 'web-3'), sts, false),
+    c('ordinal: pod-name and pod-index of the same pod', { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'web-1', 'apps.kubernetes.io/pod-index': '1' } }, sts, true),
+    c('ordinal: pod-name web-0 with pod-index 1 is no pod', { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'web-0', 'apps.kubernetes.io/pod-index': '1' } }, sts, false),
+    c('ordinal: In sets that share one pod', ex({ key: 'statefulset.kubernetes.io/pod-name', operator: 'In', values: ['web-0', 'web-2'] }, { key: 'apps.kubernetes.io/pod-index', operator: 'In', values: ['1', '2'] }), sts, true),
+    c('ordinal: In and NotIn ruling out every pod', ex({ key: 'statefulset.kubernetes.io/pod-name', operator: 'In', values: ['web-1'] }, { key: 'apps.kubernetes.io/pod-index', operator: 'NotIn', values: ['1'] }), sts, false),
+    c('ordinal: NotIn on both leaving one pod', ex({ key: 'statefulset.kubernetes.io/pod-name', operator: 'NotIn', values: ['web-0'] }, { key: 'apps.kubernetes.io/pod-index', operator: 'NotIn', values: ['1'] }), sts, true),
+    c('ordinal: NotIn on both leaving no pod', ex({ key: 'statefulset.kubernetes.io/pod-name', operator: 'NotIn', values: ['web-0', 'web-1'] }, { key: 'apps.kubernetes.io/pod-index', operator: 'NotIn', values: ['2'] }), sts, false),
+    c('ordinal: NotIn every value of a bounded range', ex({ key: 'apps.kubernetes.io/pod-index', operator: 'NotIn', values: ['0', '1', '2'] }), sts, false),
+  ];
+}
 
 t.test('matchesSelector', async (t) => {
   for (const c of matchCases) {
@@ -194,6 +245,81 @@ t.test('controller-generated labels, through podSourceFromObject', async (t) => 
 
   const pod = podSourceFromObject({ kind: 'Pod', metadata: { name: 'p', labels: { app: 'p' } } })!;
   t.equal(pod.generated, undefined, 'a Pod has its labels already; nothing generated');
+});
+
+t.test('controller labels, exactly: which labels each controller adds, and with what values', async (t) => {
+  const src = (obj: Record<string, unknown>) => podSourceFromObject({ metadata: { name: 'x', namespace: 'shop' }, ...obj } as any)!;
+  const holds = (s: ReturnType<typeof src>, labels: Record<string, string>) => matchesSelector({ matchLabels: labels }, s.labels, s.generated);
+  const exists = (s: ReturnType<typeof src>, key: string) => matchesSelector({ matchExpressions: [{ key, operator: 'Exists' }] }, s.labels, s.generated);
+
+  // Job: the apiserver's generateSelector (pkg/registry/batch/job/strategy.go)
+  const job = src({ kind: 'Job', metadata: { name: 'migrate' }, spec: { template: { metadata: { labels: { app: 'migrate' } } } } });
+  for (const key of ['job-name', 'batch.kubernetes.io/job-name']) t.ok(holds(job, { [key]: 'migrate' }), `Job: ${key}=<job name>`);
+  for (const key of ['controller-uid', 'batch.kubernetes.io/controller-uid']) {
+    t.ok(holds(job, { [key]: '6f1c1e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6' }), `Job: ${key} is a UID`);
+    t.notOk(holds(job, { [key]: 'migrate' }), `Job: ${key} is never the name`);
+  }
+  const manual = src({ kind: 'Job', metadata: { name: 'migrate' }, spec: { manualSelector: true, selector: { matchLabels: { app: 'migrate' } }, template: { metadata: { labels: { app: 'migrate' } } } } });
+  for (const key of ['job-name', 'batch.kubernetes.io/job-name', 'controller-uid', 'batch.kubernetes.io/controller-uid']) t.notOk(exists(manual, key), `manualSelector: true: no ${key}`);
+  const own = src({ kind: 'Job', metadata: { name: 'migrate' }, spec: { template: { metadata: { labels: { 'job-name': 'custom' } } } } });
+  t.ok(holds(own, { 'job-name': 'custom' }), "Job: the template's own job-name is kept");
+  t.notOk(holds(own, { 'job-name': 'migrate' }), 'Job: and not overwritten by the name');
+  t.ok(holds(own, { 'batch.kubernetes.io/job-name': 'migrate' }), 'Job: the other key is still added');
+  const withUid = src({ kind: 'Job', metadata: { name: 'migrate', uid: '6f1c1e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6' }, spec: { template: {} } });
+  t.ok(holds(withUid, { 'controller-uid': '6f1c1e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6' }), 'Job with metadata.uid: that UID');
+  t.notOk(holds(withUid, { 'controller-uid': '00000000-0000-4000-8000-000000000000' }), 'Job with metadata.uid: no other UID');
+  const indexed = src({ kind: 'Job', metadata: { name: 'migrate' }, spec: { manualSelector: true, completionMode: 'Indexed', completions: 2, template: {} } });
+  t.ok(holds(indexed, { 'batch.kubernetes.io/job-completion-index': '1' }), 'Indexed Job: the completion index is added even with manualSelector');
+  t.notOk(holds(indexed, { 'batch.kubernetes.io/job-completion-index': '01' }), 'Indexed Job: indexes are written without leading zeros');
+  t.notOk(holds(indexed, { 'batch.kubernetes.io/job-completion-index': '2' }), 'Indexed Job: completions 2 has no index 2');
+
+  // CronJob: Jobs named <cronjob>-<scheduled time in minutes> (pkg/controller/cronjob/utils.go)
+  const cron = src({ kind: 'CronJob', metadata: { name: 'report', uid: '6f1c1e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6' }, spec: { jobTemplate: { spec: { template: {} } } } });
+  t.notOk(holds(cron, { 'job-name': 'report' }), "CronJob: job-name is never the CronJob's own name");
+  t.ok(holds(cron, { 'batch.kubernetes.io/job-name': 'report-29000000' }), 'CronJob: <name>-<minutes>');
+  t.notOk(holds(cron, { 'controller-uid': '6f1c1e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6' }), "CronJob: controller-uid is each Job's, never the CronJob's");
+  const cronManual = src({ kind: 'CronJob', metadata: { name: 'report' }, spec: { jobTemplate: { spec: { manualSelector: true, template: {} } } } });
+  t.notOk(exists(cronManual, 'job-name'), 'CronJob with jobTemplate manualSelector: true: no job-name');
+
+  // StatefulSet (pkg/controller/statefulset/stateful_set_utils.go)
+  const sts = src({ kind: 'StatefulSet', metadata: { name: 'db' }, spec: { replicas: 3, template: {} } });
+  t.ok(holds(sts, { 'controller-revision-hash': 'db-7c9d8b5f6' }), 'StatefulSet: controller-revision-hash is <name>-<hash>');
+  t.notOk(holds(sts, { 'controller-revision-hash': '7c9d8b5f6' }), 'StatefulSet: never the bare hash');
+  t.notOk(holds(sts, { 'statefulset.kubernetes.io/pod-name': 'db-0', 'apps.kubernetes.io/pod-index': '2' }), 'StatefulSet: pod-name and pod-index of different pods');
+  t.notOk(exists(src({ kind: 'StatefulSet', metadata: { name: 'db' }, spec: { replicas: 0, template: {} } }), 'x'), 'a label nobody adds');
+  const huge = src({ kind: 'StatefulSet', metadata: { name: 'db' }, spec: { replicas: 5000, template: {} } });
+  t.ok(holds(huge, { 'statefulset.kubernetes.io/pod-name': 'db-4999' }), 'replicas 5000: db-4999');
+  t.notOk(holds(huge, { 'statefulset.kubernetes.io/pod-name': 'db-5000' }), 'replicas 5000: no db-5000, however many replicas');
+
+  // DaemonSet (pkg/controller/daemon/util/daemonset_util.go CreatePodTemplate)
+  const ds = src({ kind: 'DaemonSet', metadata: { name: 'agent' }, spec: { template: {} } });
+  t.ok(holds(ds, { 'controller-revision-hash': '7c9d8b5f6' }), 'DaemonSet: controller-revision-hash is the bare hash');
+  t.notOk(holds(ds, { 'controller-revision-hash': 'agent-7c9d8b5f6' }), 'DaemonSet: not the revision name');
+  t.ok(holds(ds, { 'pod-template-generation': '3' }), 'DaemonSet: pod-template-generation is a generation');
+  t.notOk(holds(ds, { 'pod-template-generation': '0' }), 'DaemonSet: generations start at 1');
+  const annotated = src({ kind: 'DaemonSet', metadata: { name: 'agent', annotations: { 'deprecated.daemonset.template.generation': '4' } }, spec: { template: {} } });
+  t.ok(holds(annotated, { 'pod-template-generation': '4' }), 'DaemonSet with its generation annotation: that generation');
+  t.notOk(holds(annotated, { 'pod-template-generation': '3' }), 'DaemonSet with its generation annotation: no other');
+
+  // ReplicaSet and ReplicationController add nothing; a Deployment's ReplicaSet has the hash in its template already.
+  const rs = src({ kind: 'ReplicaSet', metadata: { name: 'web' }, spec: { template: { metadata: { labels: { app: 'web' } } } } });
+  t.notOk(exists(rs, 'pod-template-hash'), 'a bare ReplicaSet: no pod-template-hash');
+  t.equal(rs.generated, undefined, 'ReplicaSet: nothing generated');
+  t.equal(src({ kind: 'ReplicationController', spec: { template: {} } }).generated, undefined, 'ReplicationController: nothing generated');
+});
+
+t.test('isControllerHash accepts exactly what SafeEncodeString makes of a uint32', async (t) => {
+  // apimachinery util/rand: each byte of fmt.Sprint(sum) indexes "bcdfghjklmnpqrstvwxz2456789" modulo 27.
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  const encode = (n: number) => [...String(n)].map((c) => alphabet[c.charCodeAt(0) % alphabet.length]).join('');
+  for (const n of [0, 1, 9, 10, 99, 389546270, 4294967295]) t.ok(isControllerHash(encode(n)), `${n} → ${encode(n)}`);
+  let seed = 12345;
+  for (let i = 0; i < 200; i++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const n = (seed * 2) % 4294967296;
+    if (!isControllerHash(encode(n))) t.fail(`${n} → ${encode(n)} rejected`);
+  }
+  t.notOk(isControllerHash(encode(4294967296)), 'past uint32 is rejected');
 });
 
 t.test('selectorCovers: every label set `specific` selects, `general` selects too', async (t) => {

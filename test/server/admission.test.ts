@@ -1,6 +1,6 @@
 // decodeReview: every way a body can fail to be an AdmissionReview we can answer.
 import t from 'tap';
-import { decodeReview, isJsonContentType } from '../../src/server/admission.ts';
+import { decodeReview, isJsonContentType, unsupportedEncoding } from '../../src/server/admission.ts';
 import { reviewOf } from './helpers.ts';
 
 const JSON_CT = 'application/json';
@@ -53,6 +53,9 @@ const cases: [string, string | undefined, Buffer | undefined, string, RegExp][] 
   ['empty uid', JSON_CT, body({ ...reviewOf(), request: { ...reviewOf().request, uid: '' } }), 'missing-uid', /uid/],
   ['bad operation', JSON_CT, body({ ...reviewOf(), request: { ...reviewOf().request, operation: 'PATCH' } }), 'bad-request-field', /operation/],
   ['object is a string', JSON_CT, body({ ...reviewOf(), request: { ...reviewOf().request, object: 'x' } }), 'bad-request-field', /object/],
+  // Nothing to judge must not mean "allowed": the rules would see no object and find nothing.
+  ['CREATE without object', JSON_CT, body(reviewOf({ operation: 'CREATE', object: null })), 'missing-object', /request\.object is required for CREATE/],
+  ['UPDATE without object', JSON_CT, body({ ...reviewOf({ operation: 'UPDATE' }), request: { ...reviewOf({ operation: 'UPDATE' }).request, object: undefined } }), 'missing-object', /request\.object is required for UPDATE/],
 ];
 
 for (const [name, ct, b, reason, message] of cases) {
@@ -65,6 +68,20 @@ for (const [name, ct, b, reason, message] of cases) {
     }
   });
 }
+
+t.test('DELETE and CONNECT without object are fine', async (t) => {
+  t.ok(decodeReview(JSON_CT, body(reviewOf({ operation: 'DELETE', object: null, oldObject: { kind: 'Service', metadata: { name: 'x' } } }))).ok);
+  t.ok(decodeReview(JSON_CT, body(reviewOf({ operation: 'CONNECT', object: null }))).ok);
+});
+
+t.test('Content-Encoding: none or identity is readable, anything else is named', async (t) => {
+  t.equal(unsupportedEncoding(undefined), undefined);
+  t.equal(unsupportedEncoding(''), undefined);
+  t.equal(unsupportedEncoding('identity'), undefined);
+  t.equal(unsupportedEncoding('Identity '), undefined);
+  t.equal(unsupportedEncoding('gzip'), 'gzip');
+  t.equal(unsupportedEncoding(['gzip', 'br']), 'gzip, br');
+});
 
 t.test('a refusal after the uid is known carries the uid', async (t) => {
   const r = decodeReview(JSON_CT, body({ ...reviewOf(), request: { ...reviewOf().request, uid: 'u-9', operation: 'PATCH' } }));

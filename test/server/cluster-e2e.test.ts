@@ -29,7 +29,7 @@ t.test('kubeconfig → informer caches → readyz → answers from cluster state
     },
   });
   const registry = createRegistry();
-  const server = await startServer(parseServeConfig(['--port', '0', '--kubeconfig', join(dir, 'kubeconfig')], env), { env, registry, logDestination: logs });
+  const server = await startServer(parseServeConfig(['--port', '0', '--metrics-port', '0', '--kubeconfig', join(dir, 'kubeconfig')], env), { env, registry, logDestination: logs });
   t.teardown(() => server.shutdown('test'));
   const port = Number(new URL(server.url).port);
   const ca = readFileSync(join(dir, 'certs', 'ca.crt'), 'utf8');

@@ -12,6 +12,7 @@ t.test('defaults', async (t) => {
   t.equal(c.policyFile, DEFAULT_POLICY_FILE);
   t.equal(c.host, '127.0.0.1');
   t.equal(c.port, 8443);
+  t.equal(c.metricsPort, 9090, 'metrics on their own plain-HTTP port by default');
   t.equal(c.tlsCert, undefined);
   t.equal(c.certMode, 'dev', 'no certificate given: the development certificate');
   t.equal(c.selfManaged, undefined);
@@ -27,6 +28,7 @@ t.test('every flag reads its env var, and flags win', async (t) => {
     NETGUARD_POLICY: '/env/policy.yaml',
     NETGUARD_HOST: '0.0.0.0',
     NETGUARD_PORT: '9443',
+    NETGUARD_METRICS_PORT: '9191',
     NETGUARD_TLS_CERT: '/env/tls.crt',
     NETGUARD_TLS_KEY: '/env/tls.key',
     NETGUARD_KUBECONFIG: '/env/kubeconfig',
@@ -42,6 +44,7 @@ t.test('every flag reads its env var, and flags win', async (t) => {
       policyFile: '/env/policy.yaml',
       host: '0.0.0.0',
       port: 9443,
+      metricsPort: 9191,
       certMode: 'files',
       tlsCert: '/env/tls.crt',
       tlsKey: '/env/tls.key',
@@ -53,12 +56,13 @@ t.test('every flag reads its env var, and flags win', async (t) => {
     },
   );
   const flags = parseServeConfig(
-    ['--policy', 'p.yaml', '--host', '::1', '--port', '0', '--tls-cert', 'c', '--tls-key', 'k', '--kubeconfig', 'kc', '--log-level', 'warn'],
+    ['--policy', 'p.yaml', '--host', '::1', '--port', '0', '--metrics-port', '0', '--tls-cert', 'c', '--tls-key', 'k', '--kubeconfig', 'kc', '--log-level', 'warn'],
     env,
   );
   t.equal(flags.policyFile, 'p.yaml');
   t.equal(flags.host, '::1');
   t.equal(flags.port, 0);
+  t.equal(flags.metricsPort, 0, '0: no separate metrics listener');
   t.equal(flags.tlsCert, 'c');
   t.equal(flags.tlsKey, 'k');
   t.same(flags.kubeconfig, { path: 'kc', from: '--kubeconfig' });
@@ -80,6 +84,9 @@ const bad: [string, string[], Record<string, string>, RegExp][] = [
   ['flag without value', ['--port'], {}, /--port needs a value/],
   ['port not a number', ['--port', 'http'], {}, /--port must be a number/],
   ['port too big', [], { NETGUARD_PORT: '70000' }, /--port must be a number/],
+  ['metrics port not a number', ['--metrics-port', 'x'], {}, /--metrics-port must be a number from 0 to 65535, got "x"/],
+  ['a Docker-link variable', [], { NETGUARD_METRICS_PORT: 'tcp://10.96.0.12:9090' }, /--metrics-port must be a number.*enableServiceLinks: false/],
+  ['metrics port = port', ['--port', '8443', '--metrics-port', '8443'], {}, /--metrics-port must differ from --port \(both 8443\)/],
   ['bad log level', ['--log-level', 'loud'], {}, /--log-level must be one of/],
   ['cert without key', ['--tls-cert', 'c'], {}, /go together/],
   ['key without cert (env)', [], { NETGUARD_TLS_KEY: 'k' }, /go together/],

@@ -1,6 +1,8 @@
 // Shared by the server tests: scripted rules, a policy that enables them, a fake cluster
 // source, AdmissionReview builders, an HTTPS client that trusts our test CA, log capture.
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type Agent } from 'node:https';
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -126,6 +128,8 @@ export interface FakeSource extends ClusterStateSource {
   synced: boolean;
   started: number;
   stopped: number;
+  /** the pods family's error code while unsynced (the informers' ApiErrorType) */
+  errorType?: string;
 }
 
 export function fakeSource(synced = false): FakeSource {
@@ -144,7 +148,9 @@ export function fakeSource(synced = false): FakeSource {
     status(): Partial<Record<ResourceFamily, FamilyStatus>> {
       return {
         namespaces: { synced: true, size: 3 },
-        pods: source.synced ? { synced: true, size: 10 } : { synced: false, size: 0, error: 'list pods: connection refused' },
+        pods: source.synced
+          ? { synced: true, size: 10 }
+          : { synced: false, size: 0, error: 'list pods: connection refused', ...(source.errorType ? { errorType: source.errorType } : {}) },
       };
     },
   };
@@ -213,6 +219,30 @@ export function httpsCall(opts: HttpsOptions): Promise<HttpsAnswer> {
     );
     req.on('error', reject);
     req.end(opts.body);
+  });
+}
+
+/** A port free now (a listener is opened on it and closed): for listeners that take 0 to mean "off". */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A plain-HTTP request on 127.0.0.1 (the metrics port), without keep-alive. */
+export function plainGet(port: number, path: string, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 

@@ -3,11 +3,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { connect } from 'node:tls';
+import { gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import { RULES } from '../../src/policies/registry.ts';
 import { buildApp, type AppDeps } from '../../src/server/app.ts';
 import { Registry } from '../../src/server/metrics.ts';
+import { applyCertificate } from '../../src/server/tls.ts';
 import { fakeSource, httpsCall, REPO_ROOT, reviewOf, testCertificates, testPolicy, TEST_RULES, type ReviewSpec } from './helpers.ts';
 
 const { ca, pair } = testCertificates();
@@ -60,6 +62,10 @@ t.test('bad input over HTTPS: 400 with a JSON reason, 413 past 7 MiB', async (t)
     ['bad apiVersion', send(JSON.stringify({ ...reviewOf(), apiVersion: 'admission.k8s.io/v2' })), 400, 'unsupported-api-version', /v2/],
     ['empty body', send(undefined), 400, 'empty-body', /empty/],
     ['empty body, explicit length 0', send('', { 'content-type': 'application/json', 'content-length': 0 }), 400, 'empty-body', /empty/],
+    ['CREATE without object', send(JSON.stringify(reviewOf({ uid: 'no-object', object: null }))), 400, 'missing-object', /request\.object is required for CREATE/],
+    // A gzip body is not malformed JSON: it is an encoding we do not read.
+    ['gzip', send(gzipSync(review), { 'content-type': 'application/json', 'content-encoding': 'gzip' }), 415, 'unsupported-content-encoding', /Content-Encoding "gzip" is not supported/],
+    ['deflate, uncompressed body', send(review, { 'content-type': 'application/json', 'content-encoding': 'deflate' }), 415, 'unsupported-content-encoding', /"deflate"/],
   ];
   for (const [name, call, status, error, message] of cases) {
     const res = await call;
@@ -142,6 +148,41 @@ t.test('TLS: 1.2 minimum, HTTP/1.1 only (no h2 by ALPN)', async (t) => {
     s.on('error', rej);
   });
   t.not(alpn, 'h2');
+});
+
+/** The cipher a TLS client with only `ciphers` (and at most `maxVersion`) gets, or its error code. */
+function handshake(port: number, opts: { ciphers?: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' }): Promise<string> {
+  return new Promise((res) => {
+    const s = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...opts });
+    s.on('secureConnect', () => (res(`${s.getProtocol()} ${s.getCipher().standardName}`), s.end()));
+    s.on('error', (err) => res(String((err as NodeJS.ErrnoException).code ?? err.message)));
+  });
+}
+
+t.test('TLS 1.2 offers forward-secret AEAD suites only; TLS 1.3 keeps its suites; a reloaded certificate too', async (t) => {
+  const { app, port } = await listen(t);
+  const check = async (when: string) => {
+    // Static RSA key exchange: a leaked key would decrypt recorded traffic.
+    for (const cipher of ['AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-SHA256', 'AES128-SHA']) {
+      t.notMatch(await handshake(port, { maxVersion: 'TLSv1.2', ciphers: cipher }), /^TLSv/, `${when}: ${cipher} (static RSA) refused`);
+    }
+    // Forward secret but CBC or finite-field DHE: not offered either.
+    for (const cipher of ['ECDHE-RSA-AES128-SHA256', 'ECDHE-RSA-AES256-SHA384', 'DHE-RSA-AES128-GCM-SHA256']) {
+      t.notMatch(await handshake(port, { maxVersion: 'TLSv1.2', ciphers: cipher }), /^TLSv/, `${when}: ${cipher} refused`);
+    }
+    for (const [cipher, name] of [
+      ['ECDHE-RSA-AES128-GCM-SHA256', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'],
+      ['ECDHE-RSA-AES256-GCM-SHA384', 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'],
+      ['ECDHE-RSA-CHACHA20-POLY1305', 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256'],
+    ]) {
+      t.equal(await handshake(port, { maxVersion: 'TLSv1.2', ciphers: cipher }), `TLSv1.2 ${name}`, `${when}: ${cipher} accepted`);
+    }
+    t.match(await handshake(port, {}), /^TLSv1\.3 TLS_(AES_256_GCM_SHA384|AES_128_GCM_SHA256|CHACHA20_POLY1305_SHA256)$/, `${when}: TLS 1.3 as before`);
+  };
+  await check('at start');
+  // A reload replaces the whole secure context: the cipher list must come with it.
+  applyCertificate(app.server, pair);
+  await check('after a certificate reload');
 });
 
 t.test('readyz follows the cluster source over HTTPS', async (t) => {

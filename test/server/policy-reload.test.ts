@@ -178,7 +178,7 @@ t.test('netguard serve: editing the policy file reloads it, metrics and readyz f
   const dir = t.testdir({ 'policy.yaml': DEFAULT_TEXT });
   const policyFile = join(dir, 'policy.yaml');
   const env = { NETGUARD_CERT_DIR: join(dir, 'certs'), NETGUARD_SHUTDOWN_DELAY_SECONDS: '0', HOME: dir };
-  const config = parseServeConfig(['--port', '0', '--policy', policyFile], env);
+  const config = parseServeConfig(['--port', '0', '--metrics-port', '0', '--policy', policyFile], env);
   const { stream, lines: logged } = lines();
   const server = await startServer(config, { env, registry: createRegistry(), logDestination: stream, clusterProbe: { env: {}, exists: () => false, homedir: '' } });
   t.teardown(() => server.shutdown('test over'));

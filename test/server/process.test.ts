@@ -11,11 +11,14 @@ import { httpsCall, REPO_ROOT, reviewOf } from './helpers.ts';
 
 const CLI = join(REPO_ROOT, 'src/cli.ts');
 
-/** The environment of a laptop with no cluster: no kubeconfig, no service account, an empty HOME. */
+/**
+ * The environment of a laptop with no cluster: no kubeconfig, no service account, an empty HOME.
+ * No separate metrics listener: test files run in parallel and would all want port 9090.
+ */
 function cleanEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
   for (const key of Object.keys(env)) if (key.startsWith('NETGUARD_') || key === 'KUBECONFIG' || key.startsWith('KUBERNETES_')) delete env[key];
-  return { ...env, ...extra };
+  return { ...env, NETGUARD_METRICS_PORT: '0', ...extra };
 }
 
 interface Served {
@@ -134,18 +137,21 @@ t.test('graceful shutdown with real connections', async (t) => {
   const ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
   const body = (uid: string) => JSON.stringify(reviewOf({ uid }));
 
-  // 1. An idle keep-alive connection.
+  // 1. Two keep-alive connections: one stays idle, one is used again during the drain.
+  const idleAgent = new Agent({ keepAlive: true, maxSockets: 1 });
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  t.teardown(() => agent.destroy());
-  const first = await httpsCall({ port, ca, agent, body: body('ka-1') });
-  t.equal(first.status, 200);
+  t.teardown(() => (idleAgent.destroy(), agent.destroy()));
+  t.equal((await httpsCall({ port, ca, agent: idleAgent, body: body('idle-1') })).status, 200);
+  t.equal((await httpsCall({ port, ca, agent, body: body('ka-1') })).status, 200);
 
-  // 2. A request in flight: headers and half its body sent, the rest held back.
+  // 2. A request in flight on a keep-alive connection: headers and half its body sent, the rest held back.
+  const inFlightAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => inFlightAgent.destroy());
   const slowBody = Buffer.from(body('in-flight'));
   const half = Math.floor(slowBody.length / 2);
   let inFlightSocket: TLSSocket | undefined;
   let finishInFlight!: () => void;
-  const inFlight = new Promise<{ status: number; text: string }>((resolve, reject) => {
+  const inFlight = new Promise<{ status: number; text: string; connection: string | undefined }>((resolve, reject) => {
     const req = request(
       {
         host: '127.0.0.1',
@@ -153,13 +159,13 @@ t.test('graceful shutdown with real connections', async (t) => {
         path: '/validate?timeout=5s',
         method: 'POST',
         ca,
-        agent: false,
+        agent: inFlightAgent,
         headers: { 'content-type': 'application/json', 'content-length': slowBody.length },
       },
       (res) => {
         let text = '';
         res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, connection: res.headers.connection }));
       },
     );
     req.on('error', reject);
@@ -168,7 +174,8 @@ t.test('graceful shutdown with real connections', async (t) => {
     finishInFlight = () => req.end(slowBody.subarray(half));
   });
 
-  // 3. SIGTERM: readyz drops at once, requests are still answered on old and new connections.
+  // 3. SIGTERM: readyz drops at once, requests are still answered on old and new connections,
+  //    each with Connection: close, and the server closes each connection after its answer.
   s.proc.kill('SIGTERM');
   await s.waitFor((l) => /^shutting down/.test(l.msg), 'the shutdown line');
   const ready = await httpsCall({ port, ca, method: 'GET', path: '/readyz', headers: {} });
@@ -178,12 +185,14 @@ t.test('graceful shutdown with real connections', async (t) => {
   t.equal(onOld.status, 200);
   t.equal(onOld.reusedSocket, true, 'the keep-alive connection still works during the drain');
   t.equal(onOld.json().response.uid, 'ka-2');
+  t.equal(onOld.headers.connection, 'close', 'and is told it will be closed');
   const onNew = await httpsCall({ port, ca, body: body('new-during-drain') });
   t.equal(onNew.json().response.uid, 'new-during-drain');
+  t.equal(onNew.headers.connection, 'close');
 
-  // 4. End the drain. The idle keep-alive socket gets closed; the in-flight request does not.
-  const idleSocket = (agent as any).freeSockets?.[Object.keys((agent as any).freeSockets)[0]]?.[0];
-  t.ok(idleSocket, 'the keep-alive socket is idle in the agent');
+  // 4. End the drain. The keep-alive socket idle since before SIGTERM is closed; the in-flight one is not.
+  const idleSocket = (idleAgent as any).freeSockets?.[Object.keys((idleAgent as any).freeSockets)[0]]?.[0];
+  t.ok(idleSocket, 'the idle keep-alive socket is in its agent');
   const idleClosed = new Promise<void>((resolve) => idleSocket.once('close', () => resolve()));
   s.proc.kill('SIGTERM');
   await s.waitFor((l) => /^drain period over/.test(l.msg), 'the end of the drain');
@@ -191,11 +200,16 @@ t.test('graceful shutdown with real connections', async (t) => {
   t.pass('the idle keep-alive connection was closed by the server');
   t.equal(inFlightSocket?.destroyed, false, 'the in-flight connection is still open');
 
+  const inFlightClosed = new Promise<void>((resolve) => inFlightSocket!.once('close', () => resolve()));
   finishInFlight();
   const done = await inFlight;
   t.equal(done.status, 200, 'the in-flight request was answered');
   t.equal(JSON.parse(done.text).response.uid, 'in-flight');
+  t.equal(done.connection, 'close');
+  await inFlightClosed;
+  t.pass('and its connection closed after the answer');
 
   t.equal(await s.exited, 0, 'exit 0');
   t.ok(s.lines.some((l) => l.msg === 'stopped'));
+  t.notOk(s.lines.some((l) => /close deadline/.test(l.msg)), 'no connection was left for the close deadline to cut');
 });

@@ -29,6 +29,15 @@ t.test('deny findings: 403 Forbidden listing each as [rule-id] message', async (
   t.equal(r.warnings, undefined, 'a denial alone carries no warnings');
 });
 
+t.test('control characters from the request never reach status.message, warnings or audit annotations', async (t) => {
+  // A name such as "web\n\u001b[2J" quoted in a message would forge lines and clear terminals.
+  const hostile = 'selector app=web\n\rError from server: fake\u001b[2J\u0007\u009b31m\u007f end';
+  const r = fromEvaluation('u', ev({ findings: [finding('d-rule', 'deny', hostile), finding('w-rule', 'warn', hostile)] }), true);
+  const texts = [r.status!.message, ...r.warnings!, ...Object.values(r.auditAnnotations!)];
+  for (const text of texts) t.notMatch(text, /[\u0000-\u001f\u007f-\u009f]/, `no control character in ${JSON.stringify(text)}`);
+  t.equal(r.status!.message, '[d-rule] selector app=web Error from server: fake [2J 31m  end');
+});
+
 t.test('warn findings: one warning each, prefixed, at most 256 characters', async (t) => {
   const long = 'x'.repeat(400);
   const r = fromEvaluation('u', ev({ findings: [finding('w-rule', 'warn', 'short one'), finding('w-rule', 'warn', long)] }), true);

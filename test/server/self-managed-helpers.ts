@@ -67,7 +67,7 @@ export async function startReplica(
   const kubeconfig = join(dir, `kubeconfig-${pod}`);
   writeFileSync(kubeconfig, fake.kubeConfig().exportConfig());
   const env = { POD_NAMESPACE: NS, POD_NAME: pod, NETGUARD_SHUTDOWN_DELAY_SECONDS: '0', HOME: dir };
-  const config = parseServeConfig(['--port', '0', '--cert-mode', 'self-managed', '--kubeconfig', kubeconfig, '--log-level', 'debug'], env);
+  const config = parseServeConfig(['--port', '0', '--metrics-port', '0', '--cert-mode', 'self-managed', '--kubeconfig', kubeconfig, '--log-level', 'debug'], env);
   const logs: any[] = [];
   const sink = new Writable({
     write(chunk, _e, done) {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const BENCHMARKS = ['admission', 'cache', 'check', 'sync', 'adversarial'];
+const BENCHMARKS = ['admission', 'cache', 'check', 'sync', 'adversarial', 'limits'];
 
 t.setTimeout(180_000); // a bound against hangs, not a timing assertion
 
@@ -68,6 +68,14 @@ const SHAPES: Record<string, (t: Test, json: any) => void> = {
     t.ok(positive(j.growth.rawRatio) && typeof j.growth.pairwise === 'boolean', 'growth ratio');
     checkTargets(t, j);
   },
+  limits(t, j) {
+    t.ok(positive(j.memory.idleRss) && positive(j.memory.peakRss) && positive(j.memory.rssAfter), 'RSS idle, at the peak and after');
+    t.ok(j.memory.bursts.every((b: any) => Object.values(b.answered).reduce((a: number, n: any) => a + n, 0) === j.config.concurrent), 'every review answered or refused, none lost');
+    t.ok(j.memory.bursts.every((b: any) => Object.keys(b.answered).every((k) => k === '200' || k === '429')), 'answers are 200 or 429');
+    t.ok(positive(j.connections.held) && j.connections.held <= j.connections.established && j.connections.established <= j.connections.attempted, 'silent connections made and held');
+    t.equal(j.connections.openAfter, 0, 'all closed by the header timeout');
+    checkTargets(t, j);
+  },
   sync(t, j) {
     t.ok(j.rows.length >= 3 && j.rows.every((r: any) => positive(r.readyMs)), 'start → ready for each way');
     t.ok(positive(j.rows[0].swapMs) && positive(j.rows[0].relistSwapMs), 'cache swap times, first list and relist');
@@ -80,6 +88,11 @@ const SHAPES: Record<string, (t: Test, json: any) => void> = {
     t.notOk(j.issueTable.some((r: any) => /failed/.test(r.outcome)), 'no rule failed on any input');
     checkTargets(t, j);
   },
+};
+
+/** Lines the README and the issue notes quote. */
+const LINES: Record<string, RegExp[]> = {
+  limits: [/RSS under \d+ concurrent maximum-size reviews: peak [\d.]+ MB/, /idle-connection cost: \+-?[\d.]+ MB for \d+ silent connections/],
 };
 
 t.test('every benchmark runs in --quick mode and writes its result', async (t) => {
@@ -96,6 +109,7 @@ t.test('every benchmark runs in --quick mode and writes its result', async (t) =
       t.equal(r.code, 0, `exits 0${r.code === 0 ? '' : `: ${r.stderr.slice(-2000)}`}`);
       t.match(r.stdout, /\n\|---/, 'prints a table');
       t.match(r.stdout, /machine: \d+ cores/, 'states the machine');
+      for (const line of LINES[name] ?? []) t.match(r.stdout, line, `prints ${line.source.slice(0, 40)}…`);
       const json = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
       t.equal(json.benchmark, name);
       t.equal(json.quick, true);

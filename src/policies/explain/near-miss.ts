@@ -2,10 +2,11 @@
 // make it match a label set that exists (app=fronted → app=frontend), and the nearest labels
 // when no single change would.
 import { formatRequirements, requirementMatches, requirementsMatch, type GeneratedLabels, type Labels, type Requirement } from '../../kube/selectors.ts';
+import { exampleValues } from '../../kube/generated-labels.ts';
 import { truncate } from '../../kube/text.ts';
 import { EDIT_DISTANCE_MAX_LENGTH, EVIDENCE_PAIRS, EVIDENCE_REQUIREMENTS, NEAR_MISS_MAX_CORRECTIONS } from '../caps.ts';
 import type { Deadline } from '../deadline.ts';
-import { editDistance, editDistanceWithin, nearest, typoBudget } from './edit-distance.ts';
+import { editDistance, editDistanceWithin, nearest, typoBudget } from '../../edit-distance.ts';
 
 export interface LabelSet {
   labels: Labels;
@@ -60,10 +61,8 @@ class PairFinder {
     const generated = set.generated;
     if (generated) {
       for (const key in generated) {
-        const values = generated[key];
-        if (values === '*') continue;
-        const n = Math.min(values.length, GENERATED_SUGGESTIONS);
-        for (let i = 0; i < n; i++) this.consider(key, values[i]);
+        const values = exampleValues(generated[key], GENERATED_SUGGESTIONS);
+        for (let i = 0; i < values.length; i++) this.consider(key, values[i]);
       }
     }
     return this.best;
@@ -278,30 +277,84 @@ function fixedFor(reqs: readonly Requirement[], finders: readonly (PairFinder | 
   return fixed;
 }
 
+/** Room for the "labels found" evidence in a message bounded at MAX_MESSAGE. */
+const EVIDENCE_BUDGET = 100;
+/** A value is never cut shorter than this (plus the ellipsis): enough to tell values apart. */
+const MIN_VALUE = 12;
+
+export interface EvidenceOptions {
+  /** how many labels to show (default 3) */
+  n?: number;
+  /** characters the labels may take together, ", " included */
+  budget?: number;
+  deadline?: Deadline;
+}
+
 /**
  * Existing key=value labels nearest to what the selector asks for, as evidence (generated ones
- * are noise here): two per requirement, the first `n` distinct ones shown. Bounded work: at most
- * EVIDENCE_PAIRS distinct pairs and EVIDENCE_REQUIREMENTS requirements are compared, and only
- * until `n` are found.
+ * are noise here). Bounded work: at most EVIDENCE_PAIRS distinct pairs and EVIDENCE_REQUIREMENTS
+ * requirements are compared, and only until `n` are found. Shown whole when they fit in `budget`
+ * characters together; otherwise the longest values are shortened first, then the farthest
+ * candidates dropped. A key is never cut to nothing: `kubernetes.io/metadata.name=d…` says nothing.
  */
-export function nearestLabels(reqs: readonly Requirement[], sets: readonly LabelSet[], n = 3, deadline?: Deadline): string[] {
-  const pairs = new Set<string>();
+export function nearestLabels(reqs: readonly Requirement[], sets: readonly LabelSet[], options: EvidenceOptions = {}): string[] {
+  const n = options.n ?? 3;
+  const pairs = new Map<string, { key: string; value: string }>();
   const read = new Set<Labels>();
   collect: for (const s of sets) {
     // Replicas share one label set object: read it once.
     if (read.has(s.labels)) continue;
     read.add(s.labels);
-    deadline?.check();
+    options.deadline?.check();
     for (const k of Object.keys(s.labels)) {
       if (pairs.size >= EVIDENCE_PAIRS) break collect;
-      pairs.add(`${k}=${s.labels[k]}`);
+      pairs.set(`${k}=${s.labels[k]}`, { key: k, value: s.labels[k] });
     }
   }
-  const out = new Set<string>();
+  const chosen: { key: string; value: string }[] = [];
+  const seen = new Set<string>();
   for (const r of reqs.slice(0, EVIDENCE_REQUIREMENTS)) {
     // Only the first n distinct pairs are shown: once there are n, the rest cannot change them.
-    if (out.size >= n) break;
-    for (const p of nearest(formatRequirements([r]), pairs, 2, deadline)) out.add(truncate(p, 30));
+    if (chosen.length >= n) break;
+    for (const p of nearest(formatRequirements([r]), pairs.keys(), 2, options.deadline)) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      chosen.push(pairs.get(p)!);
+    }
   }
-  return [...out].slice(0, n);
+  return fitPairs(chosen.slice(0, n), options.budget ?? EVIDENCE_BUDGET);
+}
+
+/** key=value texts within `budget` (", " between them): values shortened before anything is dropped. */
+export function fitPairs(pairs: readonly { key: string; value: string }[], budget: number): string[] {
+  const total = (xs: readonly { key: string; value: string }[]) => xs.reduce((sum, p) => sum + p.key.length + 1 + p.value.length, 0) + 2 * Math.max(0, xs.length - 1);
+  let kept = pairs.map((p) => ({ ...p }));
+  while (kept.length > 0) {
+    // Shorten the longest value, one at a time, while that can still help.
+    while (total(kept) > budget) {
+      const longest = kept.reduce((a, b) => (b.value.length > a.value.length ? b : a));
+      if (longest.value.length <= MIN_VALUE + 1) break;
+      const excess = total(kept) - budget;
+      longest.value = truncate(longest.value, Math.max(MIN_VALUE + 1, longest.value.length - excess));
+    }
+    if (total(kept) <= budget || kept.length === 1) break;
+    kept = kept.slice(0, -1);
+  }
+  // One pair whose key alone is too long: keep the key's start and end (prefix and name), never drop it.
+  return kept.map((p) => {
+    const key = p.key.length + 1 + p.value.length > budget ? middle(p.key, Math.max(24, budget - 1 - p.value.length)) : p.key;
+    return `${key}=${p.value}`;
+  });
+}
+
+/** "sub.exa…/label-name": a key's prefix cut in the middle, its name (after the /) kept whole. */
+function middle(key: string, max: number): string {
+  if (key.length <= max) return key;
+  const slash = key.lastIndexOf('/');
+  const name = slash >= 0 ? key.slice(slash) : '';
+  const room = Math.max(8, max - name.length);
+  const rest = slash >= 0 ? key.slice(0, slash) : key;
+  if (rest.length <= room) return key;
+  const head = Math.ceil((room - 1) / 2);
+  return `${rest.slice(0, head)}…${rest.slice(rest.length - (room - 1 - head))}${name}`;
 }

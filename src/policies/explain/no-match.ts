@@ -6,6 +6,7 @@ import { fromMap, requirementsMatch, type GeneratedLabels, type Labels, type Lab
 import { plural, truncate } from '../../kube/text.ts';
 import { EXPLAIN_CANDIDATES, EXPLAIN_NAMESPACES } from '../caps.ts';
 import type { Deadline } from '../deadline.ts';
+import { generatedClue } from './generated-clue.ts';
 import { nearestLabels, nearMiss } from './near-miss.ts';
 
 function templatePath(kind: PodSource['kind']): string {
@@ -22,12 +23,20 @@ export interface NoMatch {
   /** "did you mean app=web?", "Deployment/web has them on metadata.labels..."; may be empty */
   clue: string;
   hint: string;
-  /** misplaced workload labels and near misses are strong clues; the others invite more probing */
-  kind: 'misplaced' | 'near' | 'labels' | 'empty';
+  /** misplaced workload labels, near misses and controller-written values are strong clues; the others invite more probing */
+  kind: 'misplaced' | 'near' | 'controller' | 'labels' | 'empty';
 }
 
-/** Why `reqs` selects no pod source in `namespaces`, from what the view can show us. */
-export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], namespaces: readonly string[], from: string, deadline?: Deadline): NoMatch {
+/**
+ * Why `reqs` selects no pod source in `namespaces`, from what the view can show us. `room`: the
+ * characters the caller's message leaves for "(checked...); clue", so evidence is shortened to
+ * fit rather than cut off at the end.
+ */
+export function explainNoMatch(
+  view: ClusterView, reqs: readonly Requirement[], namespaces: readonly string[], from: string, options: { room?: number; deadline?: Deadline } = {},
+): NoMatch {
+  const room = options.room ?? 160;
+  const deadline = options.deadline;
   const sources: PodSource[] = [];
   let capped = false;
   let counted = false;
@@ -68,7 +77,10 @@ export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], 
     };
   }
   if (n === 0) return { checked, clue: '', hint: '', kind: 'empty' };
-  const found = nearestLabels(reqs, sources, 3, deadline);
+  // Right labels, but a value the controller never writes (or per-pod labels of different pods).
+  const generated = generatedClue(reqs, sources);
+  if (generated) return { checked, ...generated, kind: 'controller' };
+  const found = nearestLabels(reqs, sources, { budget: Math.max(40, room - checked.length - '(); labels found: '.length), deadline });
   return {
     checked,
     clue: found.length > 0 ? `labels found: ${found.join(', ')}` : 'none of them has labels',

@@ -3,7 +3,7 @@
 // GatewayClass that Gateways still use warns, naming them.
 import { gatewayClassName, isGatewayApiObject } from '../../kube/gateway-api.ts';
 import { listSome, plural, truncate } from '../../kube/text.ts';
-import { closest } from '../explain/edit-distance.ts';
+import { closest } from '../../edit-distance.ts';
 import { boundMessages, type BaseRuleConfig, type Rule, type RuleContext, type RuleFinding } from '../types.ts';
 
 export const rule: Rule<BaseRuleConfig> = {

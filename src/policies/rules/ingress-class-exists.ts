@@ -3,7 +3,7 @@
 // apiserver's DefaultIngressClass admission plugin would already have set.
 import type { IngressClassInfo } from '../../view/view.ts';
 import { namespaceMatches } from '../namespaces.ts';
-import { closest } from '../explain/edit-distance.ts';
+import { closest } from '../../edit-distance.ts';
 import { truncate } from '../../kube/text.ts';
 import type { BaseRuleConfig, Rule, RuleContext, RuleFinding } from '../types.ts';
 
@@ -129,12 +129,20 @@ export const rule: Rule<IngressClassConfig> = {
     if (source === 'the default IngressClass' || (ctx.config.extraClasses ?? []).includes(className)) return findings;
     const classPath = field ? 'spec.ingressClassName' : `metadata.annotations.${LEGACY_ANNOTATION}`;
 
+    // Names the policy itself knows: extraClasses, and the classes allowedClasses lets this namespace use.
+    const configured = [...(ctx.config.extraClasses ?? []), ...(allowed ?? [])];
     const classes = ctx.cluster.ingressClasses();
     if (!classes.known) {
-      return [...findings, { verdict: 'unknown', messageId: 'cannot-see-classes', path: classPath, message: `cannot check that IngressClass "${truncate(className)}" exists: ${classes.reason}` }];
+      const near = closest(className, configured);
+      return [...findings, {
+        verdict: 'unknown',
+        messageId: 'cannot-see-classes',
+        path: classPath,
+        message: `cannot check that IngressClass "${truncate(className)}" exists: ${classes.reason}${near ? `; did you mean "${truncate(near)}" (named in the policy)?` : ''}`,
+      }];
     }
     if (classes.value.some((c) => c.name === className)) return findings;
-    const known = [...classes.value.map((c) => c.name), ...(ctx.config.extraClasses ?? [])];
+    const known = [...new Set([...classes.value.map((c) => c.name), ...configured])];
     const near = closest(className, known);
     findings.push({
       verdict: 'violation',

@@ -8,8 +8,9 @@
 // few dangling selectors get the search for a near miss.
 import type { ClusterView, NamespaceInfo } from '../../view/view.ts';
 import { NAMESPACE_NAME_LABEL } from '../../kube/objects.ts';
-import { requirementsMatch, type Requirement } from '../../kube/selectors.ts';
-import { closest } from '../explain/edit-distance.ts';
+import type { Requirement } from '../../kube/selectors.ts';
+import { namespaceSelects, unseenKeys } from '../namespaces.ts';
+import { closest } from '../../edit-distance.ts';
 import { truncate } from '../../kube/text.ts';
 import type { Rule, RuleFinding } from '../types.ts';
 import { explainNoMatch, foundElsewhere } from '../explain/no-match.ts';
@@ -49,7 +50,7 @@ function anyPod(view: ClusterView, namespaces: readonly string[], selector: unkn
 function namespaceViolation(where: string, reqs: readonly Requirement[], all: readonly NamespaceInfo[], from: string, explain: boolean, deadline?: Deadline): RuleFinding {
   const base = `${where}: namespaceSelector ${truncate(formatRequirements(reqs), 60)} matches no namespace (checked ${plural(all.length, 'namespace')} in ${from})`;
   const hint = `label the namespace (kubectl label namespace <name> key=value) or select it by ${NAMESPACE_NAME_LABEL}`;
-  if (!explain) return { verdict: 'violation', messageId: 'peer-namespace-no-match', path: `${where}.namespaceSelector`, message: `${base}; ${NOT_EXPLAINED}`, hint };
+  if (!explain) return { verdict: 'violation', messageId: 'peer-namespace-no-match', path: specPath(`${where}.namespaceSelector`), message: `${base}; ${NOT_EXPLAINED}`, hint };
   // The classic mistake: `name: backend` where only kubernetes.io/metadata.name=backend exists.
   const names = all.map((n) => n.name);
   for (const r of reqs) {
@@ -71,13 +72,48 @@ function namespaceViolation(where: string, reqs: readonly Requirement[], all: re
   if (near) {
     return { verdict: 'violation', messageId: 'peer-namespace-no-match', path: specPath(`${where}.namespaceSelector`), message: `${base}; did you mean ${truncate(near.fix, 60)}?`, hint: `namespace ${near.set.name} has ${truncate(near.fix, 80)}` };
   }
-  const found = nearestLabels(reqs, all, 3, deadline);
+  const found = nearestLabels(reqs, all, { budget: Math.max(40, MAX_MESSAGE - base.length - '; namespace labels found: '.length), deadline });
   return {
     verdict: 'violation',
     messageId: 'peer-namespace-no-match',
     path: specPath(`${where}.namespaceSelector`),
     message: found.length > 0 ? `${base}; namespace labels found: ${found.join(', ')}` : base,
     hint,
+  };
+}
+
+function all(view: ClusterView): readonly NamespaceInfo[] {
+  const a = view.namespaces();
+  return a.known ? a.value : [];
+}
+
+/**
+ * The namespaceSelector reads labels the view has not seen: a bundle without Namespace objects
+ * knows only each namespace's kubernetes.io/metadata.name. Unknown, with the one mistake that
+ * can still be named: a `name: <namespace>` label nothing adds.
+ */
+function unseenNamespaces(where: string, reqs: readonly Requirement[], namespaces: readonly NamespaceInfo[]): RuleFinding {
+  const keys = unseenKeys(reqs);
+  const names = namespaces.map((n) => n.name);
+  let guess: { key: string; name: string } | undefined;
+  for (const r of reqs) {
+    if (r.key === NAMESPACE_NAME_LABEL || r.operator !== 'In') continue;
+    const name = r.values.find((v) => names.includes(v)) ?? r.values.map((v) => closest(v, names)).find((v) => v !== undefined);
+    if (name) {
+      guess = { key: r.key, name };
+      break;
+    }
+  }
+  const shownKeys = truncate(keys.join(', '), 50);
+  return {
+    verdict: 'unknown',
+    messageId: 'cannot-see',
+    path: specPath(`${where}.namespaceSelector`),
+    message: truncate(
+      `cannot check ${where}: namespaceSelector ${truncate(formatRequirements(reqs), 60)} reads label${keys.length === 1 ? '' : 's'} ${shownKeys}, which the bundle does not show (no Namespace objects)${guess ? `; did you mean ${NAMESPACE_NAME_LABEL}=${guess.name}?` : ''}`,
+      MAX_MESSAGE,
+    ),
+    hint: `${guess ? `Kubernetes adds only ${NAMESPACE_NAME_LABEL} to namespaces: unless you labelled them ${truncate(guess.key, 40)}, select ${NAMESPACE_NAME_LABEL}: ${guess.name}. ` : ''}To have this checked, add the Namespace manifests to the bundle or pass --cluster-state`,
   };
 }
 
@@ -148,12 +184,13 @@ export const rule: Rule = {
       } else if (s.unknown !== undefined) cantTell('spec.podSelector', s.unknown);
       else {
         mayExplain();
-        const why = explainNoMatch(view, target, [ns], s.from, deadline);
+        const lead = `spec.podSelector ${truncate(formatRequirements(target), 60)} matches no pod or pod template in namespace ${ns} `;
+        const why = explainNoMatch(view, target, [ns], s.from, { room: MAX_MESSAGE - lead.length, deadline });
         findings.push({
           verdict: 'violation',
           messageId: 'target-no-match',
           path: 'spec.podSelector',
-          message: `spec.podSelector ${truncate(formatRequirements(target), 60)} matches no pod or pod template in namespace ${ns} (${why.checked})${why.clue ? `; ${why.clue}` : ''}`,
+          message: `${lead}(${why.checked})${why.clue ? `; ${why.clue}` : ''}`,
           hint: `the policy applies to no pod until one matches; ${why.hint || LATE_WORKLOAD}`,
         });
       }
@@ -170,15 +207,25 @@ export const rule: Rule = {
 
       let targets = [ns];
       let scope = `namespace ${ns}`;
+      let unseen: string[] = [];
+      let nsSelReqs: Requirement[] = [];
       if (hasNs) {
         const nsReqs = judgeable(`${where}.namespaceSelector`, peer.namespaceSelector);
         if (!nsReqs) return;
         if (nsReqs.length === 0 && podReqs.length === 0) return; // every pod in every namespace
         const all = view.namespaces();
         if (!all.known) return cantTell(where, all.reason);
-        const selected = all.value.filter((n) => requirementsMatch(nsReqs, n.labels));
-        if (selected.length === 0) {
+        nsSelReqs = nsReqs;
+        const judged = all.value.map((n) => ({ n, m: namespaceSelects(nsReqs, n) }));
+        const selected = judged.filter((j) => j.m === 'yes').map((j) => j.n);
+        // Namespaces whose labels the view has not seen (a bundle without Namespace objects).
+        unseen = judged.filter((j) => j.m === 'maybe').map((j) => j.n.name);
+        if (selected.length === 0 && unseen.length === 0) {
           findings.push(namespaceViolation(where, nsReqs, all.value, all.from, mayExplain(), deadline));
+          return;
+        }
+        if (selected.length === 0 && podReqs.length === 0) {
+          findings.push(unseenNamespaces(where, nsReqs, all.value));
           return;
         }
         targets = selected.map((n) => n.name);
@@ -194,18 +241,30 @@ export const rule: Rule = {
       const s = anyPod(view, targets, peer.podSelector);
       if (s.found) return;
       if (s.unknown !== undefined) return cantTell(where, s.unknown);
+      let from = s.from;
+      if (unseen.length > 0) {
+        // Matching pods in a namespace the selector may or may not select: cannot tell. None in
+        // any of them: the peer allows nothing, whatever those namespaces are labelled.
+        const maybe = anyPod(view, unseen, peer.podSelector);
+        if (maybe.found) return void findings.push(unseenNamespaces(where, nsSelReqs, all(view)));
+        if (maybe.unknown !== undefined) return cantTell(where, maybe.unknown);
+        targets = [...targets, ...unseen];
+        from = maybe.from;
+        scope = targets.length <= 3 ? `namespaces ${targets.map((t) => truncate(t, 40)).join(', ')}` : `the ${targets.length} namespaces its namespaceSelector may select`;
+      }
       const podText = truncate(formatRequirements(podReqs), 60);
       if (!mayExplain()) {
         findings.push({
           verdict: 'violation',
           messageId: 'peer-pod-no-match',
-          path: `${where}.podSelector`,
-          message: `${where}: podSelector ${podText} matches no pod in ${scope} (checked ${s.from}); ${NOT_EXPLAINED}`,
+          path: specPath(`${where}.podSelector`),
+          message: `${where}: podSelector ${podText} matches no pod in ${scope} (checked ${from}); ${NOT_EXPLAINED}`,
           hint: LATE_WORKLOAD,
         });
         return;
       }
-      const why = explainNoMatch(view, podReqs, targets, s.from, deadline);
+      const lead = `${where}: podSelector ${podText} matches no pod in ${scope} `;
+      const why = explainNoMatch(view, podReqs, targets, from, { room: MAX_MESSAGE - lead.length, deadline });
       let { clue, hint } = why;
       let elsewhere = false;
       if (!hasNs && (why.kind === 'empty' || why.kind === 'labels')) {
@@ -221,7 +280,7 @@ export const rule: Rule = {
         verdict: 'violation',
         messageId: elsewhere ? 'peer-pods-in-other-namespace' : 'peer-pod-no-match',
         path: specPath(`${where}.podSelector`),
-        message: `${where}: podSelector ${podText} matches no pod in ${scope} (${why.checked})${clue ? `; ${clue}` : ''}`,
+        message: `${lead}(${why.checked})${clue ? `; ${clue}` : ''}`,
         hint: hint || LATE_WORKLOAD,
       });
     };

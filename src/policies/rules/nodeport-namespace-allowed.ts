@@ -2,11 +2,11 @@
 // have Services that open them (type NodePort, and LoadBalancer unless it opts out of them).
 import { serviceType } from '../../kube/defaulting.ts';
 import { NAMESPACE_NAME_LABEL } from '../../kube/objects.ts';
-import { namespaceMatches } from '../namespaces.ts';
-import { formatSelector, requirementsMatch, toRequirements, type LabelSelector } from '../../kube/selectors.ts';
-import { closest } from '../explain/edit-distance.ts';
+import { namespaceMatches, namespaceSelects } from '../namespaces.ts';
+import { formatSelector, toRequirements, type LabelSelector } from '../../kube/selectors.ts';
+import { closest } from '../../edit-distance.ts';
 import { truncate } from '../../kube/text.ts';
-import type { BaseRuleConfig, Rule, RuleFinding } from '../types.ts';
+import { MAX_MESSAGE, type BaseRuleConfig, type Rule, type RuleFinding } from '../types.ts';
 
 /** The label a platform team puts on a namespace that may open node ports. */
 export const ALLOW_NODEPORT_LABEL = 'netguard.io/allow-nodeport';
@@ -95,7 +95,18 @@ export const rule: Rule<NodePortConfig> = {
     const opener = `type ${type} opens ${what} on every node`;
 
     const allowed = namespaceAllowed(ctx, ns);
-    if (allowed.verdict === 'unknown') return [{ verdict: 'unknown', messageId: 'cannot-see-namespace', path: 'spec.type', message: `${opener}; cannot tell whether namespace ${ns} may: ${allowed.reason}` }];
+    if (allowed.verdict === 'unknown') {
+      return [{
+        verdict: 'unknown',
+        messageId: 'cannot-see-namespace',
+        path: 'spec.type',
+        message: truncate(`${opener}; cannot tell whether namespace ${ns} may: ${allowed.reason}`, MAX_MESSAGE),
+        // In CI on an app repository: say what the webhook will do, and how to decide it here.
+        ...(allowed.unseen
+          ? { hint: `unless namespace ${truncate(String(ns), 63)} carries the labels allowedNamespaceSelector asks for, the admission webhook denies this Service: use type ClusterIP behind an Ingress or Gateway. To decide in CI, add the Namespace manifest to the bundle or pass --cluster-state` }
+          : {}),
+      }];
+    }
     if (allowed.verdict === 'violation') {
       const lbFix = type === 'LoadBalancer' ? ', or set spec.allocateLoadBalancerNodePorts: false' : '';
       return [{
@@ -121,12 +132,18 @@ export const rule: Rule<NodePortConfig> = {
   },
 };
 
-type Allowed = { verdict: 'ok' } | { verdict: 'unknown'; reason: string } | { verdict: 'violation'; evidence: string };
+type Allowed = { verdict: 'ok' } | { verdict: 'unknown'; reason: string; unseen?: true } | { verdict: 'violation'; evidence: string };
+
+/** "(did you mean dev-shop?)": the namespace is one typo from a name allowedNamespaces lists. */
+function nearAllowedName(ns: string, globs: readonly string[]): string {
+  const near = closest(ns, globs.filter((g) => !/[*?]/.test(g)));
+  return near ? ` (did you mean namespace ${near}?)` : '';
+}
 
 function namespaceAllowed(ctx: Parameters<typeof rule.evaluate>[0], ns: string | undefined): Allowed {
   const globs = ctx.config.allowedNamespaces ?? [];
   if (namespaceMatches(ns, globs)) return { verdict: 'ok' };
-  const globText = `not in allowedNamespaces [${truncate(globs.join(', '), 60)}]`;
+  const globText = `not in allowedNamespaces [${truncate(globs.join(', '), 60)}]${ns === undefined ? '' : nearAllowedName(ns, globs)}`;
   const selector = ctx.config.allowedNamespaceSelector;
   if (!selector || ns === undefined) return { verdict: 'violation', evidence: globText };
   let reqs;
@@ -138,12 +155,31 @@ function namespaceAllowed(ctx: Parameters<typeof rule.evaluate>[0], ns: string |
   const answer = ctx.cluster.namespace(ns);
   if (!answer.known) return { verdict: 'unknown', reason: `its labels are unknown: ${answer.reason}` };
   // Every namespace carries its own name as a label, even when the view has no object for it.
-  const labels = { ...(answer.value?.labels ?? {}), [NAMESPACE_NAME_LABEL]: ns };
-  if (requirementsMatch(reqs, labels)) return { verdict: 'ok' };
-  // "did you mean": a selector key the namespace lacks, close to one it has (env vs environment).
-  const missing = Object.keys(selector.matchLabels ?? {}).find((k) => !(k in labels));
-  const near = missing ? closest(missing, Object.keys(labels)) : undefined;
-  const hint = near ? ` (did you mean ${near}?)` : '';
+  const info = answer.value ?? { name: ns, labels: {} };
+  const labels: Record<string, string> = { ...info.labels, [NAMESPACE_NAME_LABEL]: ns };
+  const judged = namespaceSelects(reqs, { ...info, labels });
+  if (judged === 'yes') return { verdict: 'ok' };
+  if (judged === 'maybe') {
+    // A bundle without Namespace objects: whether the platform labelled this namespace cannot be seen.
+    return {
+      verdict: 'unknown',
+      reason: `${globText}, and whether it has ${truncate(formatSelector(selector), 60)} is unknown: ${answer.from} holds no Namespace objects`,
+      unseen: true,
+    };
+  }
+  // "did you mean": a selector key the namespace lacks, close to one it has (env vs environment),
+  // or the right key with a near value (netguard.io/allow-nodeport: "ture").
+  let hint = '';
+  for (const [key, want] of Object.entries(selector.matchLabels ?? {})) {
+    if (labels[key] === want) continue;
+    if (key in labels) {
+      hint = closest(labels[key], [want]) ? ` (it has ${key}=${truncate(labels[key], 30)}; did you mean ${want}?)` : ` (it has ${key}=${truncate(labels[key], 30)})`;
+    } else {
+      const near = closest(key, Object.keys(labels));
+      if (near) hint = ` (did you mean ${near}?)`;
+    }
+    if (hint) break;
+  }
   return {
     verdict: 'violation',
     evidence: `${globText}, and its labels in ${answer.from} miss allowedNamespaceSelector ${truncate(formatSelector(selector), 60)}${hint}`,

@@ -58,7 +58,8 @@ export const rule: Rule = {
     }
     if (found.value.length > 0) return [];
 
-    const why = explainNoMatch(ctx.cluster, parsed.reqs, [ns], found.from, ctx.deadline);
+    const lead = `selector ${shown} matches no pod or pod template in namespace ${ns} `;
+    const why = explainNoMatch(ctx.cluster, parsed.reqs, [ns], found.from, { room: MAX_MESSAGE - lead.length, deadline: ctx.deadline });
     const other = why.kind === 'empty' || why.kind === 'labels' ? foundElsewhere(ctx.cluster, selector, ns) : undefined;
     const clue = other ? `matching pods are in namespace ${other}; a Service selects only in its own` : why.clue;
     const hint = other
@@ -70,7 +71,7 @@ export const rule: Rule = {
       verdict: 'violation',
       messageId: other ? 'pods-in-other-namespace' : 'no-match',
       path: 'spec.selector',
-      message: truncate(`selector ${shown} matches no pod or pod template in namespace ${ns} (${why.checked})${clue ? `; ${clue}` : ''}`, MAX_MESSAGE),
+      message: truncate(`${lead}(${why.checked})${clue ? `; ${clue}` : ''}`, MAX_MESSAGE),
       hint,
     }];
   },

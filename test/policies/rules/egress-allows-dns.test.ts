@@ -142,15 +142,17 @@ t.test('DELETE reads oldObject and excludes it from the view', async (t) => {
 });
 
 t.test('the hint is a NetworkPolicy that, once applied, restores DNS', async (t) => {
+  // The ClusterIP block is a violation only once the policy says where Services live.
+  const knowing = policyWith({ cluster: { serviceCIDRs: ['10.96.0.0/12'] } });
   for (const bad of [denyAll, dnsTo([{ ipBlock: { cidr: '10.96.0.10/32' } }]), dnsTo([{ namespaceSelector: {} }], [{ protocol: 'UDP', port: 53 }])]) {
-    const r = review(bad, bundle([web, bad]));
+    const r = review(bad, bundle([web, bad]), 'CREATE', null, knowing);
     t.equal(r.findings.length, 1);
     const hint = r.findings[0].hint!;
     const fix = parse(hint.slice(hint.indexOf('apiVersion:'))) as KubeObject;
     t.equal(fix.kind, 'NetworkPolicy');
     t.equal(fix.metadata?.namespace, 'shop');
-    t.same(review(bad, bundle([web, bad, fix])).findings, [], `fixed: ${bad.metadata?.name}`);
-    t.same(review(fix, bundle([web, bad, fix])).findings, [], 'the fix itself passes');
+    t.same(review(bad, bundle([web, bad, fix]), 'CREATE', null, knowing).findings, [], `fixed: ${bad.metadata?.name}`);
+    t.same(review(fix, bundle([web, bad, fix]), 'CREATE', null, knowing).findings, [], 'the fix itself passes');
   }
 });
 

@@ -6,7 +6,7 @@ import { emptyView } from '../../../src/view/empty-view.ts';
 import { known, type ClusterView, type IngressClassInfo } from '../../../src/view/view.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
 import { pickDefaultClass } from '../../../src/policies/rules/ingress-class-exists.ts';
-import { closest } from '../../../src/policies/explain/edit-distance.ts';
+import { closest } from '../../../src/edit-distance.ts';
 import type { KubeObject, Operation } from '../../../src/policies/types.ts';
 import { policyWith } from '../../helpers/policy.ts';
 
@@ -105,4 +105,23 @@ t.test('UPDATE of a classless Ingress with no default class is a violation', asy
   const f = review(t, ingress({}), view, {}, 'UPDATE');
   t.same(f.map((x) => [x.verdict, x.action]), [['violation', 'deny']]);
   t.match(f[0].message, /no default IngressClass/);
+});
+
+t.test('did-you-mean against the classes the policy names: extraClasses and allowedClasses', async (t) => {
+  const blind = review(t, ingress({ ingressClassName: 'gec' }), emptyView, { extraClasses: ['gce', 'gce-internal'] });
+  t.same(blind.map((f) => [f.verdict, f.messageId]), [['unknown', 'cannot-see-classes']], 'still unknown: the cluster may have a class "gec"');
+  t.match(blind[0].message, /did you mean "gce" \(named in the policy\)\?/);
+
+  const seen = new BundleView([ingressClass('nginx')]);
+  const extra = review(t, ingress({ ingressClassName: 'gec' }), seen, { extraClasses: ['gce'] });
+  t.match(extra[0].message, /IngressClass "gec" .* does not exist.*did you mean "gce"\?/);
+
+  const allowedTypo = review(t, ingress({ ingressClassName: 'internl' }, undefined, 'team-a'), seen, { allowedClasses: [{ namespaces: ['team-*'], classes: ['internal'] }] });
+  t.same(allowedTypo.map((f) => f.messageId), ['class-not-allowed']);
+  t.match(allowedTypo[0].message, /allowed here: internal; did you mean "internal"\?/);
+
+  const allowedMissing = review(t, ingress({ ingressClassName: 'internl' }, undefined, 'team-a'), seen, { allowedClasses: [{ namespaces: ['team-*'], classes: ['internl', 'nginx'] }] });
+  t.same(allowedMissing.map((f) => f.messageId), ['class-not-found'], 'allowed, but no such class');
+  t.notMatch(allowedMissing[0].message, /did you mean "internl"/, 'never suggests the name itself');
+  t.same(review(t, ingress({ ingressClassName: 'zzz' }), emptyView, { extraClasses: ['gce'] }).map((f) => /did you mean/.test(f.message)), [false], 'nothing close: no suggestion');
 });

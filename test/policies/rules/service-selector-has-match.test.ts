@@ -188,3 +188,24 @@ t.test('a selector past the caps, or with a label the apiserver rejects: unknown
   }
   t.equal(lookups, 0, 'nothing was looked up');
 });
+
+t.test('a selector on a label the controller writes says which values it writes', async (t) => {
+  const say = (workload: KubeObject, selector: Record<string, string>) => {
+    const view = new BundleView([workload]);
+    const findings = rule.evaluate(ctx(service({ selector }, String(workload.metadata?.namespace)), view));
+    t.equal(findings.length, 1, `one finding for ${JSON.stringify(selector)}`);
+    return `${findings[0]?.message}\n${findings[0]?.hint}`;
+  };
+  const withTemplate = (kind: string, spec: Record<string, unknown>, labels: Record<string, string> = { app: 'x' }): KubeObject => ({
+    apiVersion: 'v1', kind, metadata: { name: 'x', namespace: 'shop' }, spec: { ...spec, template: { metadata: { labels } } },
+  });
+  t.match(say(deployment('checkout', { app: 'checkout' }), { app: 'checkout', 'pod-template-hash': 'abc123' }), /pod-template-hash=<controller hash>, never abc123/);
+  t.match(
+    say({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'report', namespace: 'shop' }, spec: { jobTemplate: { spec: { template: {} } } } }, { 'job-name': 'report' }),
+    /job-name=report-<scheduled minute>, never report/,
+  );
+  t.match(say(withTemplate('Job', { manualSelector: true }), { 'job-name': 'x' }), /manualSelector: true, so its pods get no job-name/);
+  t.match(say(withTemplate('ReplicaSet', {}), { app: 'x', 'pod-template-hash': '6c8d7b9f5' }), /get no pod-template-hash; only a Deployment's pods do/);
+  t.match(say(withTemplate('StatefulSet', { replicas: 3 }), { 'statefulset.kubernetes.io/pod-name': 'x-0', 'apps.kubernetes.io/pod-index': '1' }), /name different pods of StatefulSet\/x/);
+  t.match(say(withTemplate('DaemonSet', {}), { app: 'x', 'pod-template-generation': '0' }), /pod-template-generation=<generation from 1>, never 0/);
+});

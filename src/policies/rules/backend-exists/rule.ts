@@ -5,7 +5,7 @@
 // ReferenceGrants that routes rely on warns, naming the routes that break.
 import { ingressBackends, isGatewayApiObject, isRouteKind, parentRefsOf, routeBackendRefs, type BackendRef } from '../../../kube/gateway-api.ts';
 import { truncate } from '../../../kube/text.ts';
-import { closest } from '../../explain/edit-distance.ts';
+import { closest } from '../../../edit-distance.ts';
 import { boundMessages, type BaseRuleConfig, type KubeObject, type Rule, type RuleContext, type RuleFinding } from '../../types.ts';
 import { describePorts, isMeshRoute, isServiceBackend, permitted, protocolOf, resolvePort } from './backends.ts';
 import { reviewGrantChange, reviewServiceChange } from './reverse.ts';

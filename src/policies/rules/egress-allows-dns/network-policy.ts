@@ -3,19 +3,21 @@
 // Judgements are three-valued: 'maybe' stands for "could not see enough" (an unknown
 // ClusterView answer, an invalid selector, pod IPs we cannot know) and ends as verdict unknown.
 import { stringify } from 'yaml';
-import type { ClusterView, NetworkPolicyInfo, PodSource } from '../../../view/view.ts';
+import { serviceSelects, type ClusterView, type NamespaceInfo, type NetworkPolicyInfo, type PodSource } from '../../../view/view.ts';
+import { namespaceSelects, unseenKeys } from '../../namespaces.ts';
+import { truncate } from '../../../kube/text.ts';
 import { isRecord, NAMESPACE_NAME_LABEL } from '../../../kube/objects.ts';
-import { cidrContains, cidrWithin, isHostCidr, parseCidr, parseIp, type Cidr, type Ip } from '../../../kube/cidr.ts';
+import { cidrContains, parseIp, type Ip } from '../../../kube/cidr.ts';
 import { defaultNetworkPolicySpec } from '../../../kube/defaulting.ts';
-import { formatSelector, requirementsMatch, toRequirements, type Labels, type Requirement } from '../../../kube/selectors.ts';
-import type { DnsSettings, KubeObject } from '../../types.ts';
+import { formatRequirements, formatSelector, parseSelector, requirementsMatch, toRequirements, type Labels, type Requirement } from '../../../kube/selectors.ts';
+import type { ClusterSettings, DnsSettings, KubeObject } from '../../types.ts';
 import type { Deadline } from '../../deadline.ts';
+import { blockEntry, DnsAddressSpace, type BlockEntry } from './ip-blocks.ts';
+import { nearMiss } from '../../explain/near-miss.ts';
 
 export type Tri = 'yes' | 'no' | 'maybe';
 export type Protocol = 'UDP' | 'TCP';
 
-/** Pod IPs are never link-local, so an except inside these ranges cannot exclude the DNS pods. */
-const LINK_LOCAL = [parseCidr('169.254.0.0/16')!, parseCidr('fe80::/10')!];
 
 function or(a: Tri, b: Tri): Tri {
   return a === 'yes' || b === 'yes' ? 'yes' : a === 'maybe' || b === 'maybe' ? 'maybe' : 'no';
@@ -71,8 +73,21 @@ export interface DnsCoverage {
   status: DnsStatus;
   /** what could not be seen, when status is unknown */
   reasons: string[];
-  /** single-address ipBlocks that are not configured DNS ips: most likely the kube-dns ClusterIP */
-  hostBlocks: string[];
+  /** for a violation: why the ipBlocks on a DNS port miss (a ClusterIP, the wrong family, outside the pod CIDRs) */
+  blockNote?: string;
+  /** the miss is an ipBlock aimed at a ClusterIP: Service DNAT comes before policy */
+  dnat?: true;
+  /** for a violation: a selector one edit away from the DNS namespace's or pods' labels */
+  suggestion?: string;
+}
+
+/** The ipBlock peers of an egress rule, parsed. */
+function blocksOf(rule: unknown): BlockEntry[] {
+  if (!isRecord(rule) || !Array.isArray(rule.to)) return [];
+  return rule.to.flatMap((peer: unknown) => {
+    const block = isRecord(peer) && peer.ipBlock !== undefined && peer.ipBlock !== null ? blockEntry(peer.ipBlock) : undefined;
+    return block ? [block] : [];
+  });
 }
 
 type Destination = { kind: 'pods' } | { kind: 'ip'; ip: Ip; text: string };
@@ -91,12 +106,15 @@ export class DnsReach {
   private readonly cluster: ClusterView;
   private readonly deadline: Deadline | undefined;
   private readonly destinations: Destination[];
-  private nsLabelsMemo?: { labels?: Labels; reason?: string };
+  private nsMemo?: { info?: NamespaceInfo; reason?: string };
   private dnsPodsMemo?: { pods?: readonly PodSource[]; reason?: string };
+  private spaceMemo?: DnsAddressSpace;
+  private readonly clusterSettings?: ClusterSettings;
 
-  constructor(cluster: ClusterView, dns: DnsSettings, deadline?: Deadline) {
+  constructor(cluster: ClusterView, dns: DnsSettings, clusterSettings?: ClusterSettings, deadline?: Deadline) {
     this.cluster = cluster;
     this.dns = dns;
+    this.clusterSettings = clusterSettings;
     this.deadline = deadline;
     this.destinations = [{ kind: 'pods' }];
     for (const text of dns.ips) {
@@ -113,33 +131,15 @@ export class DnsReach {
 
   coverage(policies: readonly NetworkPolicyInfo[]): DnsCoverage {
     const reasons = new Set<string>();
-    const hostBlocks = new Set<string>();
     const rules: { ns: string; rule: unknown }[] = [];
     for (const p of policies) {
       if (!restrictsEgress(p)) continue;
       for (const rule of Array.isArray(p.spec.egress) ? p.spec.egress : []) rules.push({ ns: p.namespace, rule });
     }
-    // allows[d][r](protocol, port): does rule r let traffic to destination d through?
-    const allows = this.destinations.map((dest) =>
-      rules.map(({ ns, rule }) => {
-        // Reasons are kept only from rules whose answer is actually in doubt.
-        const scratch = new Set<string>();
-        const peers = this.peersReach(rule, ns, dest, scratch);
-        const cache = new Map<string, Tri>();
-        return (protocol: Protocol, port: number): Tri => {
-          const key = `${protocol}/${port}`;
-          let v = cache.get(key);
-          if (v === undefined) {
-            v = peers === 'no' ? 'no' : and(peers, this.portsMatch(rule, dest, protocol, port, scratch));
-            cache.set(key, v);
-            if (v === 'maybe') for (const r of scratch) reasons.add(r);
-          }
-          return v;
-        };
-      }),
-    );
-    const perDest = allows.map((ruleFns) => {
-      const proto = (protocol: Protocol): Tri => all(this.dns.ports.map((port) => any(ruleFns.map((f) => f(protocol, port)))));
+    // reach[d](protocol, port): do the rules together let traffic to destination d through?
+    const reach = this.destinations.map((dest) => (dest.kind === 'pods' ? this.podsReach(rules, reasons) : this.ipReach(rules, dest, reasons)));
+    const perDest = reach.map((f) => {
+      const proto = (protocol: Protocol): Tri => all(this.dns.ports.map((port) => f(protocol, port)));
       return { udp: proto('UDP'), tcp: proto('TCP') };
     });
     const both = any(perDest.map((d) => and(d.udp, d.tcp)));
@@ -153,20 +153,134 @@ export class DnsReach {
     else if (anyUdp === 'no') status = 'tcp-only';
     else if (anyUdp === 'yes' && anyTcp === 'yes') status = 'split';
     else status = 'unknown';
-    if (status !== 'ok' && status !== 'unknown') {
-      // A single-address ipBlock on a DNS port is almost always the kube-dns ClusterIP, which
-      // never matches: policies are enforced after Service DNAT, on the DNS pods' own IPs.
-      for (const { rule } of rules) {
-        if (!isRecord(rule) || !Array.isArray(rule.to)) continue;
-        const dnsPort = this.dns.ports.some((port) => (['UDP', 'TCP'] as const).some((pr) => this.portsMatch(rule, { kind: 'pods' }, pr, port, new Set()) !== 'no'));
-        if (!dnsPort) continue;
-        for (const peer of rule.to) {
-          const cidr = parseCidr(isRecord(peer) && isRecord(peer.ipBlock) ? peer.ipBlock.cidr : undefined);
-          if (cidr && isHostCidr(cidr) && !this.destinations.some((d) => d.kind === 'ip' && cidrContains(cidr, d.ip))) hostBlocks.add(String(peer.ipBlock.cidr));
+    const violation = status !== 'ok' && status !== 'unknown';
+    return {
+      status,
+      reasons: status === 'unknown' ? [...reasons] : [],
+      ...(violation ? this.explainMiss(rules) : {}),
+    };
+  }
+
+  /**
+   * Rules towards the DNS pods: selector peers rule by rule; ipBlock peers together, as the
+   * union of every block whose rule allows the port (0.0.0.0/1 plus 128.0.0.0/1 is everything).
+   */
+  private podsReach(rules: readonly { ns: string; rule: unknown }[], reasons: Set<string>): (protocol: Protocol, port: number) => Tri {
+    const dest: Destination = { kind: 'pods' };
+    const judged = rules.map(({ ns, rule }) => {
+      // Reasons are kept only from rules whose answer is actually in doubt.
+      const scratch = new Set<string>();
+      return { rule, scratch, peers: this.peersReach(rule, ns, dest, scratch), blocks: blocksOf(rule) };
+    });
+    const cache = new Map<string, Tri>();
+    return (protocol, port) => {
+      const key = `${protocol}/${port}`;
+      const hit = cache.get(key);
+      if (hit !== undefined) return hit;
+      const local = new Set<string>();
+      let selectors: Tri = 'no';
+      const sure: BlockEntry[] = [];
+      const possible: BlockEntry[] = [];
+      for (const j of judged) {
+        if (j.peers === 'no' && j.blocks.length === 0) continue;
+        const ports = this.portsMatch(j.rule, dest, protocol, port, j.scratch);
+        if (ports === 'no') continue;
+        const viaSelectors = and(j.peers, ports);
+        if (viaSelectors === 'maybe') for (const r of j.scratch) local.add(r);
+        selectors = or(selectors, viaSelectors);
+        possible.push(...j.blocks);
+        if (ports === 'yes') sure.push(...j.blocks);
+        else if (j.blocks.length > 0) for (const r of j.scratch) local.add(r);
+      }
+      let v: Tri = selectors;
+      if (v !== 'yes' && possible.length > 0) {
+        const space = this.space();
+        const certain = space.judge(sure);
+        if (certain.tri === 'yes') v = 'yes';
+        else {
+          const maybe = possible.length === sure.length ? certain : space.judge(possible);
+          if (maybe.tri !== 'no') {
+            v = or(v, 'maybe');
+            const why = certain.reason ?? maybe.reason;
+            if (why) local.add(why);
+          }
         }
       }
+      cache.set(key, v);
+      if (v === 'maybe') for (const r of local) reasons.add(r);
+      return v;
+    };
+  }
+
+  /** Rules towards one configured DNS address (NodeLocal DNSCache): only ipBlocks reach it. */
+  private ipReach(rules: readonly { ns: string; rule: unknown }[], dest: Destination, reasons: Set<string>): (protocol: Protocol, port: number) => Tri {
+    const fns = rules.map(({ ns, rule }) => {
+      const scratch = new Set<string>();
+      const peers = this.peersReach(rule, ns, dest, scratch);
+      return (protocol: Protocol, port: number): Tri => {
+        const v = peers === 'no' ? 'no' : and(peers, this.portsMatch(rule, dest, protocol, port, scratch));
+        if (v === 'maybe') for (const r of scratch) reasons.add(r);
+        return v;
+      };
+    });
+    return (protocol, port) => any(fns.map((f) => f(protocol, port)));
+  }
+
+  /**
+   * For a violation: why the rules on a DNS port miss. ipBlocks aimed at a ClusterIP, of the
+   * wrong family, or outside the pod CIDRs; and selectors one edit from the DNS namespace or pods.
+   */
+  private explainMiss(rules: readonly { ns: string; rule: unknown }[]): { blockNote?: string; dnat?: true; suggestion?: string } {
+    const blocks: BlockEntry[] = [];
+    let suggestion: string | undefined;
+    for (const { rule } of rules) {
+      if (!isRecord(rule) || !Array.isArray(rule.to)) continue;
+      const dnsPort = this.dns.ports.some((port) => (['UDP', 'TCP'] as const).some((pr) => this.portsMatch(rule, { kind: 'pods' }, pr, port, new Set()) !== 'no'));
+      if (!dnsPort) continue;
+      blocks.push(...blocksOf(rule));
+      for (const peer of rule.to) suggestion ??= this.selectorSuggestion(peer);
     }
-    return { status, reasons: status === 'unknown' ? [...reasons] : [], hostBlocks: [...hostBlocks] };
+    // A configured DNS address (NodeLocal DNSCache) inside a block but excepted from it.
+    for (const b of blocks) {
+      const ip = this.destinations.find((d): d is Extract<Destination, { kind: 'ip' }> => d.kind === 'ip' && cidrContains(b.cidr, d.ip) && b.excepts.some((e) => cidrContains(e, d.ip)));
+      if (ip) return { blockNote: `ipBlock ${truncate(b.text, 45)} excepts the DNS address ${ip.text}`, ...(suggestion ? { suggestion } : {}) };
+    }
+    const miss = blocks.length > 0 ? this.space().miss(blocks) : undefined;
+    return { ...(miss ? { blockNote: miss.text, ...(miss.dnat ? { dnat: true as const } : {}) } : {}), ...(suggestion ? { suggestion } : {}) };
+  }
+
+  /** "did you mean" for a peer that misses the DNS namespace or pods by a typo. */
+  private selectorSuggestion(peer: unknown): string | undefined {
+    if (!isRecord(peer) || (peer.ipBlock !== undefined && peer.ipBlock !== null)) return undefined;
+    for (const [field, sets] of [
+      ['namespaceSelector', () => { const ns = this.dnsNamespace(); return ns.info ? [ns.info] : []; }],
+      ['podSelector', () => [{ labels: this.dns.podLabels }, ...(this.dnsPods().pods ?? [])]],
+    ] as const) {
+      const raw = peer[field];
+      if (raw === undefined || raw === null) continue;
+      const parsed = parseSelector(raw);
+      if (!('reqs' in parsed) || parsed.reqs.length === 0) continue;
+      // The classic: name=kube-system, a label nothing adds; namespaces carry kubernetes.io/metadata.name.
+      const named = field === 'namespaceSelector' && parsed.reqs.find((r) => r.key !== NAMESPACE_NAME_LABEL && r.operator === 'In' && r.values.includes(this.dns.namespace));
+      if (named && this.namespaceSelected(raw, new Set()) === 'no') {
+        return `namespaceSelector ${truncate(named.key, 40)}=${this.dns.namespace}: nothing adds that label; did you mean ${NAMESPACE_NAME_LABEL}=${this.dns.namespace}?`;
+      }
+      const near = nearMiss(parsed.reqs, sets());
+      if (near) return `${field} ${truncate(formatRequirements(parsed.reqs), 50)}: did you mean ${truncate(near.fix, 60)}?`;
+    }
+    return undefined;
+  }
+
+  private space(): DnsAddressSpace {
+    if (!this.spaceMemo) {
+      // The cluster DNS Service: the Services in the DNS namespace that select the DNS pods.
+      const a = this.cluster.services(this.dns.namespace);
+      const dnsServices = a.known ? a.value.filter((s) => serviceSelects(s.selector, this.dns.podLabels)) : [];
+      const ips = dnsServices.flatMap((s) => s.clusterIPs ?? []).map(parseIp).filter((ip): ip is Ip => ip !== undefined);
+      if (a.known && ips.length > 0) this.evidence.add(a.from);
+      this.spaceMemo = new DnsAddressSpace(this.clusterSettings, ips);
+    }
+    return this.spaceMemo;
   }
 
   private peersReach(rule: unknown, ns: string, dest: Destination, scratch: Scratch): Tri {
@@ -180,7 +294,12 @@ export class DnsReach {
   private peerReaches(peer: unknown, ns: string, dest: Destination, scratch: Scratch): Tri {
     this.deadline?.check();
     if (!isRecord(peer)) return 'no';
-    if (peer.ipBlock !== undefined && peer.ipBlock !== null) return this.ipBlockReaches(peer.ipBlock, dest, scratch);
+    if (peer.ipBlock !== undefined && peer.ipBlock !== null) {
+      // The DNS pods: ipBlocks are judged together (podsReach). A configured address: exactly.
+      if (dest.kind !== 'ip') return 'no';
+      const block = blockEntry(peer.ipBlock);
+      return block && cidrContains(block.cidr, dest.ip) && !block.excepts.some((e) => cidrContains(e, dest.ip)) ? 'yes' : 'no';
+    }
     if (dest.kind === 'ip') return 'no'; // selectors never reach a bare address such as NodeLocal DNSCache
     const hasNs = peer.namespaceSelector !== undefined && peer.namespaceSelector !== null;
     const hasPod = peer.podSelector !== undefined && peer.podSelector !== null;
@@ -189,24 +308,6 @@ export class DnsReach {
     const nsTri = hasNs ? this.namespaceSelected(peer.namespaceSelector, scratch) : ns === this.dns.namespace ? 'yes' : 'no';
     if (nsTri === 'no' || !hasPod) return nsTri;
     return and(nsTri, this.dnsPodsSelected(peer.podSelector, scratch));
-  }
-
-  private ipBlockReaches(block: unknown, dest: Destination, scratch: Scratch): Tri {
-    const cidr = parseCidr(isRecord(block) ? block.cidr : undefined);
-    if (!cidr) return 'no';
-    const rawExcepts: unknown[] = isRecord(block) && Array.isArray(block.except) ? block.except : [];
-    const excepts = rawExcepts.map(parseCidr).filter((c): c is Cidr => c !== undefined);
-    if (dest.kind === 'ip') return cidrContains(cidr, dest.ip) && !excepts.some((e) => cidrContains(e, dest.ip)) ? 'yes' : 'no';
-    // Only "everything" reaches pod IPs we cannot see; a narrower block is for outside addresses.
-    if (cidr.prefix !== 0) return 'no';
-    const blocking = rawExcepts.filter((t) => {
-      const c = parseCidr(t);
-      return c !== undefined && !LINK_LOCAL.some((ll) => cidrWithin(c, ll));
-    });
-    if (blocking.length === 0) return 'yes';
-    const shown = blocking.length === 1 ? String(blocking[0]) : `${String(blocking[0])} and ${blocking.length - 1} more`;
-    scratch.add(`ipBlock ${String((block as any).cidr)} excepts ${shown}; netguard cannot see pod IPs, so cannot tell if that excludes the DNS pods`);
-    return 'maybe';
   }
 
   private namespaceSelected(selector: unknown, scratch: Scratch): Tri {
@@ -218,12 +319,21 @@ export class DnsReach {
       return 'maybe';
     }
     if (reqs.length === 0) return 'yes';
-    const ns = this.namespaceLabels();
-    if (!ns.labels) {
+    const ns = this.dnsNamespace();
+    if (!ns.info) {
       scratch.add(`labels of namespace ${this.dns.namespace} unknown: ${ns.reason}`);
       return 'maybe';
     }
-    return requirementsMatch(reqs, ns.labels) ? 'yes' : 'no';
+    const m = namespaceSelects(reqs, ns.info);
+    if (m === 'maybe') {
+      const keys = unseenKeys(reqs);
+      const name = reqs.some((r) => r.operator === 'In' && r.values.includes(this.dns.namespace) && r.key !== NAMESPACE_NAME_LABEL)
+        ? ` (nothing adds such a label unless you do; select ${NAMESPACE_NAME_LABEL}=${this.dns.namespace})`
+        : '';
+      scratch.add(`namespaceSelector reads label${keys.length === 1 ? '' : 's'} ${truncate(keys.join(', '), 60)} of namespace ${this.dns.namespace}, which the bundle does not show (no Namespace objects)${name}`);
+      return 'maybe';
+    }
+    return m === 'yes' ? 'yes' : 'no';
   }
 
   private dnsPodsSelected(selector: unknown, scratch: Scratch): Tri {
@@ -273,18 +383,19 @@ export class DnsReach {
     return withPorts.some((pod) => pod.ports!.some((cp) => cp.name === p && cp.protocol === protocol && cp.port === port)) ? 'yes' : 'no';
   }
 
-  private namespaceLabels(): { labels?: Labels; reason?: string } {
-    if (!this.nsLabelsMemo) {
+  private dnsNamespace(): { info?: NamespaceInfo; reason?: string } {
+    if (!this.nsMemo) {
       const a = this.cluster.namespace(this.dns.namespace);
       if (a.known) {
         this.evidence.add(a.from);
-        // Every namespace carries its own name as a label (Kubernetes 1.21+).
-        this.nsLabelsMemo = { labels: { ...(a.value?.labels ?? {}), [NAMESPACE_NAME_LABEL]: this.dns.namespace } };
+        // Every namespace carries its own name as a label (Kubernetes 1.21+), even one the view has no object for.
+        const info = a.value ?? { name: this.dns.namespace, labels: {} };
+        this.nsMemo = { info: { ...info, labels: { ...info.labels, [NAMESPACE_NAME_LABEL]: this.dns.namespace } } };
       } else {
-        this.nsLabelsMemo = { reason: a.reason };
+        this.nsMemo = { reason: a.reason };
       }
     }
-    return this.nsLabelsMemo;
+    return this.nsMemo;
   }
 
   private dnsPods(): { pods?: readonly PodSource[]; reason?: string } {

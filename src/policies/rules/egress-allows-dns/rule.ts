@@ -63,7 +63,7 @@ export const rule: Rule<BaseRuleConfig> = {
     const others = listed.value.filter((p) => p.name !== name);
     const after = next ? [...others, next] : others;
     const before = prev ? [...others, prev] : others;
-    const reach = new DnsReach(ctx.cluster, ctx.policy.dns, ctx.deadline);
+    const reach = new DnsReach(ctx.cluster, ctx.policy.dns, ctx.policy.cluster, ctx.deadline);
     reach.evidence.add(listed.from);
     const findings: RuleFinding[] = [];
     // The hint's policy is called allow-dns unless that name is taken in the namespace.
@@ -276,11 +276,14 @@ function report(groups: Affected[], mode: 'selected' | 'released', op: string, r
     if (status === 'unknown') {
       const reasons = gs.flatMap((g) => g.coverage.reasons);
       const whose = mode === 'selected' ? pods : `${pods} after ${op === 'DELETE' ? 'this deletion' : 'this change'}`;
-      out.push({ verdict: 'unknown', messageId: 'cannot-tell', path: 'spec.egress', message: `cannot tell whether DNS stays reachable for ${whose}: ${reasons[0] ?? 'not enough is visible'}` });
+      out.push({ verdict: 'unknown', messageId: 'cannot-tell', path: 'spec.egress', message: truncate(`cannot tell whether DNS stays reachable for ${whose}: ${reasons[0] ?? 'not enough is visible'}`, MAX_MESSAGE) });
       continue;
     }
-    const blocks = [...new Set(gs.flatMap((g) => g.coverage.hostBlocks))];
-    const dnat = blocks.length > 0 && status === 'none' ? `; ipBlock ${blocks[0]} never matches (Service DNAT comes first)` : '';
+    // Why it misses, when it can be said precisely: an ipBlock (a ClusterIP, the wrong family,
+    // outside the pod CIDRs), or a selector one typo from the DNS namespace or pods.
+    const withNote = gs.find((g) => g.coverage.blockNote || g.coverage.suggestion)?.coverage;
+    const isDnat = withNote?.dnat === true && withNote.blockNote !== undefined;
+    const dnat = withNote ? `; ${withNote.suggestion ?? withNote.blockNote}` : '';
     const allowed = PROBLEM[status](ports, reach.describe());
     const verb = status === 'none' ? 'blocks' : 'breaks';
     const message = mode === 'selected'
@@ -291,9 +294,9 @@ function report(groups: Affected[], mode: 'selected' | 'released', op: string, r
       verdict: 'violation',
       messageId: mode === 'selected' ? `dns-${partly}blocked` : `change-${partly}blocks-dns`,
       path: mode === 'selected' ? 'spec.egress' : 'spec',
-      message,
+      message: truncate(message, MAX_MESSAGE),
       hint:
-        (dnat ? 'NetworkPolicies are enforced after Service DNAT, on the DNS pods\' own IPs: a ClusterIP in an ipBlock never matches. ' : '') +
+        (isDnat ? 'NetworkPolicies are enforced after Service DNAT, on the DNS pods\' own IPs: a ClusterIP in an ipBlock never matches. ' : '') +
         `${mode === 'released' ? 'Keep this policy, or first apply' : 'Apply'} this NetworkPolicy; it only adds DNS egress for pods that are already egress-restricted:\n${hint()}`,
     });
   }

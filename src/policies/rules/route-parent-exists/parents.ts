@@ -1,7 +1,8 @@
 // Finding a route's parents in the cluster view and deciding whether they accept it: shared by
 // the forward check (a route being written) and the reverse one (a Gateway being changed).
 import { attach, GATEWAY_GROUP, listenerRouteKinds, type Attachment, type Listener, type ParentRef } from '../../../kube/gateway-api.ts';
-import { formatSelector } from '../../../kube/selectors.ts';
+import { formatSelector, parseSelector } from '../../../kube/selectors.ts';
+import { unseenKeys } from '../../namespaces.ts';
 import { listSome, truncate } from '../../../kube/text.ts';
 import type { Answer, ClusterView } from '../../../view/view.ts';
 
@@ -41,9 +42,13 @@ export function lookupOwner(view: ClusterView, ref: ParentRef): Lookup {
 /** Whether `owner` accepts the route through `ref`; asks for the route namespace's labels only when a listener selects by them. */
 export function attachment(view: ClusterView, owner: Pick<ListenerOwner, 'namespace' | 'listeners'>, ref: Pick<ParentRef, 'sectionName' | 'port'>, route: RouteFacts): Attachment {
   let labels: Readonly<Record<string, string>> | undefined;
-  if (owner.listeners.some((l) => l.allowedRoutes.from === 'Selector')) {
+  const selecting = owner.listeners.filter((l) => l.allowedRoutes.from === 'Selector');
+  if (selecting.length > 0) {
     const ns = view.namespace(route.namespace);
     labels = ns.known ? ns.value?.labels ?? {} : undefined;
+    // A bundle without Namespace objects shows only kubernetes.io/metadata.name: a selector on
+    // any other label cannot be judged there (unknown), one on the name still can.
+    if (ns.known && ns.value?.labelsUnseen && selecting.some((l) => readsUnseenLabels(l.allowedRoutes.selector))) labels = undefined;
   }
   return attach({
     ref,
@@ -54,6 +59,12 @@ export function attachment(view: ClusterView, owner: Pick<ListenerOwner, 'namesp
     listeners: owner.listeners,
     routeNamespaceLabels: labels,
   });
+}
+
+/** Does the selector read a namespace label other than kubernetes.io/metadata.name? (Invalid: no.) */
+function readsUnseenLabels(selector: unknown): boolean {
+  const parsed = parseSelector(selector ?? {});
+  return 'reqs' in parsed && unseenKeys(parsed.reqs).length > 0;
 }
 
 /** "Gateway infra/gw" */

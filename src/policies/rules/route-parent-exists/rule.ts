@@ -6,7 +6,7 @@
 // (reverse.ts): changing or deleting a Gateway or ListenerSet that routes attach to warns.
 import { isGatewayApiObject, isRouteKind, parentRefsOf, routeHostnames, type Attachment, type ParentRef } from '../../../kube/gateway-api.ts';
 import { listSome, truncate } from '../../../kube/text.ts';
-import { closest } from '../../explain/edit-distance.ts';
+import { closest } from '../../../edit-distance.ts';
 import { boundMessages, type BaseRuleConfig, type Rule, type RuleContext, type RuleFinding } from '../../types.ts';
 import { attachment, describeKinds, describeListener, describeListeners, describeNamespaces, lookupOwner, ownerName, type ListenerOwner, type RouteFacts } from './parents.ts';
 import { reviewOwnerChange } from './reverse.ts';

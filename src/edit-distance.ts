@@ -1,11 +1,22 @@
-// "Did you mean" for names, label keys and label values.
+// "Did you mean" for names, label keys and label values, and for netguard's own flags, commands
+// and policy keys: a leaf every floor may use (test/house/layers.test.ts), importing nothing.
 // Distance is optimal string alignment (Damerau-Levenshtein without repeated edits of a
 // substring): a swap of two neighbours counts as one edit, because "ngnix" for "nginx"
 // and "fronted" for "frontend"-style slips are the typos people actually make.
 // Its cost is the product of two lengths, and the strings may come from the object under
 // review: the suggestion helpers compare no string longer than EDIT_DISTANCE_MAX_LENGTH.
-import { EDIT_DISTANCE_MAX_LENGTH } from '../caps.ts';
-import type { Deadline } from '../deadline.ts';
+
+/**
+ * No string longer than this is compared (the cost is the product of two lengths). A valid label
+ * key=value is at most 381 characters, real ones well under 100. Re-exported by
+ * src/policies/caps.ts with netguard's other caps.
+ */
+export const EDIT_DISTANCE_MAX_LENGTH = 128;
+
+/** What a long search checks between candidates: the evaluation deadline (src/policies/deadline.ts). */
+export interface Interruptible {
+  check(): void;
+}
 
 /** Edit distance where insert, delete, substitute and swap-adjacent each cost 1. */
 export function editDistance(a: string, b: string): number {
@@ -120,7 +131,7 @@ export function closest(input: string, candidates: Iterable<string>): string | u
  * evidence. Strings longer than EDIT_DISTANCE_MAX_LENGTH are not compared: a longer input gets
  * no candidates, longer candidates are passed over.
  */
-export function nearest(input: string, candidates: Iterable<string>, n = 3, deadline?: Deadline): string[] {
+export function nearest(input: string, candidates: Iterable<string>, n = 3, deadline?: Interruptible): string[] {
   if (n <= 0 || input.length > EDIT_DISTANCE_MAX_LENGTH) return [];
   // The n best so far, in order; a candidate further than the n-th best cannot enter.
   const top: { c: string; d: number }[] = [];
