@@ -2,13 +2,13 @@
 // heap and flags: cache needs --expose-gc), printing its tables and writing
 // bench/results/<name>.json.
 //
-//   node bench/run.ts [admission|cache|check|sync ...] [--quick] [--results DIR]
+//   node bench/run.ts [admission|cache|check|sync|adversarial ...] [--quick] [--results DIR]
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchArgs, describeMachine, REPO_ROOT } from './lib/common.ts';
 
-export const BENCHMARKS = ['admission', 'cache', 'check', 'sync'] as const;
+export const BENCHMARKS = ['admission', 'cache', 'check', 'sync', 'adversarial'] as const;
 
 const { positionals } = parseArgs({ allowPositionals: true, strict: false });
 const args = benchArgs();

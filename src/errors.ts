@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'INVALID_SELECTOR'
   | 'USAGE'
   | 'TLS_LOAD'
+  /** a rule was stopped at the evaluation deadline (src/policies/deadline.ts) */
+  | 'BUDGET_EXCEEDED'
   | 'CLUSTER_START'
   | 'CERT_REQUEST'
   | 'KUSTOMIZE_FAILED'

@@ -4,7 +4,7 @@
 // so verdicts match what the server would say about the same objects in a cluster.
 import { defaultNetworkPolicySpec } from '../kube/defaulting.ts';
 import { apiGroupOf, GATEWAY_GROUP, isRouteKind } from '../kube/gateway-api.ts';
-import { requirementsMatch, toRequirements, type LabelSelector } from '../kube/selectors.ts';
+import { requirementsMatch, toRequirements, type LabelSelector, type Requirement } from '../kube/selectors.ts';
 import type { DnsSettings, KubeObject } from '../policies/types.ts';
 import { BUILTIN_NAMESPACES, isClusterScoped, isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
@@ -55,9 +55,70 @@ export function dnsPodSource(dns: DnsSettings): PodSource {
   };
 }
 
+/**
+ * A namespace's pod sources with a label index, built on the first lookup (the bundle is
+ * read-only by then): a selector is matched against the sources its most selective In or
+ * Exists requirement names, not against every source of the namespace. Positions keep the
+ * bundle's order, which the answers keep too.
+ */
+interface IndexedPods {
+  /** key → value → positions of the sources carrying key=value */
+  byLabel: Map<string, Map<string, number[]>>;
+  /** key → positions of the sources carrying key (any value) */
+  byKey: Map<string, number[]>;
+  /** key → positions of the sources whose controller generates the label (any or enumerated values) */
+  generated: Map<string, number[]>;
+}
+
+function indexPods(list: readonly PodSource[]): IndexedPods {
+  const index: IndexedPods = { byLabel: new Map(), byKey: new Map(), generated: new Map() };
+  list.forEach((p, at) => {
+    for (const key of Object.keys(p.labels)) {
+      push(index.byKey, key, at);
+      let values = index.byLabel.get(key);
+      if (!values) index.byLabel.set(key, (values = new Map()));
+      push(values, p.labels[key], at);
+    }
+    for (const key of Object.keys(p.generated ?? {})) push(index.generated, key, at);
+  });
+  return index;
+}
+
+/** Positions of the sources that may satisfy `reqs`: those of the most selective In/Exists requirement, or undefined (all). */
+function candidates(index: IndexedPods, reqs: readonly Requirement[], all: number): number[] | undefined {
+  let best: number[][] | undefined;
+  let bestSize = all;
+  for (const r of reqs) {
+    if (r.operator !== 'In' && r.operator !== 'Exists') continue;
+    const lists: number[][] = [];
+    if (r.operator === 'Exists') {
+      const l = index.byKey.get(r.key);
+      if (l) lists.push(l);
+    } else {
+      const values = index.byLabel.get(r.key);
+      if (values) for (const v of new Set(r.values)) {
+        const l = values.get(v);
+        if (l) lists.push(l);
+      }
+    }
+    const gen = index.generated.get(r.key);
+    if (gen) lists.push(gen);
+    const size = lists.reduce((n, l) => n + l.length, 0);
+    if (size < bestSize) {
+      bestSize = size;
+      best = lists;
+      if (size === 0) return [];
+    }
+  }
+  if (!best) return undefined;
+  // A source may be listed twice (its own label and a generated one): once each, in bundle order.
+  return best.length === 1 ? best[0] : [...new Set(best.flat())].sort((a, b) => a - b);
+}
+
 export class BundleView implements ClusterView {
   private readonly nsByName = new Map<string, NamespaceInfo>();
   private readonly podsByNs = new Map<string, PodSource[]>();
+  private readonly indexByNs = new Map<string, IndexedPods>();
   private readonly policiesByNs = new Map<string, NetworkPolicyInfo[]>();
   private readonly classes: IngressClassInfo[] = [];
   private readonly servicesByNs = new Map<string, ServiceInfo[]>();
@@ -177,8 +238,14 @@ export class BundleView implements ClusterView {
   podSources(namespace: string, selector: LabelSelector, limit = Infinity): Answer<readonly PodSource[]> {
     const reqs = toRequirements(selector);
     const out: PodSource[] = [];
-    for (const p of this.podsByNs.get(namespace) ?? []) {
-      if (out.length >= limit) break;
+    const list = this.podsByNs.get(namespace) ?? [];
+    if (list.length === 0 || limit <= 0) return known(out, FROM);
+    let index = this.indexByNs.get(namespace);
+    if (!index) this.indexByNs.set(namespace, (index = indexPods(list)));
+    const positions = candidates(index, reqs, list.length);
+    const n = positions ? positions.length : list.length;
+    for (let i = 0; i < n && out.length < limit; i++) {
+      const p = list[positions ? positions[i] : i];
       if (requirementsMatch(reqs, p.labels, p.generated)) out.push(p);
     }
     return known(out, FROM);

@@ -225,6 +225,8 @@ export class PodIndex {
         size = b.postings.get(r.key)?.count ?? 0;
       } else continue;
       size += b.generated.get(r.key)?.size ?? 0;
+      // No group can satisfy this requirement: nothing matches, whatever the others say.
+      if (size === 0) return out;
       if (size < best) {
         best = size;
         driver = r;

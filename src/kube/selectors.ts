@@ -93,18 +93,30 @@ export function requirementMatches(req: Requirement, labels: Labels, generated?:
   const gen = generated && Object.prototype.hasOwnProperty.call(generated, req.key) ? generated[req.key] : undefined;
   switch (req.operator) {
     case 'In':
-      if (has && req.values.includes(labels[req.key])) return true;
+      if (has && hasValue(req.values, labels[req.key])) return true;
       if (gen === '*') return true;
-      return gen !== undefined && gen.some((v) => req.values.includes(v));
+      return gen !== undefined && gen.some((v) => hasValue(req.values, v));
     case 'NotIn':
-      if (has) return !req.values.includes(labels[req.key]);
+      if (has) return !hasValue(req.values, labels[req.key]);
       if (gen === undefined || gen === '*') return true;
-      return gen.some((v) => !req.values.includes(v));
+      return gen.some((v) => !hasValue(req.values, v));
     case 'Exists':
       return has || gen !== undefined;
     case 'DoesNotExist':
       return !has && gen === undefined;
   }
+}
+
+/** Value lists longer than this are looked up in a Set (built once per list): matching stays O(1) per label. */
+const SET_FROM = 16;
+const valueSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/** values.includes(v), without a linear scan of a long list. */
+export function hasValue(values: readonly string[], v: string): boolean {
+  if (values.length <= SET_FROM) return values.includes(v);
+  let set = valueSets.get(values);
+  if (!set) valueSets.set(values, (set = new Set(values)));
+  return set.has(v);
 }
 
 export function requirementsMatch(reqs: readonly Requirement[], labels: Labels, generated?: GeneratedLabels): boolean {
@@ -137,10 +149,10 @@ function implies(s: Requirement, g: Requirement): boolean {
     case 'DoesNotExist':
       return s.operator === 'DoesNotExist';
     case 'In':
-      return s.operator === 'In' && s.values.every((v) => g.values.includes(v));
+      return s.operator === 'In' && s.values.every((v) => hasValue(g.values, v));
     case 'NotIn':
-      if (s.operator === 'In') return s.values.every((v) => !g.values.includes(v));
-      if (s.operator === 'NotIn') return g.values.every((v) => s.values.includes(v));
+      if (s.operator === 'In') return s.values.every((v) => !hasValue(g.values, v));
+      if (s.operator === 'NotIn') return g.values.every((v) => hasValue(s.values, v));
       return s.operator === 'DoesNotExist';
   }
 }

@@ -10,12 +10,15 @@
 //   - a namespace labelled netguard.io/ignore: "true" is skipped, as the webhook's
 //     namespaceSelector skips it;
 //   - a rule whose cluster lookups came from a stale cache never denies;
-//   - with a time budget, no rule starts once it is spent.
+//   - with a time budget, no rule starts once it is spent, and a rule still running at the
+//     deadline is stopped at its next check (every cluster lookup is one; rules and the
+//     explanation helpers check ctx.deadline in their loops): the review is then incomplete.
 import { performance } from 'node:perf_hooks';
 import { isCleanupRequest, type RequestUser } from '../kube/cleanup.ts';
 import { defaultObject } from '../kube/defaulting.ts';
 import { isClusterScoped } from '../kube/objects.ts';
 import { StalenessRecorder } from '../view/staleness.ts';
+import { Deadline, isBudgetExceeded, NO_DEADLINE } from './deadline.ts';
 import type { ClusterView } from '../view/view.ts';
 import { namespaceIgnored, namespaceMatches } from './namespaces.ts';
 import { RULES } from './registry.ts';
@@ -67,14 +70,17 @@ export interface BudgetExhausted {
   elapsedMs: number;
   /** the rule that took longest among those that ran (undefined: the budget was gone before any rule) */
   slowRule?: { rule: string; ms: number };
-  /** applicable rules that did not run */
+  /** the rule the deadline stopped while it ran (its findings are dropped), with how long it had run */
+  stopped?: { rule: string; ms: number };
+  /** applicable rules that did not start */
   notEvaluated: string[];
 }
 
 export interface EvaluateOptions {
   /**
-   * A time budget: `deadline` is a performance.now() value after which no further rule starts.
-   * Rules are synchronous, so one already running cannot be stopped: the check sits between rules.
+   * A time budget: `deadline` is a performance.now() value after which no further rule starts,
+   * and a running rule is stopped at its next deadline check (rules are synchronous: they check
+   * ctx.deadline in their loops, and every cluster lookup checks it too).
    */
   budget?: { deadline: number; budgetMs: number; startedAt: number };
 }
@@ -134,9 +140,11 @@ export function evaluate(
   const oldObject = input.oldObject ? defaultObject(input.oldObject) : null;
   const ref = objectRef(subject!, namespace);
   const annotations = (subject!.metadata?.annotations ?? {}) as Record<string, unknown>;
-  const view = new StalenessRecorder(cluster, policy.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS);
   const budget = options.budget;
+  const deadline = budget ? new Deadline(budget.deadline) : NO_DEADLINE;
+  const view = new StalenessRecorder(cluster, policy.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS, budget ? () => deadline.check() : undefined);
   const notEvaluated: string[] = [];
+  let stopped: BudgetExhausted['stopped'];
 
   for (const rule of rules) {
     const config = policy.rules[rule.id];
@@ -166,13 +174,13 @@ export function evaluate(
       });
     }
 
-    // Out of time: no further rule starts (the one that overran has already finished).
-    if (budget && (notEvaluated.length > 0 || performance.now() > budget.deadline)) {
+    // Out of time: no further rule starts (the one that overran has finished, or was stopped).
+    if (budget && (stopped || notEvaluated.length > 0 || performance.now() > budget.deadline)) {
       notEvaluated.push(rule.id);
       continue;
     }
 
-    const ctx: RuleContext<any> = { operation: input.operation, object, oldObject, namespace, cluster: view, config, policy };
+    const ctx: RuleContext<any> = { operation: input.operation, object, oldObject, namespace, cluster: view, config, policy, deadline };
     view.reset();
     const start = performance.now();
     try {
@@ -201,17 +209,20 @@ export function evaluate(
         });
       }
     } catch (err) {
-      result.failures.push({ rule: rule.id, error: err instanceof Error ? err : new Error(String(err)) });
+      // Out of time inside the rule: what it found so far is incomplete, so none of it is used.
+      if (isBudgetExceeded(err)) stopped = { rule: rule.id, ms: performance.now() - start };
+      else result.failures.push({ rule: rule.id, error: err instanceof Error ? err : new Error(String(err)) });
     } finally {
       result.timings.push({ rule: rule.id, ms: performance.now() - start });
     }
   }
-  if (budget && notEvaluated.length > 0) {
+  if (budget && (stopped || notEvaluated.length > 0)) {
     const slowest = result.timings.reduce<{ rule: string; ms: number } | undefined>((a, t) => (!a || t.ms > a.ms ? t : a), undefined);
     result.incomplete = {
       budgetMs: budget.budgetMs,
       elapsedMs: performance.now() - budget.startedAt,
       ...(slowest ? { slowRule: { rule: slowest.rule, ms: slowest.ms } } : {}),
+      ...(stopped ? { stopped } : {}),
       notEvaluated,
     };
   }

@@ -3,6 +3,7 @@
 import type { KubeObject, ObjectRef } from '../kube/objects.ts';
 import { truncate } from '../kube/text.ts';
 import type { ClusterView } from '../view/view.ts';
+import type { Deadline } from './deadline.ts';
 
 export type Action = 'deny' | 'warn' | 'off';
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
@@ -120,6 +121,11 @@ export interface RuleContext<C extends BaseRuleConfig = BaseRuleConfig> {
   cluster: ClusterView;
   config: C;
   policy: Policy;
+  /**
+   * The evaluation deadline: rules call deadline.check() in loops whose length the object
+   * decides (and pass it to the explanation helpers). Absent: no deadline (tests).
+   */
+  deadline?: Deadline;
 }
 
 /** What a rule is, for people: its docs page (docs/rules/<id>.md) explains each part. */

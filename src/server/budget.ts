@@ -1,9 +1,10 @@
 // The per-request evaluation budget. The apiserver calls POST /validate?timeout=3s (the webhook's
 // timeoutSeconds, as a Go duration) and gives up after that; an answer that arrives later is
 // lost and failurePolicy decides instead, with no message for the user. So netguard stops
-// starting rules once the budget below that timeout is spent, and answers itself: per failOpen,
-// naming the slow rule. Rules are synchronous: one that is already running cannot be cut short,
-// only the rules after it are skipped.
+// evaluating once the budget below that timeout is spent, and answers itself: per failOpen,
+// naming the slow rule. Rules are synchronous: a running rule is stopped at its next deadline
+// check (src/policies/deadline.ts), and the rules after it do not start. The event loop is
+// therefore never held by one review for much longer than its budget (/healthz, the watches).
 
 /** What the apiserver uses when a webhook sets no timeoutSeconds (admissionregistration/v1). */
 export const DEFAULT_TIMEOUT_MS = 10_000;

@@ -114,10 +114,16 @@ export function fromEvaluation(uid: string, evaluation: Evaluation, failOpen: bo
   return Object.keys(audit).length > 0 ? { ...response, auditAnnotations: audit } : response;
 }
 
-/** "ran out of its 2.4s evaluation budget (rule x took 2.5s); not evaluated: y, z" */
+/**
+ * "ran out of its 2.4s evaluation budget (rule x took 2.5s); not evaluated: y, z", or
+ * "(rule x was stopped after 2.4s)" when the deadline cut a rule short.
+ */
 export function outOfTime(b: BudgetExhausted): string {
-  const slow = b.slowRule ? ` (rule ${b.slowRule.rule} took ${formatMs(b.slowRule.ms)})` : ' before any rule ran';
-  return `ran out of its ${formatMs(b.budgetMs)} evaluation budget${slow}; not evaluated: ${b.notEvaluated.join(', ')}`;
+  const slow = b.stopped
+    ? ` (rule ${b.stopped.rule} was stopped after ${formatMs(b.stopped.ms)})`
+    : b.slowRule ? ` (rule ${b.slowRule.rule} took ${formatMs(b.slowRule.ms)})` : ' before any rule ran';
+  const skipped = [...(b.stopped ? [b.stopped.rule] : []), ...b.notEvaluated];
+  return `ran out of its ${formatMs(b.budgetMs)} evaluation budget${slow}; not evaluated: ${skipped.join(', ')}`;
 }
 
 function auditAnnotations(evaluation: Evaluation): Record<string, string> {

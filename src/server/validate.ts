@@ -107,7 +107,8 @@ function logSlow(log: FastifyRequest['log'], ev: Evaluation, budget: ReturnType<
     timeoutMs: budget.timeoutMs,
     elapsedMs: Math.round(elapsedMs),
   };
-  if (ev.incomplete) log.warn({ ...fields, notEvaluated: ev.incomplete.notEvaluated }, 'evaluation budget exhausted; rules skipped, answering per failOpen');
+  const stopped = ev.incomplete?.stopped ? { stoppedRule: ev.incomplete.stopped.rule } : {};
+  if (ev.incomplete) log.warn({ ...fields, ...stopped, notEvaluated: ev.incomplete.notEvaluated }, 'evaluation budget exhausted; rules skipped, answering per failOpen');
   else log.warn(fields, 'evaluation finished but overran its budget');
 }
 

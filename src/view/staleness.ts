@@ -8,10 +8,13 @@ export class StalenessRecorder implements ClusterView {
   readonly staleAfterSeconds: number;
   /** the oldest stale answer since reset(), or -1 */
   staleAge = -1;
+  /** Called after every lookup: the engine's deadline check (a rule's lookups are its checkpoints). */
+  private readonly afterLookup: (() => void) | undefined;
 
-  constructor(inner: ClusterView, staleAfterSeconds: number) {
+  constructor(inner: ClusterView, staleAfterSeconds: number, afterLookup?: () => void) {
     this.inner = inner;
     this.staleAfterSeconds = staleAfterSeconds;
+    this.afterLookup = afterLookup;
   }
 
   reset(): void {
@@ -19,6 +22,7 @@ export class StalenessRecorder implements ClusterView {
   }
 
   private note<T>(a: Answer<T>): Answer<T> {
+    this.afterLookup?.();
     if (a.known && a.ageSeconds !== undefined && a.ageSeconds > this.staleAfterSeconds && a.ageSeconds > this.staleAge) this.staleAge = a.ageSeconds;
     return a;
   }

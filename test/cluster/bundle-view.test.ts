@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import t from 'tap';
 import { BundleView } from '../../src/bundle/bundle-view.ts';
+import { requirementsMatch, toRequirements } from '../../src/kube/selectors.ts';
 import { podSourceFromObject } from '../../src/kube/pod-sources.ts';
 import type { Answer } from '../../src/view/view.ts';
 
@@ -74,4 +76,31 @@ t.test('IngressClasses are unknown when the bundle has none: an app bundle does 
   const a = new BundleView([{ kind: 'Ingress', metadata: { name: 'i', namespace: 'x' } }]).ingressClasses();
   t.equal(a.known, false);
   if (!a.known) t.match(a.reason, /no IngressClass objects/);
+});
+
+t.test('podSources through the label index: exactly the linear scan, in bundle order, with limits', async (t) => {
+  const key = fc.constantFrom('app', 'tier', 'pod-template-hash', 'job-name', 'constructor', '__proto__');
+  const val = fc.constantFrom('web', 'api', 'db', '', 'web-0', 'web-1');
+  const labels = fc.dictionary(key, val, { maxKeys: 3 });
+  const kind = fc.constantFrom('Pod', 'Deployment', 'StatefulSet', 'Job');
+  const object = fc.record({ kind, name: fc.constantFrom('web', 'api', 'db'), labels, replicas: fc.integer({ min: 0, max: 3 }) }).map((o) => (o.kind === 'Pod'
+    ? { apiVersion: 'v1', kind: 'Pod', metadata: { name: o.name, namespace: 'shop', labels: o.labels } }
+    : { apiVersion: 'apps/v1', kind: o.kind, metadata: { name: o.name, namespace: 'shop' }, spec: { replicas: o.replicas, template: { metadata: { labels: o.labels } } } }));
+  const requirement = fc.oneof(
+    fc.record({ key, operator: fc.constantFrom('In', 'NotIn'), values: fc.array(val, { minLength: 1, maxLength: 3 }) }),
+    fc.record({ key, operator: fc.constantFrom('Exists', 'DoesNotExist') }),
+  );
+  const selector = fc.record({ matchLabels: fc.dictionary(key, val, { maxKeys: 2 }), matchExpressions: fc.array(requirement, { maxLength: 3 }) });
+  fc.assert(
+    fc.property(fc.array(object, { maxLength: 12 }), selector, fc.constantFrom(1, 2, Infinity), (objects, sel, limit) => {
+      const view = new BundleView(objects);
+      const reqs = toRequirements(sel);
+      const all = value(view.allPodSources('shop'));
+      const expected = all.filter((p) => requirementsMatch(reqs, p.labels, p.generated)).slice(0, limit);
+      const got = value(view.podSources('shop', sel, limit));
+      return got.length === expected.length && got.every((p, i) => p === expected[i]);
+    }),
+    { seed: 13, numRuns: 2000 },
+  );
+  t.pass('indexed lookups agree with the scan');
 });

@@ -2,7 +2,8 @@
 // the answers of the plain definitions they replace (the changes are for speed only).
 import fc from 'fast-check';
 import t from 'tap';
-import { CharCounts, nearMiss } from '../../src/policies/explain/near-miss.ts';
+import { CharCounts, nearestLabels, nearMiss } from '../../src/policies/explain/near-miss.ts';
+import { EDIT_DISTANCE_MAX_LENGTH, EVIDENCE_REQUIREMENTS, NEAR_MISS_MAX_CORRECTIONS } from '../../src/policies/caps.ts';
 import { formatRequirements } from '../../src/kube/selectors.ts';
 import { requirementMatches, type Requirement } from '../../src/kube/selectors.ts';
 import { closest, editDistance, editDistanceWithin, nearest } from '../../src/policies/explain/edit-distance.ts';
@@ -173,4 +174,45 @@ t.test('CharCounts.lowerBound never exceeds the case-insensitive edit distance',
   t.equal(counts.lowerBound('app.kubernetes.io/name', 'apii'), 0);
   t.equal(counts.lowerBound('App.Kubernetes.IO/Name', 'APII'), 0, 'case-insensitive');
   t.equal(counts.lowerBound('app.kubernetes.io/name', 'ap\u212ai'), 0, 'outside ASCII: no bound');
+});
+
+// nearestLabels reads each shared label set once, compares at most EVIDENCE_REQUIREMENTS
+// requirements and stops once it has its n labels: within those bounds, the plain definition's answer.
+function nearestLabelsReference(reqs: readonly Requirement[], sets: readonly { labels: Record<string, string> }[], n = 3): string[] {
+  const pairs = new Set<string>();
+  for (const s of sets) for (const [k, v] of Object.entries(s.labels)) pairs.add(`${k}=${v}`);
+  const out = new Set<string>();
+  for (const r of reqs) for (const p of nearestReference(formatRequirements([r]), pairs, 2)) out.add(p.length > 30 ? `${p.slice(0, 29)}…` : p);
+  return [...out].slice(0, n);
+}
+
+t.test('nearestLabels agrees with the reference (up to EVIDENCE_REQUIREMENTS requirements)', async (t) => {
+  const key = fc.constantFrom('app', 'tier', 'app.kubernetes.io/name', 'ap');
+  const value = fc.constantFrom('web', 'wbe', 'api', 'db', 'web-0', '');
+  const labels = fc.dictionary(key, value, { maxKeys: 3 });
+  const req = fc.oneof(
+    fc.record({ key, operator: fc.constant('In' as const), values: fc.array(value, { minLength: 1, maxLength: 2 }) }),
+    fc.record({ key, operator: fc.constantFrom('Exists' as const, 'DoesNotExist' as const), values: fc.constant([]) }),
+  );
+  const sets = fc.array(labels, { maxLength: 8 }).chain((base) => fc.array(fc.nat(Math.max(0, base.length - 1)), { maxLength: 6 }).map((picks) => [...base, ...(base.length ? picks.map((i) => base[i]) : [])].map((l) => ({ labels: l }))));
+  fc.assert(
+    fc.property(fc.array(req, { maxLength: EVIDENCE_REQUIREMENTS }), sets, fc.integer({ min: 1, max: 4 }), (reqs, all, n) => {
+      const a = nearestLabels(reqs, all, n);
+      const b = nearestLabelsReference(reqs, all, n);
+      return a.length === b.length && a.every((x, i) => x === b[i]);
+    }),
+    { numRuns: 3000 },
+  );
+  t.pass();
+});
+
+t.test('bounded explanations: long strings are not compared, a near miss corrects at most 3 requirements', async (t) => {
+  t.same(nearest('x'.repeat(EDIT_DISTANCE_MAX_LENGTH + 1), ['x', 'xx']), [], 'an input too long to compare gets no candidates');
+  t.same(nearest('app=web', ['app=wbe', `app=${'w'.repeat(EDIT_DISTANCE_MAX_LENGTH)}`, 'tier=db'], 3), ['app=wbe', 'tier=db'], 'a candidate too long to compare is passed over');
+  t.equal(closest('n'.repeat(EDIT_DISTANCE_MAX_LENGTH + 1), ['n'.repeat(EDIT_DISTANCE_MAX_LENGTH + 1) + 'x']), undefined);
+  const set = { labels: { a: 'web', b: 'web', c: 'web', d: 'web' } };
+  const typo = (keys: string[]): Requirement[] => keys.map((k) => ({ key: k, operator: 'In', values: ['wbe'] }));
+  t.equal(nearMiss(typo(['a', 'b', 'c']), [set])?.fix, 'a=web,b=web,c=web', 'three typos: still a near miss');
+  t.equal(nearMiss(typo(['a', 'b', 'c', 'd']), [set]), undefined, 'four: a rewrite, not a typo');
+  t.equal(NEAR_MISS_MAX_CORRECTIONS, 3);
 });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const BENCHMARKS = ['admission', 'cache', 'check', 'sync'];
+const BENCHMARKS = ['admission', 'cache', 'check', 'sync', 'adversarial'];
 
 t.setTimeout(180_000); // a bound against hangs, not a timing assertion
 
@@ -72,6 +72,13 @@ const SHAPES: Record<string, (t: Test, json: any) => void> = {
     t.ok(j.rows.length >= 3 && j.rows.every((r: any) => positive(r.readyMs)), 'start → ready for each way');
     t.ok(positive(j.rows[0].swapMs) && positive(j.rows[0].relistSwapMs), 'cache swap times, first list and relist');
     t.ok(positive(j.rows[0].podPages), 'pages counted');
+  },
+  adversarial(t, j) {
+    t.ok(j.normal.length >= 2 && j.normal.every((r: any) => positive(r.ms)), 'normal reviews timed');
+    t.ok(positive(j.generated.count) && positive(j.generated.worst.ms) && typeof j.generated.worst.label === 'string', 'the worst generated review, named');
+    t.ok(j.issueTable.length >= 10 && j.issueTable.every((r: any) => typeof r.outcome === 'string' && r.ms >= 0), "the issue's table, every input");
+    t.notOk(j.issueTable.some((r: any) => /failed/.test(r.outcome)), 'no rule failed on any input');
+    checkTargets(t, j);
   },
 };
 

@@ -2,6 +2,10 @@
 // Distance is optimal string alignment (Damerau-Levenshtein without repeated edits of a
 // substring): a swap of two neighbours counts as one edit, because "ngnix" for "nginx"
 // and "fronted" for "frontend"-style slips are the typos people actually make.
+// Its cost is the product of two lengths, and the strings may come from the object under
+// review: the suggestion helpers compare no string longer than EDIT_DISTANCE_MAX_LENGTH.
+import { EDIT_DISTANCE_MAX_LENGTH } from '../caps.ts';
+import type { Deadline } from '../deadline.ts';
 
 /** Edit distance where insert, delete, substitute and swap-adjacent each cost 1. */
 export function editDistance(a: string, b: string): number {
@@ -87,8 +91,13 @@ export function typoBudget(input: string): number {
   return Math.max(1, Math.min(3, Math.floor(input.length / 3)));
 }
 
-/** The closest candidate within a distance that scales with length (typos, not rewrites). */
+/**
+ * The closest candidate within a distance that scales with length (typos, not rewrites). No
+ * suggestion for an input longer than EDIT_DISTANCE_MAX_LENGTH (the candidates, names from the
+ * cluster, are compared within the typo budget only: a few cells per character).
+ */
 export function closest(input: string, candidates: Iterable<string>): string | undefined {
+  if (input.length > EDIT_DISTANCE_MAX_LENGTH) return undefined;
   const max = typoBudget(input);
   const lower = input.toLowerCase();
   let best: string | undefined;
@@ -106,12 +115,18 @@ export function closest(input: string, candidates: Iterable<string>): string | u
   return best;
 }
 
-/** Up to `n` candidates ordered by distance (ties: localeCompare), for "nearest labels found" evidence. */
-export function nearest(input: string, candidates: Iterable<string>, n = 3): string[] {
-  if (n <= 0) return [];
+/**
+ * Up to `n` candidates ordered by distance (ties: localeCompare), for "nearest labels found"
+ * evidence. Strings longer than EDIT_DISTANCE_MAX_LENGTH are not compared: a longer input gets
+ * no candidates, longer candidates are passed over.
+ */
+export function nearest(input: string, candidates: Iterable<string>, n = 3, deadline?: Deadline): string[] {
+  if (n <= 0 || input.length > EDIT_DISTANCE_MAX_LENGTH) return [];
   // The n best so far, in order; a candidate further than the n-th best cannot enter.
   const top: { c: string; d: number }[] = [];
   for (const c of new Set(candidates)) {
+    deadline?.check();
+    if (c.length > EDIT_DISTANCE_MAX_LENGTH) continue;
     const bound = top.length < n ? Infinity : top[top.length - 1].d;
     const d = bound === Infinity ? editDistance(input, c) : editDistanceWithin(input, c, bound);
     if (d > bound) continue;

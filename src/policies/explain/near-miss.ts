@@ -3,6 +3,8 @@
 // when no single change would.
 import { formatRequirements, requirementMatches, requirementsMatch, type GeneratedLabels, type Labels, type Requirement } from '../../kube/selectors.ts';
 import { truncate } from '../../kube/text.ts';
+import { EDIT_DISTANCE_MAX_LENGTH, EVIDENCE_PAIRS, EVIDENCE_REQUIREMENTS, NEAR_MISS_MAX_CORRECTIONS } from '../caps.ts';
+import type { Deadline } from '../deadline.ts';
 import { editDistance, editDistanceWithin, nearest, typoBudget } from './edit-distance.ts';
 
 export interface LabelSet {
@@ -223,28 +225,38 @@ function seenBefore(seen: Map<Labels, GeneratedLabels | undefined | (GeneratedLa
 
 /**
  * "Did you mean": the selector rewritten so that one candidate matches, when every
- * requirement it fails is a key=value a small edit away from one of its labels.
+ * requirement it fails (at most NEAR_MISS_MAX_CORRECTIONS of them: typos, not rewrites) is a
+ * key=value a small edit away from one of its labels.
  */
-export function nearMiss<T extends LabelSet>(reqs: readonly Requirement[], sets: readonly T[]): { fix: string; set: T } | undefined {
+export function nearMiss<T extends LabelSet>(reqs: readonly Requirement[], sets: readonly T[], deadline?: Deadline): { fix: string; set: T } | undefined {
   let best: { fix: string; set: T; d: number } | undefined;
   // Replicas share their label set (the informer caches intern them): judge each set once; the
   // first of equals is the one named, as before. Distances to labels many sets share are
   // remembered per requirement.
   const seen = new Map<Labels, GeneratedLabels | undefined | (GeneratedLabels | undefined)[]>();
-  // Only single-value equality is a "typo"; NotIn, Exists and sets are deliberate.
-  const finders = reqs.map((r) => (r.operator === 'In' && r.values.length === 1 ? new PairFinder(`${r.key}=${r.values[0]}`) : undefined));
+  // Only single-value equality is a "typo"; NotIn, Exists and sets are deliberate. A pair too
+  // long to compare cheaply is no typo either.
+  const finders = reqs.map((r) => {
+    if (r.operator !== 'In' || r.values.length !== 1) return undefined;
+    const want = `${r.key}=${r.values[0]}`;
+    return want.length <= EDIT_DISTANCE_MAX_LENGTH ? new PairFinder(want) : undefined;
+  });
   for (const set of sets) {
+    deadline?.check();
     if (seenBefore(seen, set)) continue;
     let d = 0;
+    let corrections = 0;
     for (let i = 0; i < reqs.length; i++) {
       if (requirementMatches(reqs[i], set.labels, set.generated)) continue;
       const finder = finders[i];
-      const got = finder?.in(set);
+      const got = ++corrections > NEAR_MISS_MAX_CORRECTIONS ? undefined : finder?.in(set);
       if (!finder || got === undefined) {
         d = Infinity;
         break;
       }
       d += finder.distance(got);
+      // No better than the best so far already: the rest cannot make it win.
+      if (best && d >= best.d) break;
     }
     if (d > 0 && d < Infinity && (!best || d < best.d)) best = { fix: formatRequirements(fixedFor(reqs, finders, set)), set, d };
   }
@@ -266,11 +278,30 @@ function fixedFor(reqs: readonly Requirement[], finders: readonly (PairFinder | 
   return fixed;
 }
 
-/** Existing key=value labels nearest to what the selector asks for, as evidence (generated ones are noise here). */
-export function nearestLabels(reqs: readonly Requirement[], sets: readonly LabelSet[], n = 3): string[] {
+/**
+ * Existing key=value labels nearest to what the selector asks for, as evidence (generated ones
+ * are noise here): two per requirement, the first `n` distinct ones shown. Bounded work: at most
+ * EVIDENCE_PAIRS distinct pairs and EVIDENCE_REQUIREMENTS requirements are compared, and only
+ * until `n` are found.
+ */
+export function nearestLabels(reqs: readonly Requirement[], sets: readonly LabelSet[], n = 3, deadline?: Deadline): string[] {
   const pairs = new Set<string>();
-  for (const s of sets) for (const [k, v] of Object.entries(s.labels)) pairs.add(`${k}=${v}`);
+  const read = new Set<Labels>();
+  collect: for (const s of sets) {
+    // Replicas share one label set object: read it once.
+    if (read.has(s.labels)) continue;
+    read.add(s.labels);
+    deadline?.check();
+    for (const k of Object.keys(s.labels)) {
+      if (pairs.size >= EVIDENCE_PAIRS) break collect;
+      pairs.add(`${k}=${s.labels[k]}`);
+    }
+  }
   const out = new Set<string>();
-  for (const r of reqs) for (const p of nearest(formatRequirements([r]), pairs, 2)) out.add(truncate(p, 30));
+  for (const r of reqs.slice(0, EVIDENCE_REQUIREMENTS)) {
+    // Only the first n distinct pairs are shown: once there are n, the rest cannot change them.
+    if (out.size >= n) break;
+    for (const p of nearest(formatRequirements([r]), pairs, 2, deadline)) out.add(truncate(p, 30));
+  }
   return [...out].slice(0, n);
 }

@@ -4,12 +4,9 @@
 import type { ClusterView, PodSource } from '../../view/view.ts';
 import { fromMap, requirementsMatch, type GeneratedLabels, type Labels, type LabelSelector, type Requirement } from '../../kube/selectors.ts';
 import { plural, truncate } from '../../kube/text.ts';
+import { EXPLAIN_CANDIDATES, EXPLAIN_NAMESPACES } from '../caps.ts';
+import type { Deadline } from '../deadline.ts';
 import { nearestLabels, nearMiss } from './near-miss.ts';
-
-/** Pod sources read for "did you mean" evidence; enough for any namespace a person reads. */
-const CANDIDATE_LIMIT = 500;
-/** Other namespaces probed for "the pods are over there"; one indexed lookup each. */
-const ELSEWHERE_LIMIT = 200;
 
 function templatePath(kind: PodSource['kind']): string {
   return kind === 'CronJob' ? 'spec.jobTemplate.spec.template.metadata.labels' : 'spec.template.metadata.labels';
@@ -30,16 +27,16 @@ export interface NoMatch {
 }
 
 /** Why `reqs` selects no pod source in `namespaces`, from what the view can show us. */
-export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], namespaces: readonly string[], from: string): NoMatch {
+export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], namespaces: readonly string[], from: string, deadline?: Deadline): NoMatch {
   const sources: PodSource[] = [];
   let capped = false;
   let counted = false;
   for (const ns of namespaces) {
-    const a = view.allPodSources(ns, CANDIDATE_LIMIT - sources.length);
+    const a = view.allPodSources(ns, EXPLAIN_CANDIDATES - sources.length);
     if (!a.known) continue;
     counted = true;
     sources.push(...a.value);
-    if (sources.length >= CANDIDATE_LIMIT) {
+    if (sources.length >= EXPLAIN_CANDIDATES) {
       capped = true;
       break;
     }
@@ -61,7 +58,7 @@ export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], 
       kind: 'misplaced',
     };
   }
-  const near = nearMiss(reqs, sources);
+  const near = nearMiss(reqs, sources, deadline);
   if (near) {
     return {
       checked,
@@ -71,7 +68,7 @@ export function explainNoMatch(view: ClusterView, reqs: readonly Requirement[], 
     };
   }
   if (n === 0) return { checked, clue: '', hint: '', kind: 'empty' };
-  const found = nearestLabels(reqs, sources);
+  const found = nearestLabels(reqs, sources, 3, deadline);
   return {
     checked,
     clue: found.length > 0 ? `labels found: ${found.join(', ')}` : 'none of them has labels',
@@ -100,7 +97,7 @@ function matchesWithWorkloadLabels(reqs: readonly Requirement[], labels: Labels,
 export function foundElsewhere(view: ClusterView, selector: LabelSelector, except: string): string | undefined {
   const all = view.namespaces();
   if (!all.known) return undefined;
-  for (const ns of all.value.slice(0, ELSEWHERE_LIMIT)) {
+  for (const ns of all.value.slice(0, EXPLAIN_NAMESPACES)) {
     if (ns.name === except) continue;
     const a = view.podSources(ns.name, selector, 1);
     if (a.known && a.value.length > 0) return ns.name;

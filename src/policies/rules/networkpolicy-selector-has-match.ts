@@ -3,6 +3,9 @@
 // traffic breaks. Empty selectors select everything and are never dangling, so a default-deny
 // written before any workload is fine. Each dangling peer is its own finding, named by where
 // it sits (egress[0].to[1]); lookups the view cannot answer are reported once per reason.
+// The object decides none of the cost: a policy or selector past the caps, or a label the
+// apiserver rejects, is an unknown before any search (input-limits.ts), and only the first
+// few dangling selectors get the search for a near miss.
 import type { ClusterView, NamespaceInfo } from '../../view/view.ts';
 import { NAMESPACE_NAME_LABEL } from '../../kube/objects.ts';
 import { requirementsMatch, type Requirement } from '../../kube/selectors.ts';
@@ -15,8 +18,13 @@ import { MAX_MESSAGE } from '../types.ts';
 import { nearMiss, nearestLabels } from '../explain/near-miss.ts';
 import { plural } from '../../kube/text.ts';
 import { isRecord } from '../../kube/objects.ts';
+import { EXPLAINED_SELECTORS_PER_REVIEW } from '../caps.ts';
+import type { Deadline } from '../deadline.ts';
+import { networkPolicyProblem, selectorProblem, selectorSizeProblem, type InputProblem } from '../input-limits.ts';
 
 const LATE_WORKLOAD = 'if the workload is applied after this policy, this clears once it exists';
+/** Said of a dangling selector past the first EXPLAINED_SELECTORS_PER_REVIEW, which gets no search for a near miss. */
+const NOT_EXPLAINED = `not searched for a near miss: netguard explains the first ${EXPLAINED_SELECTORS_PER_REVIEW} dangling selectors of a policy`;
 
 /** Places are named as people read them (`egress[0].to[1]`); paths start at the object. */
 function specPath(where: string): string {
@@ -38,8 +46,10 @@ function anyPod(view: ClusterView, namespaces: readonly string[], selector: unkn
   return reason !== undefined ? { found: false, unknown: reason } : { found: false, from };
 }
 
-function namespaceViolation(where: string, reqs: readonly Requirement[], all: readonly NamespaceInfo[], from: string): RuleFinding {
+function namespaceViolation(where: string, reqs: readonly Requirement[], all: readonly NamespaceInfo[], from: string, explain: boolean, deadline?: Deadline): RuleFinding {
   const base = `${where}: namespaceSelector ${truncate(formatRequirements(reqs), 60)} matches no namespace (checked ${plural(all.length, 'namespace')} in ${from})`;
+  const hint = `label the namespace (kubectl label namespace <name> key=value) or select it by ${NAMESPACE_NAME_LABEL}`;
+  if (!explain) return { verdict: 'violation', messageId: 'peer-namespace-no-match', path: `${where}.namespaceSelector`, message: `${base}; ${NOT_EXPLAINED}`, hint };
   // The classic mistake: `name: backend` where only kubernetes.io/metadata.name=backend exists.
   const names = all.map((n) => n.name);
   for (const r of reqs) {
@@ -57,17 +67,17 @@ function namespaceViolation(where: string, reqs: readonly Requirement[], all: re
       }
     }
   }
-  const near = nearMiss(reqs, all);
+  const near = nearMiss(reqs, all, deadline);
   if (near) {
     return { verdict: 'violation', messageId: 'peer-namespace-no-match', path: specPath(`${where}.namespaceSelector`), message: `${base}; did you mean ${truncate(near.fix, 60)}?`, hint: `namespace ${near.set.name} has ${truncate(near.fix, 80)}` };
   }
-  const found = nearestLabels(reqs, all);
+  const found = nearestLabels(reqs, all, 3, deadline);
   return {
     verdict: 'violation',
     messageId: 'peer-namespace-no-match',
     path: specPath(`${where}.namespaceSelector`),
     message: found.length > 0 ? `${base}; namespace labels found: ${found.join(', ')}` : base,
-    hint: `label the namespace (kubectl label namespace <name> key=value) or select it by ${NAMESPACE_NAME_LABEL}`,
+    hint,
   };
 }
 
@@ -81,6 +91,8 @@ export const rule: Rule = {
       'peer-pod-no-match': 'a from/to peer\'s podSelector selects no pod where the peer applies, so the peer allows nothing',
       'peer-pods-in-other-namespace': 'a peer\'s podSelector (without namespaceSelector) matches pods only in another namespace',
       'invalid-selector': 'a selector is not a valid label selector, so it was not checked (unknown)',
+      'invalid-label': 'a selector\'s label key or value breaks the Kubernetes label limits, which the apiserver rejects; that selector was not checked (unknown)',
+      'input-too-large': 'the policy (rules, peers, ports) or one of its selectors is larger than netguard judges (src/policies/caps.ts), so it was not checked (unknown)',
       'cannot-see': 'pods or namespaces the selectors need could not be seen (unknown)',
     },
   },
@@ -91,32 +103,57 @@ export const rule: Rule = {
   evaluate(ctx) {
     const spec = ctx.object?.spec;
     if (!isRecord(spec)) return [];
+    // Before any search: a policy past the caps is not judged at all.
+    const tooLarge = networkPolicyProblem(spec);
+    if (tooLarge) return [{ verdict: 'unknown', messageId: tooLarge.messageId, path: 'spec', message: truncate(tooLarge.message, MAX_MESSAGE) }];
     const view = ctx.cluster;
+    const deadline = ctx.deadline;
     const ns = ctx.namespace ?? 'default';
     const findings: RuleFinding[] = [];
+    // Explanations cost the most; the first few dangling selectors get one.
+    let explanations = 0;
+    const mayExplain = () => explanations++ < EXPLAINED_SELECTORS_PER_REVIEW;
     const unknowns = new Map<string, string[]>();
     const cantTell = (where: string, reason: string): void => {
-      unknowns.set(reason, [...(unknowns.get(reason) ?? []), where]);
+      const places = unknowns.get(reason);
+      if (places) places.push(where);
+      else unknowns.set(reason, [where]);
     };
     const invalid = (where: string, reason: string): void => {
       findings.push({ verdict: 'unknown', messageId: 'invalid-selector', path: specPath(where), message: `${where} is not a valid label selector (${truncate(reason)}), so it was not checked` });
     };
+    /**
+     * A selector's requirements, or undefined when it is not judged: invalid, past a cap (seen
+     * before parsing), or holding a label the apiserver rejects. Each is reported, never searched.
+     */
+    const judgeable = (where: string, raw: unknown): Requirement[] | undefined => {
+      const report = (p: InputProblem): undefined => void findings.push({ verdict: 'unknown', messageId: p.messageId, path: specPath(where), message: p.message });
+      const size = selectorSizeProblem(raw, where);
+      if (size) return report(size);
+      const parsed = parseSelector(raw);
+      if ('invalid' in parsed) {
+        invalid(where, parsed.invalid);
+        return undefined;
+      }
+      const labels = selectorProblem(parsed.reqs, where);
+      return labels ? report(labels) : parsed.reqs;
+    };
 
     // The policy's own target. An empty (or absent) podSelector selects every pod: never dangling.
-    const target = parseSelector(spec.podSelector);
-    if ('invalid' in target) invalid('spec.podSelector', target.invalid);
-    else if (target.reqs.length > 0) {
+    const target = judgeable('spec.podSelector', spec.podSelector);
+    if (target && target.length > 0) {
       const s = anyPod(view, [ns], spec.podSelector);
       if (s.found) {
         // selected: nothing to say
       } else if (s.unknown !== undefined) cantTell('spec.podSelector', s.unknown);
       else {
-        const why = explainNoMatch(view, target.reqs, [ns], s.from);
+        mayExplain();
+        const why = explainNoMatch(view, target, [ns], s.from, deadline);
         findings.push({
           verdict: 'violation',
           messageId: 'target-no-match',
           path: 'spec.podSelector',
-          message: `spec.podSelector ${truncate(formatRequirements(target.reqs), 60)} matches no pod or pod template in namespace ${ns} (${why.checked})${why.clue ? `; ${why.clue}` : ''}`,
+          message: `spec.podSelector ${truncate(formatRequirements(target), 60)} matches no pod or pod template in namespace ${ns} (${why.checked})${why.clue ? `; ${why.clue}` : ''}`,
           hint: `the policy applies to no pod until one matches; ${why.hint || LATE_WORKLOAD}`,
         });
       }
@@ -127,36 +164,48 @@ export const rule: Rule = {
       const hasNs = peer.namespaceSelector !== undefined && peer.namespaceSelector !== null;
       const hasPod = peer.podSelector !== undefined && peer.podSelector !== null;
       if (!hasNs && !hasPod) return;
-      const pod = hasPod ? parseSelector(peer.podSelector) : { reqs: [] };
-      if ('invalid' in pod) return invalid(`${where}.podSelector`, pod.invalid);
+      deadline?.check();
+      const podReqs = hasPod ? judgeable(`${where}.podSelector`, peer.podSelector) : [];
+      if (!podReqs) return;
 
       let targets = [ns];
       let scope = `namespace ${ns}`;
       if (hasNs) {
-        const nsSel = parseSelector(peer.namespaceSelector);
-        if ('invalid' in nsSel) return invalid(`${where}.namespaceSelector`, nsSel.invalid);
-        if (nsSel.reqs.length === 0 && pod.reqs.length === 0) return; // every pod in every namespace
+        const nsReqs = judgeable(`${where}.namespaceSelector`, peer.namespaceSelector);
+        if (!nsReqs) return;
+        if (nsReqs.length === 0 && podReqs.length === 0) return; // every pod in every namespace
         const all = view.namespaces();
         if (!all.known) return cantTell(where, all.reason);
-        const selected = all.value.filter((n) => requirementsMatch(nsSel.reqs, n.labels));
+        const selected = all.value.filter((n) => requirementsMatch(nsReqs, n.labels));
         if (selected.length === 0) {
-          findings.push(namespaceViolation(where, nsSel.reqs, all.value, all.from));
+          findings.push(namespaceViolation(where, nsReqs, all.value, all.from, mayExplain(), deadline));
           return;
         }
         targets = selected.map((n) => n.name);
-        scope = nsSel.reqs.length === 0
+        scope = nsReqs.length === 0
           ? 'any namespace'
           : selected.length <= 3
             ? `${selected.length === 1 ? 'namespace' : 'namespaces'} ${targets.map((t) => truncate(t, 40)).join(', ')}`
-            : `the ${selected.length} namespaces ${truncate(formatRequirements(nsSel.reqs), 40)} selects`;
+            : `the ${selected.length} namespaces ${truncate(formatRequirements(nsReqs), 40)} selects`;
       }
       // No podSelector, or an empty one: every pod wherever the peer applies.
-      if (pod.reqs.length === 0) return;
+      if (podReqs.length === 0) return;
 
       const s = anyPod(view, targets, peer.podSelector);
       if (s.found) return;
       if (s.unknown !== undefined) return cantTell(where, s.unknown);
-      const why = explainNoMatch(view, pod.reqs, targets, s.from);
+      const podText = truncate(formatRequirements(podReqs), 60);
+      if (!mayExplain()) {
+        findings.push({
+          verdict: 'violation',
+          messageId: 'peer-pod-no-match',
+          path: `${where}.podSelector`,
+          message: `${where}: podSelector ${podText} matches no pod in ${scope} (checked ${s.from}); ${NOT_EXPLAINED}`,
+          hint: LATE_WORKLOAD,
+        });
+        return;
+      }
+      const why = explainNoMatch(view, podReqs, targets, s.from, deadline);
       let { clue, hint } = why;
       let elsewhere = false;
       if (!hasNs && (why.kind === 'empty' || why.kind === 'labels')) {
@@ -172,7 +221,7 @@ export const rule: Rule = {
         verdict: 'violation',
         messageId: elsewhere ? 'peer-pods-in-other-namespace' : 'peer-pod-no-match',
         path: specPath(`${where}.podSelector`),
-        message: `${where}: podSelector ${truncate(formatRequirements(pod.reqs), 60)} matches no pod in ${scope} (${why.checked})${clue ? `; ${clue}` : ''}`,
+        message: `${where}: podSelector ${podText} matches no pod in ${scope} (${why.checked})${clue ? `; ${clue}` : ''}`,
         hint: hint || LATE_WORKLOAD,
       });
     };

@@ -1,9 +1,12 @@
 // service-selector-has-match: a Service whose selector matches no pod has no endpoints, so
 // its traffic goes nowhere. We look for pods and pod templates in the Service's namespace
-// and, when none match, say why (src/policies/explain.ts): labels on the workload's metadata
+// and, when none match, say why (src/policies/explain/): labels on the workload's metadata
 // instead of its pod template, a near miss ("did you mean"), pods in another namespace, or
-// the labels that exist.
+// the labels that exist. A selector past the caps, or with a label the apiserver rejects, is
+// an unknown before any search (input-limits.ts).
 import { explainNoMatch, foundElsewhere } from '../explain/no-match.ts';
+import { selectorProblem, selectorSizeProblem } from '../input-limits.ts';
+import { MAX_SELECTOR_REQUIREMENTS } from '../caps.ts';
 import { MAX_MESSAGE } from '../types.ts';
 import { parseSelector } from '../../kube/selectors.ts';
 import { isRecord } from '../../kube/objects.ts';
@@ -19,6 +22,8 @@ export const rule: Rule = {
       'no-match': 'the selector matches no pod or pod template in the Service\'s namespace',
       'pods-in-other-namespace': 'the selector matches no pod here, but pods in another namespace match it',
       'invalid-selector': 'spec.selector is not a map of strings, so it was not checked (unknown)',
+      'invalid-label': 'a spec.selector key or value breaks the Kubernetes label limits, which the apiserver rejects; not checked (unknown)',
+      'input-too-large': `spec.selector has more labels than netguard judges (${MAX_SELECTOR_REQUIREMENTS}), so it was not checked (unknown)`,
       'cannot-see-pods': 'the pods of the namespace could not be seen (unknown)',
     },
   },
@@ -32,11 +37,17 @@ export const rule: Rule = {
     if (!isRecord(spec) || spec.type === 'ExternalName') return [];
     const raw = spec.selector;
     if (raw === undefined || raw === null) return [];
+    // Before any work: a selector past the caps is not even parsed.
+    const size = selectorSizeProblem(raw, 'spec.selector', true);
+    if (size) return [{ verdict: 'unknown', messageId: size.messageId, path: 'spec.selector', message: truncate(size.message, MAX_MESSAGE) }];
     const parsed = isRecord(raw) ? parseSelector(fromMap(raw as Record<string, string>)) : { invalid: 'it must be a map of strings' };
     if ('invalid' in parsed) {
       return [{ verdict: 'unknown', messageId: 'invalid-selector', path: 'spec.selector', message: `spec.selector is not a valid selector (${truncate(parsed.invalid)}), so it was not checked` }];
     }
     if (parsed.reqs.length === 0) return [];
+    // Before any search: a selector the apiserver would reject is not searched for.
+    const problem = selectorProblem(parsed.reqs, 'spec.selector');
+    if (problem) return [{ verdict: 'unknown', messageId: problem.messageId, path: 'spec.selector', message: truncate(problem.message, MAX_MESSAGE) }];
 
     const ns = ctx.namespace ?? 'default';
     const selector = fromMap(raw as Record<string, string>);
@@ -47,7 +58,7 @@ export const rule: Rule = {
     }
     if (found.value.length > 0) return [];
 
-    const why = explainNoMatch(ctx.cluster, parsed.reqs, [ns], found.from);
+    const why = explainNoMatch(ctx.cluster, parsed.reqs, [ns], found.from, ctx.deadline);
     const other = why.kind === 'empty' || why.kind === 'labels' ? foundElsewhere(ctx.cluster, selector, ns) : undefined;
     const clue = other ? `matching pods are in namespace ${other}; a Service selects only in its own` : why.clue;
     const hint = other

@@ -9,6 +9,7 @@ import { evaluate } from '../../../src/policies/engine.ts';
 import { rule } from '../../../src/policies/rules/networkpolicy-selector-has-match.ts';
 import { matchesSelector } from '../../../src/kube/selectors.ts';
 import type { KubeObject, Policy, RuleContext } from '../../../src/policies/types.ts';
+import { EXPLAINED_SELECTORS_PER_REVIEW } from '../../../src/policies/caps.ts';
 
 const NOT_SYNCED = 'pods cache not synced';
 
@@ -146,4 +147,38 @@ t.test('garbage never throws', async (t) => {
   const [badNs] = rule.evaluate(ctx(netpol({ egress: [{ to: [{ namespaceSelector: 'team=ops' }] }] }), view));
   t.match(badNs.message, 'egress[0].to[0].namespaceSelector is not a valid label selector');
   t.same(rule.evaluate(ctx(netpol({ ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: { matchLabels: { app: 'x' } } }] }] }), view)), [], 'a peer with an ipBlock is skipped');
+});
+
+t.test('many dangling selectors: each reported, the first few explained, the rest without a search', async (t) => {
+  const view = new BundleView([
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web' } } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { team: 'shop' } } },
+  ]);
+  const peers = [
+    ...Array.from({ length: EXPLAINED_SELECTORS_PER_REVIEW + 2 }, () => ({ podSelector: { matchLabels: { app: 'wbe' } } })),
+    { namespaceSelector: { matchLabels: { team: 'shpo' } } },
+  ];
+  const found = rule.evaluate(ctx(netpol({ podSelector: {}, ingress: [{ from: peers }] }), view));
+  t.equal(found.length, peers.length, 'every dangling peer is a finding');
+  const explained = found.filter((f) => /did you mean/.test(f.message));
+  const plain = found.filter((f) => /not searched for a near miss/.test(f.message));
+  t.equal(explained.length, EXPLAINED_SELECTORS_PER_REVIEW, 'the first ones get "did you mean"');
+  t.equal(plain.length, peers.length - EXPLAINED_SELECTORS_PER_REVIEW);
+  t.match(found[0], { messageId: 'peer-pod-no-match', message: /did you mean app=web\?/ });
+  t.match(found[found.length - 1], { messageId: 'peer-namespace-no-match', path: `ingress[0].from[${peers.length - 1}].namespaceSelector`, message: /matches no namespace .*; not searched for a near miss/ });
+});
+
+t.test('oversized or invalid selectors: unknown, before any lookup', async (t) => {
+  const calls: string[] = [];
+  const counting: ClusterView = { ...unsyncedView, namespaces: () => (calls.push('namespaces'), known([], FROM)), podSources: () => (calls.push('podSources'), known([], FROM)), allPodSources: () => (calls.push('all'), known([], FROM)) };
+  const many = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, 'v']));
+  const found = rule.evaluate(ctx(netpol({ podSelector: { matchLabels: many }, ingress: [{ from: [{ podSelector: { matchLabels: { 'App Name': 'x' } } }] }] }), counting));
+  t.match(found, [
+    { verdict: 'unknown', messageId: 'input-too-large', path: 'spec.podSelector' },
+    { verdict: 'unknown', messageId: 'invalid-label', path: 'ingress[0].from[0].podSelector' },
+  ]);
+  t.same(calls, [], 'nothing was looked up');
+  const rules = rule.evaluate(ctx(netpol({ podSelector: {}, ingress: Array.from({ length: 5000 }, () => ({ from: [{ podSelector: { matchLabels: { app: 'x' } } }] })) }), counting));
+  t.match(rules, [{ verdict: 'unknown', messageId: 'input-too-large', path: 'spec', message: /5,000 ingress and egress rules/ }]);
+  t.same(calls, []);
 });

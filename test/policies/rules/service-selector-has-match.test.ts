@@ -123,14 +123,22 @@ t.test('the namespace comes from the request first (admission), then the object'
 });
 
 t.test('messages stay short enough for a kubectl warning, even with long user input', async (t) => {
-  const long = (c: string) => c.repeat(200);
-  const labels = { [long('a')]: long('b'), [long('c')]: long('d'), [long('e')]: long('f') };
+  // The longest labels Kubernetes accepts: a 253-character prefix, '/', a 63-character name; 63-character values.
+  const prefix = (c: string) => `${c.repeat(63)}.${c.repeat(63)}.${c.repeat(63)}.${c.repeat(61)}`;
+  const key = (c: string) => `${prefix(c)}/${c.repeat(63)}`;
+  const value = (c: string) => c.repeat(63);
+  const labels = { [key('a')]: value('b'), [key('c')]: value('d'), [key('e')]: value('f') };
   const ns = 'n'.repeat(63);
   const view = new BundleView([deployment('y'.repeat(63), labels, ns)]);
-  const [f] = rule.evaluate(ctx(service({ selector: { [long('a')]: long('z'), [long('c')]: long('y') } }, ns), view));
+  const [f] = rule.evaluate(ctx(service({ selector: { [key('a')]: value('z'), [key('c')]: value('y') } }, ns), view));
   t.equal(f.verdict, 'violation');
   t.ok(f.message.length <= 256, `message is ${f.message.length} characters`);
   t.match(f.message, `namespace ${ns}`, 'the namespace survives the cut');
+
+  // Longer than Kubernetes allows: the apiserver rejects the Service, and netguard says so briefly.
+  const [g] = rule.evaluate(ctx(service({ selector: { ['a'.repeat(200)]: 'z'.repeat(200) } }, ns), view));
+  t.match(g, { verdict: 'unknown', messageId: 'invalid-label' });
+  t.ok(g.message.length <= 256, `message is ${g.message.length} characters`);
 });
 
 t.test('candidates without labels are described as such, not as an empty list', async (t) => {
@@ -163,4 +171,20 @@ t.test('explainNoMatch prefers misplaced workload labels over a near miss', asyn
   const cron: PodSource = { ...src, kind: 'CronJob', name: 'report' };
   const whyCron = explainNoMatch({ ...view, allPodSources: () => known([cron], 'the bundle') }, toRequirements({ matchLabels: { app: 'api' } }), ['shop'], 'the bundle');
   t.match(whyCron.hint, 'spec.jobTemplate.spec.template.metadata.labels', 'CronJob points at its own template path');
+});
+
+t.test('a selector past the caps, or with a label the apiserver rejects: unknown, and no lookup', async (t) => {
+  let lookups = 0;
+  const counting: ClusterView = { ...unknownView('never asked'), podSources: () => (lookups++, known([], 'the bundle')), allPodSources: () => (lookups++, known([], 'the bundle')), namespaces: () => (lookups++, known([], 'the bundle')) };
+  const cases: [string, Record<string, string>, string, RegExp][] = [
+    ['50,000 labels', Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`app.kubernetes.io/name-${i}`, `api-${i}`])), 'input-too-large', /^spec\.selector has 50,000 requirements; netguard judges selectors of up to 64/],
+    ['a 1 MB key', { [`app.kubernetes.io/${'n'.repeat(1 << 20)}`]: 'api' }, 'invalid-label', /label key "app\.kubernetes\.io\/n+…" is not valid \(longer than 317 characters/],
+    ['a 1 MB value', { app: 'i'.repeat(1 << 20) }, 'invalid-label', /value "i+…" of app is not a valid label value \(longer than 63 characters \(1,048,576\)\)/],
+  ];
+  for (const [what, selector, messageId, message] of cases) {
+    const found = rule.evaluate(ctx(service({ selector }), counting));
+    t.match(found, [{ verdict: 'unknown', messageId, path: 'spec.selector', message }], what);
+    t.ok(found[0].message.length <= 240, `${what}: a short message`);
+  }
+  t.equal(lookups, 0, 'nothing was looked up');
 });

@@ -9,6 +9,7 @@ import { cidrContains, cidrWithin, isHostCidr, parseCidr, parseIp, type Cidr, ty
 import { defaultNetworkPolicySpec } from '../../../kube/defaulting.ts';
 import { formatSelector, requirementsMatch, toRequirements, type Labels, type Requirement } from '../../../kube/selectors.ts';
 import type { DnsSettings, KubeObject } from '../../types.ts';
+import type { Deadline } from '../../deadline.ts';
 
 export type Tri = 'yes' | 'no' | 'maybe';
 export type Protocol = 'UDP' | 'TCP';
@@ -88,13 +89,15 @@ export class DnsReach {
   readonly dns: DnsSettings;
   readonly evidence = new Set<string>();
   private readonly cluster: ClusterView;
+  private readonly deadline: Deadline | undefined;
   private readonly destinations: Destination[];
   private nsLabelsMemo?: { labels?: Labels; reason?: string };
   private dnsPodsMemo?: { pods?: readonly PodSource[]; reason?: string };
 
-  constructor(cluster: ClusterView, dns: DnsSettings) {
+  constructor(cluster: ClusterView, dns: DnsSettings, deadline?: Deadline) {
     this.cluster = cluster;
     this.dns = dns;
+    this.deadline = deadline;
     this.destinations = [{ kind: 'pods' }];
     for (const text of dns.ips) {
       const ip = parseIp(text);
@@ -175,6 +178,7 @@ export class DnsReach {
   }
 
   private peerReaches(peer: unknown, ns: string, dest: Destination, scratch: Scratch): Tri {
+    this.deadline?.check();
     if (!isRecord(peer)) return 'no';
     if (peer.ipBlock !== undefined && peer.ipBlock !== null) return this.ipBlockReaches(peer.ipBlock, dest, scratch);
     if (dest.kind === 'ip') return 'no'; // selectors never reach a bare address such as NodeLocal DNSCache

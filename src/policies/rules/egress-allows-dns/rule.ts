@@ -1,14 +1,18 @@
 // A NetworkPolicy that restricts egress must leave the cluster DNS reachable (UDP and TCP),
 // judged on the union of every policy selecting each pod (policies add up).
 // CREATE/UPDATE: the pods the new version selects. UPDATE/DELETE: also the pods the old
-// version let go, but only when the change is what takes their DNS away.
+// version let go, but only when the change is what takes their DNS away. A policy past the
+// caps, or with selector labels the apiserver rejects, is an unknown before any lookup.
 import type { ClusterView, NetworkPolicyInfo, PodSource } from '../../../view/view.ts';
 import {
   allowDnsPolicyYaml, DnsReach, podSelectorOf, podSelectorRequirements, policyInfo, restrictsEgress, selectsPod, type DnsCoverage, type DnsStatus,
 } from './network-policy.ts';
 import { formatSelector, isEmptySelector, selectorCovers, toRequirements, type GeneratedLabels, type Labels, type LabelSelector } from '../../../kube/selectors.ts';
 import { truncate } from '../../../kube/text.ts';
-import type { BaseRuleConfig, Rule, RuleFinding } from '../../types.ts';
+import { isRecord } from '../../../kube/objects.ts';
+import type { Deadline } from '../../deadline.ts';
+import { networkPolicyProblem, selectorProblem, selectorSizeProblem, type InputProblem } from '../../input-limits.ts';
+import { MAX_MESSAGE, type BaseRuleConfig, type KubeObject, type Rule, type RuleFinding } from '../../types.ts';
 
 /** Enough pods to name names; groups of identical label sets are judged once anyway. */
 const POD_LIMIT = 1000;
@@ -32,6 +36,8 @@ export const rule: Rule<BaseRuleConfig> = {
       'change-partly-blocks-dns': 'this update or deletion leaves pods that other policies still restrict with UDP-only, TCP-only or split DNS',
       'cannot-tell': 'whether DNS stays reachable could not be decided (an ipBlock that may hold pod IPs, a named port, unknown pods)',
       'cannot-see': 'the namespace\'s NetworkPolicies or pods could not be seen, or the podSelector is invalid (unknown)',
+      'invalid-label': 'a selector\'s label key or value breaks the Kubernetes label limits, which the apiserver rejects; not checked (unknown)',
+      'input-too-large': 'the policy (rules, peers, ports, selectors) is larger than netguard judges (src/policies/caps.ts), so it was not checked (unknown)',
     },
   },
   kinds: ['NetworkPolicy'],
@@ -45,6 +51,9 @@ export const rule: Rule<BaseRuleConfig> = {
     const next = ctx.object ? policyInfo(ctx.object, ns) : null;
     const prev = ctx.oldObject ? policyInfo(ctx.oldObject, ns) : null;
     if (!(next && restrictsEgress(next)) && !(prev && restrictsEgress(prev))) return [];
+    // Before any lookup: a policy past the caps, or with selectors the apiserver rejects, is not judged.
+    const problem = inputProblem(ctx.object, ctx.deadline) ?? (ctx.oldObject ? networkPolicyProblem(ctx.oldObject.spec) : undefined);
+    if (problem) return [{ verdict: 'unknown', messageId: problem.messageId, path: 'spec', message: truncate(problem.message, MAX_MESSAGE) }];
 
     const listed = ctx.cluster.networkPolicies(ns);
     if (!listed.known) return [{ verdict: 'unknown', messageId: 'cannot-see', message: `cannot check DNS egress: NetworkPolicies in ${ns} unknown (${listed.reason})` }];
@@ -54,7 +63,7 @@ export const rule: Rule<BaseRuleConfig> = {
     const others = listed.value.filter((p) => p.name !== name);
     const after = next ? [...others, next] : others;
     const before = prev ? [...others, prev] : others;
-    const reach = new DnsReach(ctx.cluster, ctx.policy.dns);
+    const reach = new DnsReach(ctx.cluster, ctx.policy.dns, ctx.deadline);
     reach.evidence.add(listed.from);
     const findings: RuleFinding[] = [];
     // The hint's policy is called allow-dns unless that name is taken in the namespace.
@@ -66,7 +75,7 @@ export const rule: Rule<BaseRuleConfig> = {
       const pods = podsOf(ctx.cluster, ns, next);
       if ('unknown' in pods) return [{ verdict: 'unknown', messageId: 'cannot-see', path: 'spec.podSelector', message: pods.unknown }];
       if (pods.value.length > 0) {
-        const groups = judge(pods.value, after, reach);
+        const groups = judge(pods.value, after, reach, ctx.deadline);
         findings.push(...report(groups, 'selected', ctx.operation, reach, () => allowDnsPolicyYaml(ns, hintName(next.name), podSelectorOf(next), ctx.policy.dns)));
       } else {
         // Nothing selected yet (a default-deny written first): judge the selector itself.
@@ -89,7 +98,7 @@ export const rule: Rule<BaseRuleConfig> = {
       const released = pods.value.filter((p) => !stillNext(p));
       let lost: Affected[];
       if (pods.value.length > 0) {
-        lost = judge(released, after, reach);
+        lost = judge(released, after, reach, ctx.deadline);
       } else {
         // No pods yet: the remaining policies that provably select all of the old selector's pods.
         const sel = podSelectorOf(prev);
@@ -110,6 +119,41 @@ export const rule: Rule<BaseRuleConfig> = {
     return egressless ? findings.map((f) => (f.path === 'spec.egress' ? { ...f, path: 'spec.policyTypes' } : f)) : findings;
   },
 };
+
+/** The object under review, past a cap or holding a label the apiserver rejects: its podSelector or an egress peer's selectors. */
+function inputProblem(object: KubeObject | null, deadline?: Deadline): InputProblem | undefined {
+  if (!object) return undefined;
+  const spec = object.spec;
+  const size = networkPolicyProblem(spec);
+  if (size || !isRecord(spec)) return size;
+  // Invalid selectors (not label problems) are the judgement's own business: they read as "maybe".
+  const labels = (selector: unknown, what: string) => {
+    const tooBig = selectorSizeProblem(selector, what);
+    if (tooBig) return tooBig;
+    let reqs;
+    try {
+      reqs = toRequirements(selector);
+    } catch {
+      return undefined;
+    }
+    return selectorProblem(reqs, what);
+  };
+  const own = labels(spec.podSelector, 'spec.podSelector');
+  if (own) return own;
+  const rules: unknown[] = Array.isArray(spec.egress) ? spec.egress : [];
+  for (const [i, rule] of rules.entries()) {
+    const peers: unknown[] = isRecord(rule) && Array.isArray(rule.to) ? rule.to : [];
+    for (const [j, peer] of peers.entries()) {
+      deadline?.check();
+      if (!isRecord(peer)) continue;
+      for (const key of ['namespaceSelector', 'podSelector'] as const) {
+        const found = peer[key] === undefined || peer[key] === null ? undefined : labels(peer[key], `spec.egress[${i}].to[${j}].${key}`);
+        if (found) return found;
+      }
+    }
+  }
+  return undefined;
+}
 
 function podsOf(cluster: ClusterView, ns: string, policy: NetworkPolicyInfo): { value: readonly PodSource[] } | { unknown: string } {
   const sel = podSelectorOf(policy);
@@ -137,7 +181,7 @@ function names(policies: readonly NetworkPolicyInfo[]): Set<string> {
 }
 
 /** Groups pods by the set of egress-restricting policies selecting them; each set is judged once. */
-function judge(pods: readonly PodSource[], policies: readonly NetworkPolicyInfo[], reach: DnsReach): Affected[] {
+function judge(pods: readonly PodSource[], policies: readonly NetworkPolicyInfo[], reach: DnsReach, deadline?: Deadline): Affected[] {
   const restricting = policies.filter(restrictsEgress);
   // The usual lock-down: every restricting policy selects all pods (podSelector: {}) or, invalid,
   // none. Then the same policies select every pod: one group, no per-pod matching.
@@ -154,6 +198,7 @@ function judge(pods: readonly PodSource[], policies: readonly NetworkPolicyInfo[
   let lastGenerated: GeneratedLabels | undefined;
   let lastGroup: Affected | null = null;
   for (const pod of pods) {
+    deadline?.check();
     const labels = pod.labels;
     const generated = pod.generated;
     if (labels === lastLabels && generated === lastGenerated) {
