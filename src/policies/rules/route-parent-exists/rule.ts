@@ -44,7 +44,10 @@ function review(ctx: RuleContext): RuleFinding[] {
   if (!obj || !isRouteKind(obj.kind)) return [];
   const route: RouteFacts = { kind: obj.kind, namespace: ns, hostnames: routeHostnames(obj) };
   const findings: RuleFinding[] = [];
-  for (const ref of parentRefsOf(obj, ns)) findings.push(...checkParent(ctx, ref, route));
+  for (const ref of parentRefsOf(obj, ns)) {
+    ctx.deadline?.check();
+    findings.push(...checkParent(ctx, ref, route));
+  }
   return findings;
 }
 
