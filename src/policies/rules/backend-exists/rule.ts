@@ -28,7 +28,9 @@ export const rule: Rule<BaseRuleConfig> = {
     },
   },
   kinds: ['Ingress', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'Service', 'ReferenceGrant'],
-  operations: ['CREATE', 'UPDATE', 'DELETE'],
+  operations: ['CREATE', 'UPDATE'],
+  // The other side: removing a Service, its port or a ReferenceGrant that backends rely on.
+  operationsByKind: { Service: ['UPDATE', 'DELETE'], ReferenceGrant: ['UPDATE', 'DELETE'] },
   defaults: { action: 'warn' },
   configSchema: {},
   evaluate(ctx) {

@@ -27,7 +27,9 @@ export const rule: Rule<BaseRuleConfig> = {
     },
   },
   kinds: ['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'Gateway', 'ListenerSet'],
-  operations: ['CREATE', 'UPDATE', 'DELETE'],
+  operations: ['CREATE', 'UPDATE'],
+  // The other side: removing a Gateway, a ListenerSet or a listener that routes are attached to.
+  operationsByKind: { Gateway: ['UPDATE', 'DELETE'], ListenerSet: ['UPDATE', 'DELETE'] },
   defaults: { action: 'warn' },
   configSchema: {},
   evaluate(ctx) {
