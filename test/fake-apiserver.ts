@@ -492,6 +492,9 @@ export class FakeApiServer {
 
     this.onRequest?.(log);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    // The client may have gone while we waited: a watch registered now would never see its
+    // socket close, and its bookmark and timeout timers would keep the process alive.
+    if (req.destroyed || res.destroyed) return;
     if (req.headers.authorization !== `Bearer ${this.token}`) return fail(401, 'Unauthorized', 'Unauthorized');
     if (!route) return fail(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     if (!verb) return fail(405, 'MethodNotAllowed', `the fake does not serve ${req.method} ${url.pathname}`);

@@ -10,7 +10,7 @@ import { NetguardError } from '../errors.ts';
 import { parseCidr } from '../kube/cidr.ts';
 import { RULES } from './registry.ts';
 import { buildPolicySchema } from './policy-schema.ts';
-import { DEFAULT_STALE_AFTER_SECONDS, type BaseRuleConfig, type DnsSettings, type Policy } from './types.ts';
+import { DEFAULT_STALE_AFTER_SECONDS, reviewsDeletes, type BaseRuleConfig, type DnsSettings, type Policy } from './types.ts';
 
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policies/default.yaml', import.meta.url));
 
@@ -113,7 +113,7 @@ function withDefaults(data: any, text: string, source: string): Policy {
       action: 'warn',
       excludeNamespaces: [],
       allowIgnoreAnnotation: true,
-      ...(rule.operations.includes('DELETE') ? { denyOnDelete: false } : {}),
+      ...(reviewsDeletes(rule) ? { denyOnDelete: false } : {}),
       ...rule.defaults,
       ...given,
     };

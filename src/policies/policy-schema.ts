@@ -1,7 +1,7 @@
 // The policy file's JSON Schema, assembled from the common shape and each rule's own
 // parameters, so adding a rule never means editing a schema by hand. `npm run schema`
 // writes it to policies/policy.schema.json for editors; a test keeps that file in sync.
-import type { Rule } from './types.ts';
+import { reviewsDeletes, type Rule } from './types.ts';
 
 const stringList = { type: 'array', items: { type: 'string' } };
 const namespacePatterns = { ...stringList, description: 'namespace names; * and ? are globs' };
@@ -20,7 +20,7 @@ export function buildPolicySchema(rules: readonly Rule<any>[]): Record<string, u
           type: 'boolean',
           description: `honour the annotation ignore.netguard.io/${rule.id}`,
         },
-        ...(rule.operations.includes('DELETE')
+        ...(reviewsDeletes(rule)
           ? { denyOnDelete: { type: 'boolean', description: 'deny deletions too (default false: they warn, so uninstall and prune never stall)' } }
           : {}),
         ...rule.configSchema,

@@ -148,13 +148,31 @@ export interface RuleMeta {
   messages: Record<string, string>;
 }
 
+/** The operations `rule` reviews objects of `kind` on (none when it does not review the kind). */
+export function operationsOf(rule: Pick<Rule<any>, 'kinds' | 'operations' | 'operationsByKind'>, kind: string): readonly Operation[] {
+  if (!rule.kinds.includes(kind)) return [];
+  return rule.operationsByKind?.[kind] ?? rule.operations;
+}
+
+/** Whether the rule reviews deletions of any kind (then its policy may set denyOnDelete). */
+export function reviewsDeletes(rule: Pick<Rule<any>, 'kinds' | 'operations' | 'operationsByKind'>): boolean {
+  return rule.kinds.some((k) => operationsOf(rule, k).includes('DELETE'));
+}
+
 export interface Rule<C extends BaseRuleConfig = BaseRuleConfig> {
   /** Stable: part of the policy file and the output contract. */
   id: string;
   meta: RuleMeta;
   /** Kinds this rule reviews (matched against object.kind, or oldObject.kind on DELETE). */
   kinds: string[];
+  /** The operations it reviews, for every kind not named in operationsByKind. */
   operations: Operation[];
+  /**
+   * Kinds reviewed on other operations than `operations` (a reverse check: deleting a Service that
+   * routes use is reviewed, creating one is not). The webhook configuration asks the apiserver for
+   * exactly these, so no request is sent only to be answered with nothing.
+   */
+  operationsByKind?: Readonly<Record<string, readonly Operation[]>>;
   /** Defaults for this rule's parameters, merged under the policy file's values. */
   defaults: Omit<C, 'excludeNamespaces' | 'allowIgnoreAnnotation' | 'denyOnDelete'>;
   /** JSON Schema properties for the rule's own parameters (action and excludeNamespaces are common). */
