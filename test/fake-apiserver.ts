@@ -549,6 +549,7 @@ export class FakeApiServer {
     this.requests.push(log);
     this.onRequest?.(log);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (res.destroyed) return; // the client left while we waited
     const fail = (code: number, reason: string, message: string, headers: Record<string, string> = {}) => {
       log.status = code;
       this.sendStatus(res, code, reason, message, headers);
@@ -821,9 +822,6 @@ export class FakeApiServer {
     if (timeoutSeconds > 0) timers.push(setTimeout(() => { if (!w.silenced) w.close(); }, timeoutSeconds * 1000));
     req.on('close', () => w.close());
     res.on('close', () => w.close());
-    // The client may have gone while this request waited (setLatency): its 'close' has fired
-    // already, so the watch would never end and its timers would keep the process alive.
-    if (res.destroyed || req.socket.destroyed) w.close();
   }
 
   private deliver(w: Watcher, ev: HistoryEvent): void {
