@@ -5,7 +5,7 @@
 // read (--kubeconfig, see live-state.ts). Either way it joins the view and is never reviewed.
 import { isClusterScoped } from '../kube/objects.ts';
 import type { KubeObject } from '../policies/types.ts';
-import { WATCHED_RESOURCES } from '../view/resources.ts';
+import { qualifiedName, WATCHED_RESOURCES } from '../view/resources.ts';
 import { loadBundle, type LoadNote } from './load.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
 import { expandPaths } from './manifests.ts';
@@ -17,7 +17,7 @@ import { readSnapshotFile } from './snapshot-stream.ts';
  * that every cluster serves, so CI sees what admission sees. Named with their group
  * (deployments.apps) so kubectl never picks another group's resource of the same name.
  */
-export const SNAPSHOT_RESOURCES: readonly string[] = [...new Set(WATCHED_RESOURCES.filter((r) => !r.optional).map(qualified))];
+export const SNAPSHOT_RESOURCES: readonly string[] = [...new Set(WATCHED_RESOURCES.filter((r) => !r.crd).map(qualifiedName))];
 export const SNAPSHOT_COMMAND = `kubectl get ${SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
 
 /**
@@ -28,10 +28,6 @@ export const SNAPSHOT_COMMAND = `kubectl get ${SNAPSHOT_RESOURCES.join(',')} -A 
  */
 export const GATEWAY_SNAPSHOT_RESOURCES: readonly string[] = ['gatewayclasses', 'gateways', 'referencegrants'].map((r) => `${r}.gateway.networking.k8s.io`);
 export const GATEWAY_SNAPSHOT_COMMAND = `kubectl get ${GATEWAY_SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
-
-function qualified(r: { group: string; resource: string }): string {
-  return r.group ? `${r.resource}.${r.group}` : r.resource;
-}
 
 export interface ClusterState {
   objects: KubeObject[];

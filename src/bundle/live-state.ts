@@ -2,11 +2,14 @@
 // paginated list calls (GET only: nothing is written, no watch is opened). It reuses the
 // informer's ApiClient, so kubeconfig handling (tokens, exec plugins, client certificates,
 // proxies) and API errors are the same as `netguard serve`'s. Loaded only when asked for:
-// a plain `netguard check` never loads the Kubernetes client.
+// a plain `netguard check` never loads the Kubernetes client. Like the server, it reads the
+// API server's discovery first and lists each resource at the version served; a resource the
+// cluster does not serve (an older release, CRDs not installed) has no objects, which is an answer.
 import { KubeConfig } from '@kubernetes/client-node';
+import { discover, type ApiDiscovery } from '../client/discovery.ts';
 import { ApiClient, ApiError } from '../client/transport.ts';
 import { ioReason } from './manifests.ts';
-import { resourcePath, WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
+import { resourcePath, servedVersion, WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
 import { NetguardError } from '../errors.ts';
 import type { KubeObject } from '../policies/types.ts';
 import { SNAPSHOT_RESOURCES, type ClusterState } from './cluster-state.ts';
@@ -38,30 +41,33 @@ export async function readLiveState(options: LiveOptions): Promise<ClusterState>
   if (!server) throw new NetguardError('CLUSTER_READ', `--kubeconfig ${options.kubeconfig}: no current cluster (set current-context, or pass --context)`);
 
   const client = new ApiClient(kc, { requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
+  let discovery: ApiDiscovery;
+  try {
+    discovery = await discover(client);
+  } catch (err) {
+    throw readError(err, 'read the discovery documents (/api, /apis)', server);
+  }
+  const serves = discovery.serves.bind(discovery);
   const objects: KubeObject[] = [];
   const completeKinds: string[] = [];
   for (const resource of WATCHED_RESOURCES) {
-    const listed = await listServed(client, resource, options.pageSize ?? 500, server);
-    for (const item of listed.items) objects.push(slim(item, resource, listed.version));
+    const version = servedVersion(resource, serves);
+    // Not served at any version netguard reads: the cluster has none of them.
+    const items = version === undefined ? [] : await listServed(client, resource, version, options.pageSize ?? 500, server);
+    for (const item of items) objects.push(slim(item, resource, version!));
     completeKinds.push(resource.kind);
   }
   return { objects, from: `cluster ${server}`, completeKinds };
 }
 
-/**
- * Every object of a resource, at the first version the server serves. A resource a CRD provides
- * and the cluster does not serve (404 at every version) has no objects: that is an answer.
- */
-async function listServed(client: ApiClient, r: WatchedResource, pageSize: number, server: string): Promise<{ items: any[]; version: string }> {
-  if (!r.optional) return { items: await listAll(client, r, r.version, pageSize, server), version: r.version };
-  for (const version of r.optional.versions) {
-    try {
-      return { items: await listAll(client, r, version, pageSize, server), version };
-    } catch (err) {
-      if (!(err instanceof NetguardError && err.details.status === 404)) throw err;
-    }
+/** Every object of a resource at the version discovery found; withdrawn since (404: a CRD deleted) is none. */
+async function listServed(client: ApiClient, r: WatchedResource, version: string, pageSize: number, server: string): Promise<any[]> {
+  try {
+    return await listAll(client, r, version, pageSize, server);
+  } catch (err) {
+    if (err instanceof NetguardError && err.details.status === 404) return [];
+    throw err;
   }
-  return { items: [], version: r.version };
 }
 
 async function listAll(client: ApiClient, r: WatchedResource, version: string, pageSize: number, server: string): Promise<any[]> {
@@ -73,7 +79,7 @@ async function listAll(client: ApiClient, r: WatchedResource, version: string, p
     try {
       page = await client.getJson(path, { limit: pageSize, continue: continueToken }, JSON_ACCEPT, new AbortController().signal);
     } catch (err) {
-      throw listError(err, r, server);
+      throw readError(err, `list ${r.resource}`, server);
     }
     if (!Array.isArray(page?.items)) throw new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server}: the answer is not a list`);
     items.push(...page.items);
@@ -82,20 +88,20 @@ async function listAll(client: ApiClient, r: WatchedResource, version: string, p
   return items;
 }
 
-/** The errors a person can act on: RBAC, credentials, reachability. */
-function listError(err: unknown, r: WatchedResource, server: string): NetguardError {
-  if (!(err instanceof ApiError)) return new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server}: ${(err as Error)?.message ?? err}`, {}, { cause: err });
-  const verbs = `netguard check --kubeconfig needs list on ${SNAPSHOT_RESOURCES.join(', ')} and, where the Gateway API is installed, its resources (read-only)`;
+/** The errors a person can act on: RBAC, credentials, reachability. `what`: "list pods", "read the discovery documents". */
+function readError(err: unknown, what: string, server: string): NetguardError {
+  if (!(err instanceof ApiError)) return new NetguardError('CLUSTER_READ', `${what} on ${server}: ${(err as Error)?.message ?? err}`, {}, { cause: err });
+  const verbs = `netguard check --kubeconfig needs list on ${SNAPSHOT_RESOURCES.join(', ')} and, where the Gateway API is installed, its resources (read-only), and get on /api and /apis (the built-in ClusterRole system:discovery grants it)`;
   switch (err.type) {
     case 'forbidden':
-      return new NetguardError('CLUSTER_READ', `list ${r.resource} forbidden by RBAC on ${server}: ${verbs}`, { status: 403 }, { cause: err });
+      return new NetguardError('CLUSTER_READ', `${what} forbidden by RBAC on ${server}: ${verbs}`, { status: 403 }, { cause: err });
     case 'unauthorized':
-      return new NetguardError('CLUSTER_READ', `${server} rejected the kubeconfig's credentials (HTTP 401) when listing ${r.resource}`, { status: 401 }, { cause: err });
+      return new NetguardError('CLUSTER_READ', `${server} rejected the kubeconfig's credentials (HTTP 401) when trying to ${what}`, { status: 401 }, { cause: err });
     case 'network':
     case 'timeout':
       return new NetguardError('CLUSTER_READ', `cannot reach ${server}: ${err.message}`, {}, { cause: err });
     default:
-      return new NetguardError('CLUSTER_READ', `list ${r.resource} on ${server} failed: ${err.message}`, err.status ? { status: err.status } : {}, { cause: err });
+      return new NetguardError('CLUSTER_READ', `${what} on ${server} failed: ${err.message}`, err.status ? { status: err.status } : {}, { cause: err });
   }
 }
 

@@ -4,7 +4,7 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { FakeApiServer } from '../fake-apiserver.ts';
+import { FakeApiServer, olderRelease } from '../fake-apiserver.ts';
 import { APP, APP_WITH_NEW_DEPLOYMENT, APP_WITH_RELABELLED_NAMESPACE, clusterObjects, snapshotYaml } from './cluster-scenario.ts';
 import { findingKeys, runCli } from './run-cli.ts';
 import { WATCHED_RESOURCES } from '../../src/view/resources.ts';
@@ -107,10 +107,27 @@ t.test('--kubeconfig reads the cluster live: same verdicts as the snapshot, list
   t.match(r.stderr, /cluster state from cluster http:\/\/127\.0\.0\.1:\d+: 1 Deployment, 1 IngressClass, 4 Namespace, 1 NetworkPolicy, 3 Pod/);
   t.ok(fake.requests.length >= 7);
   t.ok(fake.requests.every((q) => !q.watch), 'no watch is opened');
-  t.same([...new Set(fake.requests.map((q) => q.resource))].sort(), [...new Set(WATCHED_RESOURCES.map((r) => r.resource))].sort(), 'exactly the resources the server watches');
+  t.same([...new Set(fake.requests.filter((q) => q.verb === 'list').map((q) => q.resource))].sort(), [...new Set(WATCHED_RESOURCES.map((r) => r.resource))].sort(), 'lists exactly the resources the server watches');
+  t.same(fake.requests.filter((q) => q.verb !== 'list').map((q) => q.resource).sort(), ['/api', '/apis'], 'after reading aggregated discovery once');
 
   const replaced = await runCli(['check', '-f', '-', '--kubeconfig', kubeconfig, '--context', 'other', '-o', 'json'], { stdin: APP_WITH_NEW_DEPLOYMENT });
   t.same(findingKeys(JSON.parse(replaced.stdout)), ['networkpolicy-selector-has-match NetworkPolicy/shop/allow-team', 'service-selector-has-match Service/shop/web']);
+});
+
+t.test('--kubeconfig against an older release (CronJobs at batch/v1beta1, no Gateway API): read at the versions served', async (t) => {
+  const fake = await FakeApiServer.start(olderRelease());
+  t.teardown(() => fake.close());
+  for (const obj of clusterObjects()) fake.apply(obj);
+  const { workload } = await import('../fake-apiserver/objects.ts');
+  fake.apply({ ...workload('CronJob', 'shop', 'report', { app: 'report' }), apiVersion: 'batch/v1beta1' });
+  const kubeconfig = kubeconfigFile(t.testdir({}), fake.url, fake.token);
+  const service = 'apiVersion: v1\nkind: Service\nmetadata: { name: report, namespace: shop }\nspec: { selector: { app: report }, ports: [{ port: 80 }] }\n';
+  const r = await runCli(['check', '-f', '-', '--kubeconfig', kubeconfig, '-o', 'json'], { stdin: service });
+  t.equal(r.code, 0, r.stderr);
+  t.same(JSON.parse(r.stdout).findings, [], 'the Service selects the pods of a batch/v1beta1 CronJob');
+  t.match(r.stderr, / 1 CronJob,/);
+  t.notOk(fake.requests.some((q) => q.status === 404), 'not served is not an error: nothing was guessed');
+  t.notOk(fake.requests.some((q) => /gateway/.test(q.resource)), 'the Gateway API is known not to be served');
 });
 
 t.test('--kubeconfig follows pagination (continue tokens)', async (t) => {

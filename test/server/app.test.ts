@@ -207,6 +207,27 @@ t.test('healthz and readyz', async (t) => {
   t.equal((await a.inject('/healthz')).statusCode, 200, 'alive while shutting down');
 });
 
+t.test('readyz: a resource RBAC forbids is named but does not hold readiness back; one still listing does', async (t) => {
+  const source = fakeSource(true);
+  let listing = false;
+  source.status = () => ({
+    pods: { synced: true, size: 10 },
+    workloads: { synced: false, ready: !listing, size: 3, forbidden: ['cronjobs'], error: 'list cronjobs: forbidden', errorType: 'forbidden' },
+    gateways: { synced: true, size: 0, notServed: ['gateways'] },
+    ...(listing ? { services: { synced: false, size: 0 } } : {}),
+  });
+  const health = { shuttingDown: false, certificate: { notAfter: new Date(Date.now() + 1e9), fingerprint: 'AA' } };
+  const { app: a } = app({ cluster: source, health });
+  let res = await a.inject('/readyz');
+  t.equal(res.statusCode, 200);
+  t.equal(res.json().checks.cluster, 'synced; forbidden by RBAC, answering unknown: cronjobs');
+  listing = true;
+  source.synced = false;
+  res = await a.inject('/readyz');
+  t.equal(res.statusCode, 503);
+  t.equal(res.json().reason, 'cluster caches not synced: workloads (forbidden), services');
+});
+
 t.test('readyz without a certificate is 503 (plain-HTTP app)', async (t) => {
   const { app: a } = app();
   const res = await a.inject('/readyz');
