@@ -6,16 +6,18 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
+import type { CustomPodSource } from '../kube/custom-pod-sources.ts';
+import { sourceKindKey } from '../kube/pod-sources.ts';
 import type { DnsSettings } from '../policies/types.ts';
 import { InformerView, type FamilyState, type InformerCaches } from './informer-view.ts';
-import { resourcePath, WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
+import { customPodSourceResources, resourcePath, WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
 import type { ClusterStateSource, FamilyStatus } from '../view/source.ts';
 import type { PodSource, ResourceFamily, RouteInfo, ServicePort } from '../view/view.ts';
 import { StringInterner, ValueInterner } from './intern.ts';
 import { cacheMetrics } from './metrics.ts';
 import { DEFAULT_PROBE_MS, OptionalReflector, type CacheReflector } from './optional.ts';
 import {
-  projectGateway, projectGatewayClass, projectIngressClass, projectListenerSet, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts,
+  projectCustom, projectGateway, projectGatewayClass, projectIngressClass, projectListenerSet, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts,
   projectReferenceGrant, projectRoute, projectService, projectWorkload,
 } from './projections.ts';
 import { Reflector, type ReflectorDeps, type ReflectorSpec, type ReflectorTuning, type Sink } from './reflector.ts';
@@ -37,6 +39,12 @@ export interface InformerSourceOptions {
   logger: pino.Logger;
   registry: Registry;
   dns: DnsSettings;
+  /**
+   * The policy's customPodSources: their kinds are watched where served. They never hold
+   * readiness back; until listed (or while RBAC forbids it) a lookup that finds no other pod is
+   * unknown (informer-view.ts).
+   */
+  customPodSources?: readonly CustomPodSource[];
   /** full relist period even when watches look healthy (silence is a fault); default 300 */
   relistSeconds?: number;
   /** knobs for tests and benchmarks; the defaults suit a real cluster */
@@ -73,7 +81,10 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
   const client = new ApiClient(kc, { requestTimeoutMs: tuning.requestTimeoutMs });
   const metrics = cacheMetrics(opts.registry);
   const deps: ReflectorDeps = { client, logger, metrics, tuning };
-  const reflectors: CacheReflector[] = reflectorsFor(opts.dns, caches, strings, deps, tuning.probeMs);
+  const reflectors: CacheReflector[] = reflectorsFor(opts.dns, caches, strings, deps, tuning.probeMs, opts.customPodSources ?? []);
+  // What readiness waits for: everything but the custom pod sources (an operator's CRD that RBAC
+  // does not let netguard list must not keep the webhook from serving).
+  const gating = reflectors.filter((r) => r.spec.family !== 'custompodsources');
 
   const byFamily = new Map<ResourceFamily, CacheReflector[]>();
   for (const r of reflectors) byFamily.set(r.spec.family, [...(byFamily.get(r.spec.family) ?? []), r]);
@@ -116,7 +127,7 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
       untrack = undefined;
     },
     isSynced() {
-      return reflectors.every((r) => r.synced);
+      return gating.every((r) => r.synced);
     },
     status() {
       const out: Partial<Record<ResourceFamily, FamilyStatus>> = {};
@@ -137,11 +148,11 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          const pending = reflectors.filter((r) => !r.synced).map((r) => `${r.id}${r.error ? ` (${r.error})` : ''}`);
+          const pending = gating.filter((r) => !r.synced).map((r) => `${r.id}${r.error ? ` (${r.error})` : ''}`);
           reject(new Error(`cluster caches not synced after ${timeoutMs}ms: ${pending.join(', ')}`));
         }, timeoutMs);
       });
-      return Promise.race([Promise.all(reflectors.map((r) => r.waitForSync())).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+      return Promise.race([Promise.all(gating.map((r) => r.waitForSync())).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
     },
   };
 }
@@ -155,11 +166,13 @@ export function labelSelectorString(labels: Record<string, string>): string {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
 }
 
-function reflectorsFor(dns: DnsSettings, caches: InformerCaches, strings: StringInterner, deps: ReflectorDeps, probeMs: number): CacheReflector[] {
+function reflectorsFor(dns: DnsSettings, caches: InformerCaches, strings: StringInterner, deps: ReflectorDeps, probeMs: number, custom: readonly CustomPodSource[]): CacheReflector[] {
   const portLists = new ValueInterner<readonly ServicePort[]>();
   const out: CacheReflector[] = [];
-  for (const r of WATCHED_RESOURCES) {
-    const base = { id: r.resource, resource: r.resource, family: r.family, listAccept: JSON_ACCEPT, watchAccept: JSON_ACCEPT };
+  for (const r of [...WATCHED_RESOURCES, ...customPodSourceResources(custom)]) {
+    // A custom kind's plural may repeat a built-in one: its id (metrics, logs) names its group.
+    const id = r.family === 'custompodsources' ? `${r.resource}.${r.group}` : r.resource;
+    const base = { id, resource: r.resource, family: r.family, listAccept: JSON_ACCEPT, watchAccept: JSON_ACCEPT };
     const plain = (spec: ReflectorSpec<any>) => out.push(new Reflector(spec, deps));
     // A CRD's resource: the path depends on the version the server turns out to serve.
     const at = (sink: Sink<any>) =>
@@ -204,6 +217,9 @@ function reflectorsFor(dns: DnsSettings, caches: InformerCaches, strings: String
       case 'referencegrants':
         at(storeSink(caches.referenceGrants, (raw) => projectReferenceGrant(raw, strings)));
         break;
+      case 'custompodsources':
+        if ('entry' in r) at(customSink(caches, strings, r.entry as CustomPodSource));
+        break;
     }
   }
   return out;
@@ -247,6 +263,19 @@ function workloadSink(caches: InformerCaches, strings: StringInterner, kind: Pod
   const pods = caches.pods;
   return {
     project: (raw) => projectWorkload(raw, kind, strings),
+    replace: (items) => pods.replaceKind(kind, items),
+    upsert: (item) => void pods.upsert(item),
+    remove: (item) => void pods.remove(item.namespace, kind, item.name),
+    size: () => pods.count(kind),
+  };
+}
+
+/** One custom kind's objects, as the pods their operator makes, into the pod index. */
+function customSink(caches: InformerCaches, strings: StringInterner, entry: CustomPodSource): Sink<ReturnType<typeof projectCustom> & {}> {
+  const pods = caches.pods;
+  const kind = sourceKindKey(entry);
+  return {
+    project: (raw) => projectCustom(raw, entry, strings),
     replace: (items) => pods.replaceKind(kind, items),
     upsert: (item) => void pods.upsert(item),
     remove: (item) => void pods.remove(item.namespace, kind, item.name),

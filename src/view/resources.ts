@@ -1,5 +1,6 @@
 // The one list of what netguard watches in a cluster. The informer view builds its
 // caches from it, and the RBAC test checks manifests/ClusterRole against it both ways.
+import type { CustomPodSource } from '../kube/custom-pod-sources.ts';
 import type { ResourceFamily } from './view.ts';
 
 export interface WatchedResource {
@@ -47,6 +48,25 @@ export const WATCHED_RESOURCES: readonly WatchedResource[] = [
   { family: 'routes', group: GW, version: 'v1', resource: 'udproutes', kind: 'UDPRoute', namespaced: true, optional: GATEWAY_VERSIONS },
   { family: 'referencegrants', group: GW, version: 'v1', resource: 'referencegrants', kind: 'ReferenceGrant', namespaced: true, optional: GATEWAY_VERSIONS },
 ];
+
+/**
+ * What netguard watches besides WATCHED_RESOURCES: the custom kinds of the policy's
+ * customPodSources (the shipped ones by default, src/kube/operators.ts), each served only where
+ * its operator's CRD is installed. The ClusterRole grants the shipped ones; a user who adds an
+ * entry grants its resource too.
+ */
+export function customPodSourceResources(entries: readonly CustomPodSource[]): (WatchedResource & { entry: CustomPodSource })[] {
+  return entries.map((entry) => ({
+    family: 'custompodsources',
+    group: entry.group,
+    version: entry.versions[0],
+    resource: entry.resource,
+    kind: entry.kind,
+    namespaced: true,
+    optional: { versions: entry.versions },
+    entry,
+  }));
+}
 
 /** The list/watch path of a resource at a version, cluster-wide or in one namespace. */
 export function resourcePath(r: Pick<WatchedResource, 'group' | 'resource'>, version: string, namespace?: string): string {
