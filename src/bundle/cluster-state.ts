@@ -5,6 +5,7 @@
 // read (--kubeconfig, see live-state.ts). Either way it joins the view and is never reviewed.
 import { isClusterScoped } from '../kube/objects.ts';
 import type { KubeObject } from '../policies/types.ts';
+import { SHIPPED_CUSTOM_POD_SOURCES } from '../kube/operators.ts';
 import { qualifiedName, WATCHED_RESOURCES } from '../view/resources.ts';
 import { loadBundle, type LoadNote } from './load.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
@@ -29,6 +30,15 @@ export const SNAPSHOT_COMMAND = `kubectl get ${SNAPSHOT_RESOURCES.join(',')} -A 
 export const GATEWAY_SNAPSHOT_RESOURCES: readonly string[] = ['gatewayclasses', 'gateways', 'referencegrants'].map((r) => `${r}.gateway.networking.k8s.io`);
 export const GATEWAY_SNAPSHOT_COMMAND = `kubectl get ${GATEWAY_SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
 
+/**
+ * The custom kinds netguard ships entries for (src/kube/operators.ts), one command per API group,
+ * since each operator installs its own CRDs: run the ones for the operators the cluster has.
+ */
+export const OPERATOR_SNAPSHOT_COMMANDS: readonly { group: string; command: string }[] = [...new Set(SHIPPED_CUSTOM_POD_SOURCES.map((e) => e.group))].map((group) => ({
+  group,
+  command: `kubectl get ${SHIPPED_CUSTOM_POD_SOURCES.filter((e) => e.group === group).map(qualifiedName).join(',')} -A -o yaml`,
+}));
+
 export interface ClusterState {
   objects: KubeObject[];
   /** where it came from, for notes: "snapshot cluster.yaml", "cluster https://..." */
@@ -38,6 +48,8 @@ export interface ClusterState {
    * none of them is evidence that none exist. A snapshot cannot tell what was asked for.
    */
   completeKinds?: string[];
+  /** why some pods could not be read (a live read RBAC did not let list an operator's kind) */
+  podSourceGaps?: string[];
 }
 
 export interface ClusterStateLoad {

@@ -9,7 +9,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { discover, type ApiDiscovery } from '../client/discovery.ts';
 import { ApiClient, ApiError } from '../client/transport.ts';
 import { ioReason } from './manifests.ts';
-import { resourcePath, servedVersion, WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
+import { customPodSourceResources, resourcePath, servedVersion, WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
+import type { CustomPodSource } from '../kube/custom-pod-sources.ts';
 import { NetguardError } from '../errors.ts';
 import type { KubeObject } from '../policies/types.ts';
 import { SNAPSHOT_RESOURCES, type ClusterState } from './cluster-state.ts';
@@ -21,6 +22,8 @@ export interface LiveOptions {
   /** one list page must answer within this; default 30 s */
   requestTimeoutMs?: number;
   pageSize?: number;
+  /** the policy's customPodSources: their kinds are listed too, where served */
+  customPodSources?: readonly CustomPodSource[];
 }
 
 const JSON_ACCEPT = 'application/json';
@@ -57,7 +60,23 @@ export async function readLiveState(options: LiveOptions): Promise<ClusterState>
     for (const item of items) objects.push(slim(item, resource, version!));
     completeKinds.push(resource.kind);
   }
-  return { objects, from: `cluster ${server}`, completeKinds };
+  // Operators' kinds: not served is none; forbidden is a gap (a lookup finding no other pod is
+  // unknown), not a failed check: a CI account granted the core resources keeps working.
+  const podSourceGaps: string[] = [];
+  for (const resource of customPodSourceResources(options.customPodSources ?? [])) {
+    const version = servedVersion(resource, serves);
+    let items: any[];
+    try {
+      items = version === undefined ? [] : await listServed(client, resource, version, options.pageSize ?? 500, server);
+    } catch (err) {
+      if (!(err instanceof NetguardError && err.details.status === 403)) throw err;
+      podSourceGaps.push(`list ${resource.resource}.${resource.group} forbidden by RBAC on ${server}: the pods ${resource.kind} objects make are not counted`);
+      continue;
+    }
+    for (const item of items) objects.push(slim(item, resource, version!));
+    completeKinds.push(resource.kind);
+  }
+  return { objects, from: `cluster ${server}`, completeKinds, ...(podSourceGaps.length > 0 ? { podSourceGaps } : {}) };
 }
 
 /** Every object of a resource at the version discovery found; withdrawn since (404: a CRD deleted) is none. */

@@ -7,9 +7,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
+import type { CustomPodSource } from '../kube/custom-pod-sources.ts';
+import { sourceKindKey } from '../kube/pod-sources.ts';
 import type { DnsSettings } from '../policies/types.ts';
 import { InformerView, type FamilyState, type InformerCaches } from './informer-view.ts';
-import { WATCHED_RESOURCES } from '../view/resources.ts';
+import { customPodSourceResources, WATCHED_RESOURCES } from '../view/resources.ts';
 import type { ClusterStateSource, FamilyStatus } from '../view/source.ts';
 import type { PodSource, ResourceFamily, RouteInfo, ServicePort } from '../view/view.ts';
 import { StringInterner, ValueInterner } from './intern.ts';
@@ -17,7 +19,7 @@ import { cacheMetrics } from './metrics.ts';
 import { DiscoveryLoop } from './discovery-loop.ts';
 import { DEFAULT_DISCOVERY_MS, ServedReflector, type CacheReflector } from './served.ts';
 import {
-  projectGateway, projectGatewayClass, projectIngressClass, projectListenerSet, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts,
+  projectCustom, projectGateway, projectGatewayClass, projectIngressClass, projectListenerSet, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts,
   projectReferenceGrant, projectRoute, projectService, projectWorkload,
 } from './projections.ts';
 import type { ReflectorDeps, ReflectorSpec, ReflectorTuning, Sink } from './reflector.ts';
@@ -41,6 +43,12 @@ export interface InformerSourceOptions {
   logger: pino.Logger;
   registry: Registry;
   dns: DnsSettings;
+  /**
+   * The policy's customPodSources: their kinds are watched where served. They never hold
+   * readiness back; until listed (or while RBAC forbids it) a lookup that finds no other pod is
+   * unknown (informer-view.ts).
+   */
+  customPodSources?: readonly CustomPodSource[];
   /** full relist period even when watches look healthy (silence is a fault); default 300 */
   relistSeconds?: number;
   /** knobs for tests and benchmarks; the defaults suit a real cluster */
@@ -80,10 +88,13 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
   const deps: ReflectorDeps = { client, logger, metrics, tuning };
   // The loop is created after the reflectors it steers; their 404s reach it through this.
   const rediscover = (id: string) => discovery.rediscover(`${id} answered 404`);
-  const reflectors: ServedReflector<any>[] = reflectorsFor(opts.dns, caches, strings, deps, rediscover);
+  const reflectors: ServedReflector<any>[] = reflectorsFor(opts.dns, caches, strings, deps, rediscover, opts.customPodSources ?? []);
   const discovery = new DiscoveryLoop({
     client, watches: reflectors, logger, metrics, periodMs: tuning.discoveryMs, minIntervalMs: tuning.rediscoveryMinMs, backoff: tuning.backoff,
   });
+  // What readiness waits for: everything but the custom pod sources (an operator's CRD that RBAC
+  // does not let netguard list must not keep the webhook from serving).
+  const gating = reflectors.filter((r) => r.spec.family !== 'custompodsources');
 
   const byFamily = new Map<ResourceFamily, CacheReflector[]>();
   for (const r of reflectors) byFamily.set(r.spec.family, [...(byFamily.get(r.spec.family) ?? []), r]);
@@ -128,7 +139,7 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
       untrack = undefined;
     },
     isSynced() {
-      return reflectors.every((r) => r.ready);
+      return gating.every((r) => r.ready);
     },
     status() {
       const out: Partial<Record<ResourceFamily, FamilyStatus>> = {};
@@ -152,11 +163,11 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          const pending = reflectors.filter((r) => !r.ready).map((r) => `${r.id}${r.error ? ` (${r.error})` : ''}`);
+          const pending = gating.filter((r) => !r.ready).map((r) => `${r.id}${r.error ? ` (${r.error})` : ''}`);
           reject(new Error(`cluster caches not synced after ${timeoutMs}ms: ${pending.join(', ')}`));
         }, timeoutMs);
       });
-      return Promise.race([Promise.all(reflectors.map((r) => r.waitForSync())).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+      return Promise.race([Promise.all(gating.map((r) => r.waitForSync())).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
     },
   };
 }
@@ -167,12 +178,14 @@ export function labelSelectorString(labels: Record<string, string>): string {
 }
 
 function reflectorsFor(
-  dns: DnsSettings, caches: InformerCaches, strings: StringInterner, deps: ReflectorDeps, rediscover: (id: string) => void,
+  dns: DnsSettings, caches: InformerCaches, strings: StringInterner, deps: ReflectorDeps, rediscover: (id: string) => void, custom: readonly CustomPodSource[],
 ): ServedReflector<any>[] {
   const portLists = new ValueInterner<readonly ServicePort[]>();
   const out: ServedReflector<any>[] = [];
-  for (const r of WATCHED_RESOURCES) {
-    const base = { id: r.resource, resource: r.resource, family: r.family, listAccept: JSON_ACCEPT, watchAccept: JSON_ACCEPT };
+  for (const r of [...WATCHED_RESOURCES, ...customPodSourceResources(custom)]) {
+    // A custom kind's plural may repeat a built-in one: its id (metrics, logs) names its group.
+    const id = r.family === 'custompodsources' ? `${r.resource}.${r.group}` : r.resource;
+    const base = { id, resource: r.resource, family: r.family, listAccept: JSON_ACCEPT, watchAccept: JSON_ACCEPT };
     // The path is the version discovery finds served; each reflector is made for it.
     const watch = (spec: Omit<ReflectorSpec<any>, 'path'>, namespace?: string) =>
       out.push(new ServedReflector(r, (path) => ({ ...spec, path }), deps, rediscover, namespace));
@@ -214,6 +227,9 @@ function reflectorsFor(
         break;
       case 'referencegrants':
         at(storeSink(caches.referenceGrants, (raw) => projectReferenceGrant(raw, strings)));
+        break;
+      case 'custompodsources':
+        if ('entry' in r) at(customSink(caches, strings, r.entry as CustomPodSource));
         break;
     }
   }
@@ -258,6 +274,19 @@ function workloadSink(caches: InformerCaches, strings: StringInterner, kind: Pod
   const pods = caches.pods;
   return {
     project: (raw) => projectWorkload(raw, kind, strings),
+    replace: (items) => pods.replaceKind(kind, items),
+    upsert: (item) => void pods.upsert(item),
+    remove: (item) => void pods.remove(item.namespace, kind, item.name),
+    size: () => pods.count(kind),
+  };
+}
+
+/** One custom kind's objects, as the pods their operator makes, into the pod index. */
+function customSink(caches: InformerCaches, strings: StringInterner, entry: CustomPodSource): Sink<ReturnType<typeof projectCustom> & {}> {
+  const pods = caches.pods;
+  const kind = sourceKindKey(entry);
+  return {
+    project: (raw) => projectCustom(raw, entry, strings),
     replace: (items) => pods.replaceKind(kind, items),
     upsert: (item) => void pods.upsert(item),
     remove: (item) => void pods.remove(item.namespace, kind, item.name),

@@ -162,7 +162,7 @@ export class ServedReflector<T> implements CacheReflector {
       this.confirmedAt = at;
       this.sink.replace([]);
       const what = qualifiedName(this.resource);
-      if (before === undefined) log.info({ versions: this.resource.versions }, `${what} is not served by this API server${this.resource.crd ? ` (${this.resource.crd} not installed)` : ''}: known empty`);
+      if (before === undefined) log.info({ versions: this.resource.versions }, `${what} is not served by this API server${this.resource.crd ? ` (${this.resource.crd === 'operator' ? 'the operator CRD' : this.resource.crd} not installed)` : ''}: known empty`);
       else log.info({ version: before }, `${what} is no longer served: cache emptied`);
       this.markReady();
       return;

@@ -8,6 +8,8 @@ import { isCollection, isMap, isSeq, LineCounter, parseDocument, visit, type Nod
 import { closest } from '../edit-distance.ts';
 import { NetguardError } from '../errors.ts';
 import { parseCidr } from '../kube/cidr.ts';
+import { SHIPPED_CUSTOM_POD_SOURCES } from '../kube/operators.ts';
+import { customPodSourceProblems } from './custom-pod-sources.ts';
 import { RULES } from './registry.ts';
 import { buildPolicySchema } from './policy-schema.ts';
 import { DEFAULT_STALE_AFTER_SECONDS, reviewsDeletes, type BaseRuleConfig, type DnsSettings, type Policy } from './types.ts';
@@ -86,7 +88,21 @@ export function parsePolicy(text: string, source = '<policy>'): Policy {
     });
   }
   checkCidrs(data as any, doc, lineCounter, source);
+  checkCustomPodSources(data as any, doc, lineCounter, source);
   return withDefaults(data as any, text, source);
+}
+
+/** customPodSources past the schema: each problem with its key path and line. */
+function checkCustomPodSources(data: any, doc: ReturnType<typeof parseDocument>, lc: LineCounter, source: string): void {
+  if (!Array.isArray(data?.customPodSources)) return;
+  const problems = customPodSourceProblems(data.customPodSources).map((p) => {
+    const path = ['customPodSources', ...p.path];
+    const line = lineOf(doc, path, lc, false);
+    return `${keyPath(path)}${line ? ` (${source}:${line})` : ''}: ${p.message}`;
+  });
+  if (problems.length > 0) {
+    throw new NetguardError('POLICY_INVALID', `invalid policy ${source}:\n  ${problems.join('\n  ')}`, { file: source, errors: problems });
+  }
 }
 
 /** cluster.podCIDRs and serviceCIDRs must be CIDRs: a typo there would make the DNS rule judge on nothing. */
@@ -127,6 +143,7 @@ function withDefaults(data: any, text: string, source: string): Policy {
     excludeNamespaces: data.excludeNamespaces ?? DEFAULT_EXCLUDED,
     dns: { ...DEFAULT_DNS, ...(data.dns ?? {}), portNames: { ...DEFAULT_DNS.portNames, ...(data.dns?.portNames ?? {}) } },
     cluster: { podCIDRs: data.cluster?.podCIDRs ?? [], serviceCIDRs: data.cluster?.serviceCIDRs ?? [] },
+    customPodSources: data.customPodSources ?? SHIPPED_CUSTOM_POD_SOURCES,
     rules,
     hash: createHash('sha256').update(text).digest('hex'),
     source,

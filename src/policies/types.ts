@@ -1,5 +1,6 @@
 // The vocabulary shared by the engine, the rules, the server and the CLI.
 // Nothing here does I/O.
+import type { CustomPodSource } from '../kube/custom-pod-sources.ts';
 import type { KubeObject, ObjectRef } from '../kube/objects.ts';
 import { truncate } from '../kube/text.ts';
 import type { ClusterView } from '../view/view.ts';
@@ -11,7 +12,7 @@ export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 /** violation: we saw the problem. unknown: we could not see enough to judge (never turned into a denial). */
 export type Verdict = 'violation' | 'unknown';
 
-export type { KubeObject, ObjectRef };
+export type { CustomPodSource, KubeObject, ObjectRef };
 
 export interface SourceLocation {
   file: string;
@@ -116,6 +117,11 @@ export interface Policy {
   dns: DnsSettings;
   /** policy-file always sets it; absent (hand-built policies): nothing known */
   cluster?: ClusterSettings;
+  /**
+   * Custom kinds whose objects stand for the pods an operator makes from them (a Prometheus, an
+   * Argo Rollout). policy-file always sets it (default: src/kube/operators.ts); absent: none.
+   */
+  customPodSources?: readonly CustomPodSource[];
   rules: Record<string, BaseRuleConfig & Record<string, unknown>>;
   /** sha256 of the file's bytes; exposed in logs and metrics so operators know what is loaded. */
   hash: string;

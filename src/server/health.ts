@@ -59,7 +59,8 @@ export function readiness(state: HealthState): Readiness {
 
 function describeUnsynced(cluster: ClusterStateSource): string {
   const families = Object.entries(cluster.status())
-    .filter(([, s]) => s && !(s.ready ?? s.synced))
+    // Operators' custom kinds never hold readiness back (informer/index.ts): naming them here would mislead.
+    .filter(([family, s]) => s && !(s.ready ?? s.synced) && family !== 'custompodsources')
     .map(([family, s]) => (s?.error ? `${family} (${shortCode(s.errorType)})` : family));
   return families.length > 0 ? families.join(', ') : 'waiting for the first list';
 }

@@ -2,6 +2,7 @@
 // caches from it, and the RBAC test checks manifests/ClusterRole against it both ways.
 // Which version of each is read is decided at run time by the API server's discovery
 // documents (src/client/discovery.ts): the first of `versions` the server serves.
+import type { CustomPodSource } from '../kube/custom-pod-sources.ts';
 import type { ResourceFamily } from './view.ts';
 
 export interface WatchedResource {
@@ -18,8 +19,8 @@ export interface WatchedResource {
   namespaced: boolean;
   /** Pods are watched as PartialObjectMetadata: labels and owners are all the rules read. */
   metadataOnly?: boolean;
-  /** Served only where these CRDs are installed (not part of every cluster, nor of its snapshot). */
-  crd?: 'Gateway API';
+  /** Served only where these CRDs are installed (not part of every cluster, nor of its snapshot): the Gateway API, or an operator's (customPodSources). */
+  crd?: 'Gateway API' | 'operator';
 }
 
 /** Gateway API versions in order of preference: GA first, then what older releases served. */
@@ -66,6 +67,25 @@ export function servedVersion(r: Pick<WatchedResource, 'group' | 'versions' | 'r
 /** "cronjobs.batch", "pods": how RBAC and kubectl name a resource unambiguously. */
 export function qualifiedName(r: Pick<WatchedResource, 'group' | 'resource'>): string {
   return r.group ? `${r.resource}.${r.group}` : r.resource;
+}
+
+/**
+ * What netguard watches besides WATCHED_RESOURCES: the custom kinds of the policy's
+ * customPodSources (the shipped ones by default, src/kube/operators.ts), each served only where
+ * its operator's CRD is installed. The ClusterRole grants the shipped ones; a user who adds an
+ * entry grants its resource too.
+ */
+export function customPodSourceResources(entries: readonly CustomPodSource[]): (WatchedResource & { entry: CustomPodSource })[] {
+  return entries.map((entry) => ({
+    family: 'custompodsources',
+    group: entry.group,
+    versions: entry.versions,
+    resource: entry.resource,
+    kind: entry.kind,
+    namespaced: true,
+    crd: 'operator',
+    entry,
+  }));
 }
 
 /** The list/watch path of a resource at a version, cluster-wide or in one namespace. */

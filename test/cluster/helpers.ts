@@ -3,7 +3,7 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createInformerSource, type InformerSource, type InformerTuning } from '../../src/informer/index.ts';
-import type { DnsSettings } from '../../src/policies/types.ts';
+import type { CustomPodSource, DnsSettings } from '../../src/policies/types.ts';
 import { FakeApiServer, type FakeOptions } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 
@@ -40,9 +40,10 @@ export function seedBasics(fake: FakeApiServer): void {
   }));
 }
 
-export async function harness(
-  opts: { fake?: FakeOptions; tuning?: Partial<InformerTuning>; relistSeconds?: number; seed?: (f: FakeApiServer) => void; start?: boolean; logger?: pino.Logger } = {},
-): Promise<Harness> {
+export async function harness(opts: {
+  fake?: FakeOptions; tuning?: Partial<InformerTuning>; relistSeconds?: number; seed?: (f: FakeApiServer) => void; start?: boolean; logger?: pino.Logger;
+  customPodSources?: readonly CustomPodSource[];
+} = {}): Promise<Harness> {
   const fake = await FakeApiServer.start({ bookmarkIntervalMs: 200, ...opts.fake });
   (opts.seed ?? seedBasics)(fake);
   const registry = new Registry();
@@ -52,6 +53,7 @@ export async function harness(
     dns: DNS,
     relistSeconds: opts.relistSeconds ?? 3600,
     tuning: { ...FAST, ...opts.tuning },
+    ...(opts.customPodSources ? { customPodSources: opts.customPodSources } : {}),
   });
   if (opts.start !== false) await source.start();
   return {
