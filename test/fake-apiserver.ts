@@ -28,8 +28,14 @@
 //   - RBAC (setRbac): every request authorized per verb, API group, resource, namespace and name,
 //     with the real authorizer's quirks (see fake-apiserver/rbac.ts); 403 Forbidden with the
 //     apiserver's exact message. Off by default: everything is allowed.
-// Served by default: WATCHED_RESOURCES plus Secrets, ValidatingWebhookConfigurations, Events and
-// Leases (REPORT_RESOURCES are served when a test installs them).
+// Discovery, derived from the resources served at each moment: /api and /apis as aggregated
+// discovery (APIGroupDiscoveryList, when the Accept asks for it and aggregatedDiscovery is on, as
+// from Kubernetes 1.27) or the legacy APIVersions / APIGroupList, and the APIResourceList of each
+// group version (/api/v1, /apis/<group>/<version>); any authenticated user may read them, as the
+// built-in system:discovery ClusterRole allows.
+// Served by default: WATCHED_RESOURCES at their preferred versions (a current release) plus Secrets,
+// ValidatingWebhookConfigurations, Events and Leases (REPORT_RESOURCES are served when a test
+// installs them); olderRelease() emulates Kubernetes 1.20 instead.
 // Subresources (/status, /scale), deletecollection, managedFields and generation are not emulated.
 // Test hooks to break it: drop watches, forbid a resource (403), slow responses, answer
 // 500/429 for a while, silence watches, compact history; and apply/delete/get to act as a person
@@ -40,6 +46,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { WATCHED_RESOURCES } from '../src/view/resources.ts';
+import { aggregatedDocument, groupList, isDiscoveryPath, resourceList } from './fake-apiserver/discovery.ts';
 import { FieldSelectorError, parseFieldSelector, type FieldPredicate } from './fake-apiserver/fields.ts';
 import { applyJsonPatch, applyMergePatch, deepEqual, PatchError } from './fake-apiserver/patch.ts';
 import { allows, forbiddenStatus, type RbacRule } from './fake-apiserver/rbac.ts';
@@ -93,6 +100,23 @@ export const WRITABLE_RESOURCES: readonly FakeResource[] = [
   { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', namespaced: true },
 ];
 
+/** What a current release serves of WATCHED_RESOURCES: each at netguard's preferred version. */
+export const CURRENT_RESOURCES: readonly FakeResource[] = WATCHED_RESOURCES.map((r) => ({
+  group: r.group, version: r.versions[0], resource: r.resource, kind: r.kind, namespaced: r.namespaced,
+}));
+
+/**
+ * An older API server, Kubernetes 1.20: CronJobs only at batch/v1beta1 (batch/v1 came in 1.21),
+ * no Gateway API CRDs, no aggregated discovery (1.27), and namespaces without the
+ * kubernetes.io/metadata.name label (1.21; seed them without it).
+ */
+export function olderRelease(): FakeOptions {
+  const resources = CURRENT_RESOURCES
+    .filter((r) => r.group !== 'gateway.networking.k8s.io')
+    .map((r) => (r.resource === 'cronjobs' ? { ...r, version: 'v1beta1' } : r));
+  return { resources: [...resources, ...WRITABLE_RESOURCES], aggregatedDiscovery: false };
+}
+
 /** The report CRDs the audit writes to, when a test installs them (serve()): openreports.io, then wgpolicyk8s.io. */
 export const REPORT_RESOURCES: Record<'openreports' | 'wgpolicy', readonly FakeResource[]> = {
   openreports: [
@@ -114,8 +138,10 @@ export interface FakeOptions {
   bookmarkIntervalMs?: number;
   /** events kept for watch replay; older resourceVersions get 410 (default 10,000) */
   historyLimit?: number;
-  /** resources served; default WATCHED_RESOURCES and WRITABLE_RESOURCES */
+  /** resources served; default CURRENT_RESOURCES and WRITABLE_RESOURCES */
   resources?: readonly FakeResource[];
+  /** answer aggregated discovery when asked (Kubernetes 1.27+); default true */
+  aggregatedDiscovery?: boolean;
   /** listen on this port (default: any free one) */
   port?: number;
 }
@@ -195,12 +221,14 @@ export class FakeApiServer {
   private failures: Failure[] = [];
   private latencyMs = 0;
   private silent = false;
+  private readonly aggregatedDiscovery: boolean;
 
   private constructor(opts: FakeOptions) {
     this.token = opts.token ?? 'fake-token';
+    this.aggregatedDiscovery = opts.aggregatedDiscovery ?? true;
     this.historyLimit = opts.historyLimit ?? 10_000;
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 1000;
-    for (const r of opts.resources ?? [...WATCHED_RESOURCES, ...WRITABLE_RESOURCES]) this.serve(r);
+    for (const r of opts.resources ?? [...CURRENT_RESOURCES, ...WRITABLE_RESOURCES]) this.serve(r);
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err) => {
         if (!res.headersSent) this.sendStatus(res, 500, 'InternalError', String(err));
@@ -462,6 +490,7 @@ export class FakeApiServer {
     const query = Object.fromEntries(url.searchParams);
     const isWatch = query.watch === '1' || query.watch === 'true';
     const accept = String(req.headers.accept ?? '');
+    if (req.method === 'GET' && isDiscoveryPath(url.pathname)) return this.serveDiscovery(res, url.pathname, accept, query);
     const route = this.route(url.pathname);
     const verb = this.verbOf(req.method, route?.name, isWatch);
     let fields: ReturnType<typeof parseFieldSelector> | undefined;
@@ -486,6 +515,9 @@ export class FakeApiServer {
 
     this.onRequest?.(log);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    // The client may have gone while we waited: a watch registered now would never see its
+    // socket close, and its bookmark and timeout timers would keep the process alive.
+    if (req.destroyed || res.destroyed) return;
     if (req.headers.authorization !== `Bearer ${this.token}`) return fail(401, 'Unauthorized', 'Unauthorized');
     if (!route) return fail(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     if (!verb) return fail(405, 'MethodNotAllowed', `the fake does not serve ${req.method} ${url.pathname}`);
@@ -532,6 +564,38 @@ export class FakeApiServer {
 
     if (isWatch) return this.serveWatch(req, res, log, resource, namespace, selector, fields!.matches, metadataOnly, query);
     return this.serveList(res, log, resource, namespace, selector, fields!.matches, metadataOnly, query);
+  }
+
+  /** The discovery documents of what is served right now. */
+  private async serveDiscovery(res: http.ServerResponse, pathname: string, accept: string, query: Record<string, string>): Promise<void> {
+    const log: RequestRecord = { resource: pathname, verb: 'get', watch: false, query, accept, status: 200 };
+    this.requests.push(log);
+    this.onRequest?.(log);
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (res.destroyed) return; // the client left while we waited
+    const fail = (code: number, reason: string, message: string, headers: Record<string, string> = {}) => {
+      log.status = code;
+      this.sendStatus(res, code, reason, message, headers);
+    };
+    if (res.req.headers.authorization !== `Bearer ${this.token}`) return fail(401, 'Unauthorized', 'Unauthorized');
+    const failure = this.failures.find((f) => (!f.resource || f.resource === 'discovery') && (!f.only || f.only === 'get'));
+    if (failure) {
+      if (failure.times !== undefined && --failure.times <= 0) this.failures.splice(this.failures.indexOf(failure), 1);
+      return fail(failure.status, failure.status === 429 ? 'TooManyRequests' : 'InternalError', `injected failure ${failure.status}`, failure.retryAfterSeconds !== undefined ? { 'Retry-After': String(failure.retryAfterSeconds) } : {});
+    }
+    const served = [...this.resources.values()];
+    const seg = pathname.split('/').filter(Boolean);
+    const root = seg.length === 1;
+    const aggregated = root && this.aggregatedDiscovery && /as=APIGroupDiscoveryList/.test(accept) && /v=v2(?![a-z0-9])/.test(accept);
+    let body: any;
+    if (aggregated) body = aggregatedDocument(served, seg[0] === 'api' ? 'core' : 'named');
+    else if (pathname === '/api') body = { kind: 'APIVersions', versions: served.some((r) => r.group === '') ? ['v1'] : [], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }] };
+    else if (pathname === '/apis') body = groupList(served);
+    else body = resourceList(served, seg[0] === 'api' ? '' : seg[1], seg[0] === 'api' ? seg[1] : seg[2]);
+    if (body === undefined) return fail(404, 'NotFound', `the server could not find the requested resource`);
+    const contentType = aggregated ? 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' : 'application/json';
+    res.writeHead(200, { 'Content-Type': contentType });
+    res.end(JSON.stringify(body));
   }
 
   // ---- writes ------------------------------------------------------------------------------

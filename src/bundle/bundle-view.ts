@@ -10,6 +10,7 @@ import type { DnsSettings, KubeObject } from '../policies/types.ts';
 import { BUILTIN_NAMESPACES, isClusterScoped, isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
 import { isRetiredRevision } from '../kube/ownership.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
+import { customPodSourceFor, podSourceFromCustom, type CustomPodSource } from '../kube/custom-pod-sources.ts';
 import { gatewayClassInfo, gatewayInfo, listenerSetInfo, referenceGrantInfo, routeInfo, serviceInfo } from '../view/infos.ts';
 import { RouteIndex } from '../view/route-index.ts';
 import {
@@ -31,6 +32,13 @@ export interface BundleOptions {
    * kind means the bundle did not show it (an app repository without the cluster's Gateways).
    */
   completeKinds?: ReadonlySet<string>;
+  /** The policy's customPodSources: objects of these kinds stand for the pods an operator makes. */
+  customPodSources?: readonly CustomPodSource[];
+  /**
+   * Why some pods of every namespace could not be seen (a live read that may not list a custom
+   * kind): a lookup that finds no pod is then unknown, not "matches nothing".
+   */
+  podSourceGaps?: readonly string[];
 }
 
 /** Gateway API kinds are told apart by group: Istio also has a kind Gateway (networking.istio.io). */
@@ -134,10 +142,16 @@ export class BundleView implements ClusterView {
   /** "group/kind" of every object */
   private readonly seen = new Set<string>();
   private readonly complete: ReadonlySet<string>;
+  private readonly customEntries: readonly CustomPodSource[];
+  /** namespace → why some of its pods are unknown (custom objects whose labels come from elsewhere) */
+  private readonly unresolvedByNs = new Map<string, string[]>();
+  private readonly gaps: readonly string[];
 
   constructor(objects: readonly KubeObject[], options: BundleOptions = {}) {
     const defaultNs = options.defaultNamespace ?? 'default';
     this.complete = options.completeKinds ?? new Set();
+    this.customEntries = options.customPodSources ?? [];
+    this.gaps = options.podSourceGaps ?? [];
     let sawNamespace = this.complete.has('Namespace');
     for (const name of BUILTIN_NAMESPACES) this.addNamespace(name, {});
     if (options.dns) {
@@ -176,9 +190,10 @@ export class BundleView implements ClusterView {
           break;
         default: {
           if (isGatewayApi(obj)) this.addGatewayApi(obj, ns);
-          const source = podSourceFromObject(obj, ns);
+          const source = podSourceFromObject(obj, ns) ?? this.customSource(obj, ns ?? defaultNs);
+          if (source?.unresolved !== undefined) push(this.unresolvedByNs, source.namespace, source.unresolved);
           // An old ReplicaSet revision scaled to zero makes no pods (src/kube/ownership.ts).
-          if (source && !isRetiredRevision(obj.kind, obj)) this.pods(source.namespace).push(withOwner(source, obj));
+          else if (source && !isRetiredRevision(obj.kind, obj)) this.pods(source.namespace).push(withOwner(source, obj));
         }
       }
       if (typeof obj.kind === 'string') {
@@ -195,6 +210,17 @@ export class BundleView implements ClusterView {
     // their labels but the name: a namespaceSelector on anything else cannot be judged. One
     // Namespace object means the bundle describes its namespaces, as a cluster would.
     if (!sawNamespace) for (const [name, info] of this.nsByName) this.nsByName.set(name, { ...info, labelsUnseen: true });
+  }
+
+  /** A custom object an operator makes pods from, when the policy describes its kind. */
+  private customSource(obj: KubeObject, ns: string): PodSource | undefined {
+    const entry = customPodSourceFor(this.customEntries, obj);
+    return entry ? podSourceFromCustom(obj, entry, ns) : undefined;
+  }
+
+  /** Why an empty answer in `namespace` may be wrong: some of its pods could not be told. */
+  private gap(namespace: string): string | undefined {
+    return this.unresolvedByNs.get(namespace)?.[0] ?? this.gaps[0];
   }
 
   private addGatewayApi(obj: KubeObject, ns: string | undefined): void {
@@ -248,7 +274,8 @@ export class BundleView implements ClusterView {
     const reqs = toRequirements(selector);
     const out: PodSource[] = [];
     const list = this.podsByNs.get(namespace) ?? [];
-    if (list.length === 0 || limit <= 0) return known(out, FROM);
+    if (limit <= 0) return known(out, FROM);
+    if (list.length === 0) return this.noneFound(namespace, out);
     let index = this.indexByNs.get(namespace);
     if (!index) this.indexByNs.set(namespace, (index = indexPods(list)));
     const positions = candidates(index, reqs, list.length);
@@ -257,7 +284,13 @@ export class BundleView implements ClusterView {
       const p = list[positions ? positions[i] : i];
       if (requirementsMatch(reqs, p.labels, p.generated)) out.push(p);
     }
-    return known(out, FROM);
+    return out.length > 0 ? known(out, FROM) : this.noneFound(namespace, out);
+  }
+
+  /** Nothing matched: known, unless some pods of the namespace could not be told. */
+  private noneFound(namespace: string, none: PodSource[]): Answer<readonly PodSource[]> {
+    const gap = this.gap(namespace);
+    return gap === undefined ? known(none, FROM) : unknown(gap);
   }
 
   allPodSources(namespace: string, limit = Infinity): Answer<readonly PodSource[]> {

@@ -21,6 +21,8 @@ export interface CheckOptions {
   clusterState?: readonly KubeObject[];
   /** Kinds the cluster state holds completely (a live read): holding none of them means none exist. */
   completeKinds?: readonly string[];
+  /** Why some pods could not be read from the cluster (a custom kind the live read may not list). */
+  podSourceGaps?: readonly string[];
   /** Wraps the bundle's view: the fixture tests hide part of the cluster to show unknown verdicts. */
   decorateView?: (view: ClusterView) => ClusterView;
 }
@@ -50,6 +52,8 @@ export function checkBundle(loaded: readonly LoadedObject[], policy: Policy, opt
   const bundle = new BundleView([...cluster, ...objects.map((o) => o.object)], {
     defaultNamespace,
     dns: policy.dns,
+    ...(policy.customPodSources ? { customPodSources: policy.customPodSources } : {}),
+    ...(options.podSourceGaps ? { podSourceGaps: options.podSourceGaps } : {}),
     ...(options.completeKinds ? { completeKinds: new Set(options.completeKinds) } : {}),
   });
   const view = options.decorateView ? options.decorateView(bundle) : bundle;

@@ -5,7 +5,8 @@
 // read (--kubeconfig, see live-state.ts). Either way it joins the view and is never reviewed.
 import { isClusterScoped } from '../kube/objects.ts';
 import type { KubeObject } from '../policies/types.ts';
-import { WATCHED_RESOURCES } from '../view/resources.ts';
+import { SHIPPED_CUSTOM_POD_SOURCES } from '../kube/operators.ts';
+import { qualifiedName, WATCHED_RESOURCES } from '../view/resources.ts';
 import { loadBundle, type LoadNote } from './load.ts';
 import { isNetguardError, NetguardError } from '../errors.ts';
 import { expandPaths } from './manifests.ts';
@@ -17,7 +18,7 @@ import { readSnapshotFile } from './snapshot-stream.ts';
  * that every cluster serves, so CI sees what admission sees. Named with their group
  * (deployments.apps) so kubectl never picks another group's resource of the same name.
  */
-export const SNAPSHOT_RESOURCES: readonly string[] = [...new Set(WATCHED_RESOURCES.filter((r) => !r.optional).map(qualified))];
+export const SNAPSHOT_RESOURCES: readonly string[] = [...new Set(WATCHED_RESOURCES.filter((r) => !r.crd).map(qualifiedName))];
 export const SNAPSHOT_COMMAND = `kubectl get ${SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
 
 /**
@@ -29,9 +30,14 @@ export const SNAPSHOT_COMMAND = `kubectl get ${SNAPSHOT_RESOURCES.join(',')} -A 
 export const GATEWAY_SNAPSHOT_RESOURCES: readonly string[] = ['gatewayclasses', 'gateways', 'referencegrants'].map((r) => `${r}.gateway.networking.k8s.io`);
 export const GATEWAY_SNAPSHOT_COMMAND = `kubectl get ${GATEWAY_SNAPSHOT_RESOURCES.join(',')} -A -o yaml`;
 
-function qualified(r: { group: string; resource: string }): string {
-  return r.group ? `${r.resource}.${r.group}` : r.resource;
-}
+/**
+ * The custom kinds netguard ships entries for (src/kube/operators.ts), one command per API group,
+ * since each operator installs its own CRDs: run the ones for the operators the cluster has.
+ */
+export const OPERATOR_SNAPSHOT_COMMANDS: readonly { group: string; command: string }[] = [...new Set(SHIPPED_CUSTOM_POD_SOURCES.map((e) => e.group))].map((group) => ({
+  group,
+  command: `kubectl get ${SHIPPED_CUSTOM_POD_SOURCES.filter((e) => e.group === group).map(qualifiedName).join(',')} -A -o yaml`,
+}));
 
 export interface ClusterState {
   objects: KubeObject[];
@@ -42,6 +48,8 @@ export interface ClusterState {
    * none of them is evidence that none exist. A snapshot cannot tell what was asked for.
    */
   completeKinds?: string[];
+  /** why some pods could not be read (a live read RBAC did not let list an operator's kind) */
+  podSourceGaps?: string[];
 }
 
 export interface ClusterStateLoad {

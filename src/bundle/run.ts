@@ -49,7 +49,7 @@ export async function runBundleCheck(inputs: BundleInputs, policy: Policy, deps:
 
   let state: ClusterState | undefined;
   try {
-    state = await readClusterState(inputs, readStdin);
+    state = await readClusterState(inputs, readStdin, policy);
   } catch (err) {
     if (!isNetguardError(err)) throw err;
     return { kind: 'cluster-state-error', loaded, error: err };
@@ -60,6 +60,7 @@ export async function runBundleCheck(inputs: BundleInputs, policy: Policy, deps:
     ...(deps.rules ? { rules: deps.rules } : {}),
     ...(state ? { clusterState: survivingClusterState(state.objects, bundle, inputs.namespace) } : {}),
     ...(state?.completeKinds ? { completeKinds: state.completeKinds } : {}),
+    ...(state?.podSourceGaps ? { podSourceGaps: state.podSourceGaps } : {}),
   });
   return { kind: 'checked', loaded, result, ...(state ? { state } : {}) };
 }
@@ -96,11 +97,15 @@ function loadInputs(inputs: BundleInputs, readStdin: () => string, deps: RunDeps
   return loaded;
 }
 
-async function readClusterState(inputs: BundleInputs, readStdin: () => string): Promise<ClusterState | undefined> {
+async function readClusterState(inputs: BundleInputs, readStdin: () => string, policy: Policy): Promise<ClusterState | undefined> {
   if (inputs.kubeconfig) {
     // Loaded only here: a plain `netguard check` never loads the Kubernetes client.
     const { readLiveState } = await import('./live-state.ts');
-    return readLiveState({ kubeconfig: inputs.kubeconfig, ...(inputs.context ? { context: inputs.context } : {}) });
+    return readLiveState({
+      kubeconfig: inputs.kubeconfig,
+      ...(inputs.context ? { context: inputs.context } : {}),
+      ...(policy.customPodSources ? { customPodSources: policy.customPodSources } : {}),
+    });
   }
   if (inputs.clusterState.length === 0) return undefined;
   const loaded = await loadClusterState(inputs.clusterState, readStdin);

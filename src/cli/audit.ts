@@ -158,7 +158,9 @@ export async function runAudit(argv: readonly string[], io: CheckIO, deps: Audit
   try {
     const conn = connectLive({ kubeconfig, ...(args.context ? { context: args.context } : {}), command: 'netguard audit' });
     server = conn.server;
-    await listLive(conn, (resource, _version, items) => builder.add(resource, items));
+    const read = await listLive(conn, { ...(policy.customPodSources ? { customPodSources: policy.customPodSources } : {}) }, (resource, _version, items) => builder.add(resource, items));
+    for (const gap of read.podSourceGaps) note(`note: ${gap}`);
+    for (const r of read.forbidden) builder.forbid(r);
   } catch (err) {
     if (!isNetguardError(err)) throw err;
     return fail([`error: ${err.message}`, 'netguard audit: cannot read the cluster; nothing was audited'], err);

@@ -26,8 +26,8 @@ export interface Io {
 
 const USAGE = `Usage: netguard certs [options]
 
-Makes a CA and a serving certificate for the webhook Service, writes ca.crt, tls.crt and
-tls.key (mode 0600) to --out, and prints the base64 caBundle on stdout.
+Makes a CA and a serving certificate for the webhook Service, writes ca.crt and tls.crt
+(mode 0644) and tls.key (mode 0600) to --out, and prints the base64 caBundle on stdout.
 
   --namespace NS        namespace of the webhook Service (default ${DEFAULTS.namespace})
   --service NAME        name of the webhook Service (default ${DEFAULTS.service})
@@ -128,7 +128,7 @@ export async function runCerts(argv: string[], io: Io = process): Promise<number
 
     const caBundle = Buffer.from([generated.caCert, ...alsoTrust].join('')).toString('base64');
     io.stderr.write(
-      `netguard certs: wrote ${paths.ca}, ${paths.cert} and ${paths.key} (mode 0600); the CA key was not kept\n` +
+      `netguard certs: wrote ${paths.ca}, ${paths.cert} (mode 0644) and ${paths.key} (mode 0600); the CA key was not kept\n` +
         `  ${keyType === 'rsa' ? 'RSA 2048' : 'ECDSA P-256'}, SANs: ${[...dnsNames, ...args.ip].join(', ')}\n` +
         (args.namespace !== DEFAULTS.namespace || args.service !== DEFAULTS.service
           ? `  note: manifests/ deploys ${DEFAULTS.service}.${DEFAULTS.namespace}; change them to match ${args.service}.${args.namespace}\n`

@@ -7,7 +7,7 @@
 //     be written, a rule that threw. Never a silent pass on input we did not fully read.
 import { readManifestStdinAsync } from '../bundle/manifests.ts';
 import { baselineFrom, readBaseline, writeBaseline, type Baseline } from '../bundle/baseline.ts';
-import { describeState, GATEWAY_SNAPSHOT_COMMAND, SNAPSHOT_COMMAND } from '../bundle/cluster-state.ts';
+import { describeState, GATEWAY_SNAPSHOT_COMMAND, OPERATOR_SNAPSHOT_COMMANDS, SNAPSHOT_COMMAND } from '../bundle/cluster-state.ts';
 import type { LoadNote } from '../bundle/load.ts';
 import { findConfigFile } from '../bundle/config-file.ts';
 import { runBundleCheck } from '../bundle/run.ts';
@@ -74,10 +74,11 @@ Reports:
                            record every current finding in FILE and exit 0 (they are accepted)
   -h, --help               show this help
 
-Snapshot for --cluster-state (the second one where the Gateway API is installed;
-pass both files, each with --cluster-state):
+Snapshot for --cluster-state (the second one where the Gateway API is installed, the
+others where that operator is; pass each file with --cluster-state):
   ${SNAPSHOT_COMMAND} > FILE
   ${GATEWAY_SNAPSHOT_COMMAND} > FILE2
+${OPERATOR_SNAPSHOT_COMMANDS.map((c, i) => `  ${c.command} > FILE${i + 3}`).join('\n')}
 
 Exit codes: 0 no finding that --fail-on counts, 1 at least one deny finding (or
             per --fail-on), 2 usage error, unreadable or invalid input, policy or
@@ -184,6 +185,7 @@ export async function runCheck(argv: readonly string[], io: CheckIO = defaultChe
   }
   const { loaded, result, state } = outcome;
   if (state) note(`cluster state from ${state.from}: ${describeState(state.objects)}`);
+  for (const gap of state?.podSourceGaps ?? []) note(gap);
   const report = toReport(result, loaded, args.namespace, baseline && args.baseline ? { file: args.baseline, baseline } : undefined);
 
   try {

@@ -2,23 +2,27 @@
 // the DNS pods' ports) feeding slim, indexed caches, and the InformerView that answers from
 // them. client-node provides configuration, auth and transport; list/watch is our own, because
 // its informers cannot ask for metadata-only lists and stop (or go silent) on errors.
-// Resources a CRD provides (Gateway API) go through optional.ts: not served is known empty.
+// Discovery decides what is watched (discovery-loop.ts): each resource is read at the version
+// the server serves, and one it does not serve is a known empty set (served.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
+import type { CustomPodSource } from '../kube/custom-pod-sources.ts';
+import { sourceKindKey } from '../kube/pod-sources.ts';
 import type { DnsSettings } from '../policies/types.ts';
 import { InformerView, type FamilyState, type InformerCaches } from './informer-view.ts';
-import { resourcePath, WATCHED_RESOURCES, type WatchedResource } from '../view/resources.ts';
+import { customPodSourceResources, WATCHED_RESOURCES } from '../view/resources.ts';
 import type { ClusterStateSource, FamilyStatus } from '../view/source.ts';
 import type { PodSource, ResourceFamily, RouteInfo, ServicePort } from '../view/view.ts';
 import { StringInterner, ValueInterner } from './intern.ts';
 import { cacheMetrics } from './metrics.ts';
-import { DEFAULT_PROBE_MS, OptionalReflector, type CacheReflector } from './optional.ts';
+import { DiscoveryLoop } from './discovery-loop.ts';
+import { DEFAULT_DISCOVERY_MS, ServedReflector, type CacheReflector } from './served.ts';
 import {
-  projectGateway, projectGatewayClass, projectIngressClass, projectListenerSet, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts,
+  projectCustom, projectGateway, projectGatewayClass, projectIngressClass, projectListenerSet, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts,
   projectReferenceGrant, projectRoute, projectService, projectWorkload,
 } from './projections.ts';
-import { Reflector, type ReflectorDeps, type ReflectorSpec, type ReflectorTuning, type Sink } from './reflector.ts';
+import type { ReflectorDeps, ReflectorSpec, ReflectorTuning, Sink } from './reflector.ts';
 import { emptyCaches } from './stores.ts';
 import { CachedSubjects } from './subjects.ts';
 import { ChangeFeed } from '../view/changes.ts';
@@ -32,14 +36,22 @@ const JSON_ACCEPT = 'application/json';
 export interface InformerTuning extends ReflectorTuning {
   /** a list page must make progress within this */
   requestTimeoutMs: number;
-  /** how often an optional (CRD) resource is probed again: served or not */
-  probeMs: number;
+  /** how often discovery is read again: CRDs installed or deleted are noticed within this */
+  discoveryMs: number;
+  /** a watched path answering 404 asks for discovery again, at most this often */
+  rediscoveryMinMs: number;
 }
 
 export interface InformerSourceOptions {
   logger: pino.Logger;
   registry: Registry;
   dns: DnsSettings;
+  /**
+   * The policy's customPodSources: their kinds are watched where served. They never hold
+   * readiness back; until listed (or while RBAC forbids it) a lookup that finds no other pod is
+   * unknown (informer-view.ts).
+   */
+  customPodSources?: readonly CustomPodSource[];
   /** full relist period even when watches look healthy (silence is a fault); default 300 */
   relistSeconds?: number;
   /** knobs for tests and benchmarks; the defaults suit a real cluster */
@@ -63,7 +75,8 @@ export const DEFAULT_TUNING: InformerTuning = {
   // Current apiservers send a bookmark about once a minute; two missed ones mean a dead stream.
   watchIdleMs: 120_000,
   requestTimeoutMs: 60_000,
-  probeMs: DEFAULT_PROBE_MS,
+  discoveryMs: DEFAULT_DISCOVERY_MS,
+  rediscoveryMinMs: 5_000,
   backoff: { baseMs: 1000, capMs: 30_000, maxRetryAfterMs: 120_000 },
 };
 
@@ -81,7 +94,15 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
   const client = new ApiClient(kc, { requestTimeoutMs: tuning.requestTimeoutMs });
   const metrics = cacheMetrics(opts.registry);
   const deps: ReflectorDeps = { client, logger, metrics, tuning };
-  const reflectors: CacheReflector[] = reflectorsFor(opts.dns, caches, strings, deps, tuning.probeMs);
+  // The loop is created after the reflectors it steers; their 404s reach it through this.
+  const rediscover = (id: string) => discovery.rediscover(`${id} answered 404`);
+  const reflectors: ServedReflector<any>[] = reflectorsFor(opts.dns, caches, strings, deps, rediscover, opts.customPodSources ?? []);
+  const discovery = new DiscoveryLoop({
+    client, watches: reflectors, logger, metrics, periodMs: tuning.discoveryMs, minIntervalMs: tuning.rediscoveryMinMs, backoff: tuning.backoff,
+  });
+  // What readiness waits for: everything but the custom pod sources (an operator's CRD that RBAC
+  // does not let netguard list must not keep the webhook from serving).
+  const gating = reflectors.filter((r) => r.spec.family !== 'custompodsources');
 
   const byFamily = new Map<ResourceFamily, CacheReflector[]>();
   for (const r of reflectors) byFamily.set(r.spec.family, [...(byFamily.get(r.spec.family) ?? []), r]);
@@ -119,20 +140,25 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
       untrack ??= metrics.track(reflectors);
       logger.info({ server: client.server(), resources: reflectors.map((r) => r.id), dnsNamespace: opts.dns.namespace }, 'starting cluster caches');
       for (const r of reflectors) r.start();
+      discovery.start();
     },
     async stop() {
+      await discovery.stop();
       await Promise.all(reflectors.map((r) => r.stop()));
       untrack?.();
       untrack = undefined;
     },
     isSynced() {
-      return reflectors.every((r) => r.synced);
+      return gating.every((r) => r.ready);
     },
     status() {
       const out: Partial<Record<ResourceFamily, FamilyStatus>> = {};
       for (const r of reflectors) {
-        const f = (out[r.spec.family] ??= { synced: true, size: 0 });
+        const f = (out[r.spec.family] ??= { synced: true, ready: true, size: 0 });
         f.synced &&= r.synced;
+        f.ready &&= r.ready;
+        if (r.forbidden && !f.forbidden?.includes(r.spec.resource)) (f.forbidden ??= []).push(r.spec.resource);
+        if (r.state === 'not-served' && !f.notServed?.includes(r.spec.resource)) (f.notServed ??= []).push(r.spec.resource);
         if (r.error && !f.error) {
           f.error = r.error;
           f.errorType = r.errorType;
@@ -147,17 +173,13 @@ export function createInformerSource(kc: KubeConfig, opts: InformerSourceOptions
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          const pending = reflectors.filter((r) => !r.synced).map((r) => `${r.id}${r.error ? ` (${r.error})` : ''}`);
+          const pending = gating.filter((r) => !r.ready).map((r) => `${r.id}${r.error ? ` (${r.error})` : ''}`);
           reject(new Error(`cluster caches not synced after ${timeoutMs}ms: ${pending.join(', ')}`));
         }, timeoutMs);
       });
-      return Promise.race([Promise.all(reflectors.map((r) => r.waitForSync())).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+      return Promise.race([Promise.all(gating.map((r) => r.waitForSync())).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
     },
   };
-}
-
-function basePath(r: WatchedResource, namespace?: string): string {
-  return resourcePath(r, r.version, namespace);
 }
 
 /** "a=b,c=d" for a map of labels: the DNS pods' list/watch selector. */
@@ -165,25 +187,27 @@ export function labelSelectorString(labels: Record<string, string>): string {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
 }
 
-function reflectorsFor(dns: DnsSettings, caches: InformerCaches, strings: StringInterner, deps: ReflectorDeps, probeMs: number): CacheReflector[] {
+function reflectorsFor(
+  dns: DnsSettings, caches: InformerCaches, strings: StringInterner, deps: ReflectorDeps, rediscover: (id: string) => void, custom: readonly CustomPodSource[],
+): ServedReflector<any>[] {
   const portLists = new ValueInterner<readonly ServicePort[]>();
-  const out: CacheReflector[] = [];
-  for (const r of WATCHED_RESOURCES) {
-    const base = { id: r.resource, resource: r.resource, family: r.family, listAccept: JSON_ACCEPT, watchAccept: JSON_ACCEPT };
-    const plain = (spec: ReflectorSpec<any>) => out.push(new Reflector(spec, deps));
-    // A CRD's resource: the path depends on the version the server turns out to serve.
-    const at = (sink: Sink<any>) =>
-      r.optional
-        ? out.push(new OptionalReflector(r, (path) => ({ ...base, path, sink }), deps, probeMs))
-        : plain({ ...base, path: basePath(r), sink });
+  const out: ServedReflector<any>[] = [];
+  for (const r of [...WATCHED_RESOURCES, ...customPodSourceResources(custom)]) {
+    // A custom kind's plural may repeat a built-in one: its id (metrics, logs) names its group.
+    const id = r.family === 'custompodsources' ? `${r.resource}.${r.group}` : r.resource;
+    const base = { id, resource: r.resource, family: r.family, listAccept: JSON_ACCEPT, watchAccept: JSON_ACCEPT };
+    // The path is the version discovery finds served; each reflector is made for it.
+    const watch = (spec: Omit<ReflectorSpec<any>, 'path'>, namespace?: string) =>
+      out.push(new ServedReflector(r, (path) => ({ ...spec, path }), deps, rediscover, namespace));
+    const at = (sink: Sink<any>) => watch({ ...base, sink });
     switch (r.family) {
       case 'pods':
-        plain({ ...base, path: basePath(r), listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_WATCH_ACCEPT, sink: podSink(caches, strings) });
+        watch({ ...base, listAccept: METADATA_LIST_ACCEPT, watchAccept: METADATA_WATCH_ACCEPT, sink: podSink(caches, strings) });
         // The DNS pods, in full: named ports in egress rules resolve against their containers.
-        plain({ ...base, id: 'pods-dns', path: basePath(r, dns.namespace), labelSelector: labelSelectorString(dns.podLabels), sink: dnsPortsSink(caches) });
+        watch({ ...base, id: 'pods-dns', labelSelector: labelSelectorString(dns.podLabels), sink: dnsPortsSink(caches) }, dns.namespace);
         break;
       case 'workloads':
-        plain({ ...base, path: basePath(r), sink: workloadSink(caches, strings, r.kind as PodSource['kind']) });
+        at(workloadSink(caches, strings, r.kind as PodSource['kind']));
         break;
       case 'namespaces':
         at(storeSink(caches.namespaces, (raw) => projectNamespace(raw, strings)));
@@ -213,6 +237,9 @@ function reflectorsFor(dns: DnsSettings, caches: InformerCaches, strings: String
         break;
       case 'referencegrants':
         at(storeSink(caches.referenceGrants, (raw) => projectReferenceGrant(raw, strings)));
+        break;
+      case 'custompodsources':
+        if ('entry' in r) at(customSink(caches, strings, r.entry as CustomPodSource));
         break;
     }
   }
@@ -257,6 +284,19 @@ function workloadSink(caches: InformerCaches, strings: StringInterner, kind: Pod
   const pods = caches.pods;
   return {
     project: (raw) => projectWorkload(raw, kind, strings),
+    replace: (items) => pods.replaceKind(kind, items),
+    upsert: (item) => void pods.upsert(item),
+    remove: (item) => void pods.remove(item.namespace, kind, item.name),
+    size: () => pods.count(kind),
+  };
+}
+
+/** One custom kind's objects, as the pods their operator makes, into the pod index. */
+function customSink(caches: InformerCaches, strings: StringInterner, entry: CustomPodSource): Sink<ReturnType<typeof projectCustom> & {}> {
+  const pods = caches.pods;
+  const kind = sourceKindKey(entry);
+  return {
+    project: (raw) => projectCustom(raw, entry, strings),
     replace: (items) => pods.replaceKind(kind, items),
     upsert: (item) => void pods.upsert(item),
     remove: (item) => void pods.remove(item.namespace, kind, item.name),

@@ -42,6 +42,9 @@ export interface FamilyState {
   behindSince?: number;
 }
 
+const POD_FAMILIES: readonly ResourceFamily[] = ['pods', 'workloads'];
+const POD_AND_CUSTOM_FAMILIES: readonly ResourceFamily[] = ['pods', 'workloads', 'custompodsources'];
+
 export class InformerView implements ClusterView {
   private readonly caches: InformerCaches;
   private readonly state: (family: ResourceFamily) => FamilyState;
@@ -67,7 +70,17 @@ export class InformerView implements ClusterView {
   podSources(namespace: string, selector: LabelSelector, limit = Infinity): Answer<readonly PodSource[]> {
     // An invalid selector throws INVALID_SELECTOR, as in the bundle view.
     const reqs = toRequirements(selector);
-    return this.answer(['pods', 'workloads'], () => this.caches.pods.query(namespace, reqs, limit));
+    const a = this.answer(POD_FAMILIES, () => this.caches.pods.query(namespace, reqs, limit));
+    if (!a.known || a.value.length > 0 || limit <= 0) return a;
+    // Custom pod sources (operators' kinds) are optional: one the cache could not list (RBAC,
+    // not yet listed) does not make every lookup unknown, only one that found no other pod.
+    const custom = this.state('custompodsources');
+    if (!custom.synced) return unknown(`${custom.reason ?? 'custom pod sources not listed yet'}; pods that operators make from them are not counted`);
+    const unresolved = this.caches.pods.unresolved(namespace);
+    if (unresolved !== undefined) return unknown(unresolved);
+    // "Nothing matches" rests on the custom kinds too: their freshness counts (a Prometheus made
+    // while their watch was down). A match does not, so they never make a DNS lookup stale.
+    return this.answer(POD_AND_CUSTOM_FAMILIES, () => a.value);
   }
 
   allPodSources(namespace: string, limit = Infinity): Answer<readonly PodSource[]> {

@@ -2,10 +2,20 @@
 // (a gauge `collect`), so the hot event path does no metric work beyond counting errors.
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+/**
+ * Where a watched resource stands. synced: listed (its answers are known); syncing: not yet,
+ * or discovery has not said whether it is served; forbidden: RBAC refuses list or watch (its
+ * answers are unknown, and it does not hold readiness back); not-served: the API server does
+ * not serve it at any version netguard reads (a known empty set).
+ */
+export type CacheState = 'synced' | 'syncing' | 'forbidden' | 'not-served';
+export const CACHE_STATES: readonly CacheState[] = ['synced', 'syncing', 'forbidden', 'not-served'];
+
 export interface ReflectorGaugeSource {
   readonly id: string;
   size(): number;
   readonly synced: boolean;
+  readonly state: CacheState;
   /** a healthy watch is open: the cache follows the cluster */
   readonly live: boolean;
   readonly lastSyncAt: number | undefined;
@@ -46,9 +56,18 @@ export function cacheMetrics(registry: Registry): CacheMetrics {
     collect() { this.reset(); each((s) => { if (s.lastSyncAt !== undefined) this.set({ resource: s.id }, s.lastSyncAt / 1000); }); },
   }));
   getOrCreate(registry, 'netguard_cluster_cache_synced', () => new Gauge({
-    name: 'netguard_cluster_cache_synced', help: '1 once the resource completed its first list',
+    name: 'netguard_cluster_cache_synced', help: '1 once the resource completed its first list, or discovery found it is not served (known empty)',
     labelNames: ['resource'], registers,
     collect() { this.reset(); each((s) => this.set({ resource: s.id }, s.synced ? 1 : 0)); },
+  }));
+  getOrCreate(registry, 'netguard_cluster_cache_state', () => new Gauge({
+    name: 'netguard_cluster_cache_state',
+    help: 'Per watched resource, 1 for its current state: synced, syncing, forbidden (RBAC refuses it: answers that need it are unknown) or not-served (the API server does not serve it: known empty)',
+    labelNames: ['resource', 'state'], registers,
+    collect() {
+      this.reset();
+      each((s) => { for (const state of CACHE_STATES) this.set({ resource: s.id, state }, s.state === state ? 1 : 0); });
+    },
   }));
   getOrCreate(registry, 'netguard_cluster_cache_live', () => new Gauge({
     name: 'netguard_cluster_cache_live',
@@ -66,7 +85,7 @@ export function cacheMetrics(registry: Registry): CacheMetrics {
       labelNames: ['resource', 'reason'] as const, registers,
     })),
     errors: getOrCreate(registry, 'netguard_cluster_cache_errors_total', () => new Counter({
-      name: 'netguard_cluster_cache_errors_total', help: 'List/watch errors, per resource and type (forbidden, gone, throttled, server, network, dropped, idle...)',
+      name: 'netguard_cluster_cache_errors_total', help: 'List/watch errors, per resource and type (forbidden, gone, throttled, server, network, dropped, idle...); resource="discovery" for the discovery documents',
       labelNames: ['resource', 'type'] as const, registers,
     })),
     track(list) {

@@ -9,11 +9,14 @@
 //   generated  label key → templates that generate it ('*' or enumerated values the controller
 //              adds, e.g. pod-template-hash); each such template is a group of its own, checked
 //              beside the postings because no posting list can hold "any value"
+//   unresolved custom objects whose pods' labels cannot be told (PodSource.unresolved): never
+//              matched; they only make an empty answer in their namespace unknown
 // A lookup drives from the smallest candidate set among its In/Exists requirements and checks
 // every requirement on each candidate group; NotIn/DoesNotExist-only selectors scan the
 // namespace's groups. A posting or a group holding one item stores it bare, not in a Set:
 // most label values are unique to one workload, and an empty Set costs more than a pod.
 import { requirementsMatch, type GeneratedLabels, type Labels, type Requirement } from '../kube/selectors.ts';
+import { sourceKindKey } from '../kube/pod-sources.ts';
 import type { ContainerPort, PodSource } from '../view/view.ts';
 import { LabelSetInterner } from './intern.ts';
 
@@ -27,7 +30,8 @@ export interface CachedPodSource extends PodSource {
   readonly retired?: true;
 }
 
-type Kind = PodSource['kind'];
+/** A kind as the index keys it: sourceKindKey ("Deployment", "Prometheus.monitoring.coreos.com"). */
+type Kind = string;
 type Entry = CachedPodSource;
 
 interface Group {
@@ -56,6 +60,8 @@ interface Bucket {
   generatedGroups: Map<Entry, Group>;
   postings: Map<string, Posting>;
   generated: Map<string, Set<Group>>;
+  /** custom objects whose pods' labels are unknown (rare: made on the first) */
+  unresolved?: Set<Entry>;
 }
 
 function keyOf(kind: Kind, name: string): string {
@@ -128,7 +134,7 @@ export class PodIndex {
       b = { byKey: new Map(), groups: new Map(), generatedGroups: new Map(), postings: new Map(), generated: new Map() };
       this.buckets.set(src.namespace, b);
     }
-    const key = keyOf(src.kind, src.name);
+    const key = keyOf(sourceKindKey(src), src.name);
     const prev = b.byKey.get(key);
     const ports = src.kind === 'Pod' ? this.ports.get(src.namespace)?.get(src.name) : undefined;
     this.replaced = undefined;
@@ -177,7 +183,7 @@ export class PodIndex {
     // A key listed twice can leave a replaced entry in `keep`: then the counts below prove nothing.
     let repeated = false;
     for (const item of items) {
-      if (item.kind !== kind || item.retired) continue;
+      if (sourceKindKey(item) !== kind || item.retired) continue;
       const stored = this.upsert(item);
       if (this.replaced !== undefined && keep.has(this.replaced)) repeated = true;
       keep.add(stored);
@@ -186,7 +192,7 @@ export class PodIndex {
     if (!repeated && this.count(kind) === keep.size) return;
     for (const [ns, b] of this.buckets) {
       for (const [key, e] of b.byKey) {
-        if (e.kind !== kind || keep.has(e)) continue;
+        if (sourceKindKey(e) !== kind || keep.has(e)) continue;
         this.unindex(b, key, e);
         this.onChange?.(e, undefined);
       }
@@ -273,13 +279,20 @@ export class PodIndex {
     return out;
   }
 
-  /** Every entry in a namespace, in arrival order; at most `limit`. */
+  /** Every entry in a namespace, in arrival order; at most `limit`. Unresolved ones are not pod sources. */
   all(namespace: string, limit = Infinity): Entry[] {
     const out: Entry[] = [];
     const b = this.buckets.get(namespace);
     if (!b || limit <= 0) return out;
-    for (const e of b.byKey.values()) if (out.push(e) >= limit) break;
+    for (const e of b.byKey.values()) if (e.unresolved === undefined && out.push(e) >= limit) break;
     return out;
+  }
+
+  /** Why some pods of the namespace cannot be told (an unresolved custom object), if any. */
+  unresolved(namespace: string): string | undefined {
+    const b = this.buckets.get(namespace);
+    if (!b?.unresolved || b.unresolved.size === 0) return undefined;
+    return b.unresolved.values().next().value!.unresolved;
   }
 
   /** Pushes a matching group's members; true once `limit` is reached. */
@@ -304,7 +317,12 @@ export class PodIndex {
 
   private index(b: Bucket, key: string, e: Entry): void {
     b.byKey.set(key, e);
-    this.counts.set(e.kind, (this.counts.get(e.kind) ?? 0) + 1);
+    const kind = sourceKindKey(e);
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+    if (e.unresolved !== undefined) {
+      (b.unresolved ??= new Set()).add(e);
+      return;
+    }
     if (e.generated) {
       const g: Group = { labels: e.labels, generated: e.generated, members: e };
       b.generatedGroups.set(e, g);
@@ -328,9 +346,14 @@ export class PodIndex {
 
   private unindex(b: Bucket, key: string, e: Entry): void {
     b.byKey.delete(key);
-    this.counts.set(e.kind, (this.counts.get(e.kind) ?? 1) - 1);
+    const kind = sourceKindKey(e);
+    this.counts.set(kind, (this.counts.get(kind) ?? 1) - 1);
     this.labelSets.release(e.labels);
     if (e.workloadLabels) this.labelSets.release(e.workloadLabels);
+    if (e.unresolved !== undefined) {
+      b.unresolved?.delete(e);
+      return;
+    }
     if (e.generated) {
       const g = b.generatedGroups.get(e);
       if (!g) return;

@@ -5,6 +5,7 @@ import { defaultNetworkPolicySpec, serviceType } from '../kube/defaulting.ts';
 import { isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
 import { isRetiredRevision } from '../kube/ownership.ts';
 import { podSourceFromObject } from '../kube/pod-sources.ts';
+import { podSourceFromCustom, type CustomPodSource } from '../kube/custom-pod-sources.ts';
 import { clusterIPsOf, gatewayClassInfo, gatewayInfo, listenerSetInfo, referenceGrantInfo, routeInfo, serviceSelector, servicePorts } from '../view/infos.ts';
 import { reviewable } from '../view/reviewable.ts';
 import type {
@@ -71,6 +72,24 @@ export function projectWorkload(raw: any, kind: PodSource['kind'], strings: Stri
     ...(src.workloadLabels ? { workloadLabels: internLabels(src.workloadLabels, strings) } : {}),
     ...(replicas !== undefined ? { replicas } : {}),
     ...(isRetiredRevision(kind, raw) ? { retired: true as const } : {}),
+  };
+}
+
+/**
+ * A custom object an operator makes pods from, as the PodSource standing for those pods: labels,
+ * generated labels, ports; the object itself (its spec, status) is not kept.
+ */
+export function projectCustom(raw: any, entry: CustomPodSource, strings: StringInterner): CachedPodSource | undefined {
+  const m = meta(raw);
+  if (!m || typeof m.namespace !== 'string') return undefined;
+  // The whole object: an entry's field paths may point anywhere in it.
+  const src = podSourceFromCustom(raw, entry);
+  if (!src) return undefined;
+  return {
+    ...src,
+    namespace: strings.intern(src.namespace),
+    labels: internLabels(src.labels, strings),
+    ...(src.workloadLabels ? { workloadLabels: internLabels(src.workloadLabels, strings) } : {}),
   };
 }
 

@@ -31,6 +31,8 @@ export interface ReflectorSpec<T> {
   listAccept: string;
   watchAccept: string;
   sink: Sink<T>;
+  /** told of every failed list or watch before the backoff (served.ts: a 404 asks for rediscovery) */
+  onError?: (error: ApiError) => void;
 }
 
 export interface ReflectorTuning {
@@ -164,10 +166,14 @@ export class Reflector<T> {
         if (this.phase === 'list' || !this.synced) listReason ??= 'error';
         const delay = this.backoff.next(e.retryAfterMs);
         const wait = delay < 1000 ? `${delay}ms` : `${Math.round(delay / 1000)}s`;
+        // RBAC does not change by retrying: the first refusal is a warning, the rest are counted,
+        // and the informer names the forbidden resources once per discovery period.
+        const repeatedRefusal = e.type === 'forbidden' && this.errorType === 'forbidden';
         this.error = `${this.phase === 'list' ? 'list' : 'watch'} ${this.spec.resource}: ${e.message}; retrying in ${wait}`;
         this.errorType = e.type;
         this.errorStatus = e.status;
-        const level = e.type === 'dropped' || e.type === 'idle' ? 'info' : 'warn';
+        this.spec.onError?.(e);
+        const level = repeatedRefusal ? 'debug' : e.type === 'dropped' || e.type === 'idle' ? 'info' : 'warn';
         this.log[level]({ errorType: e.type, status: e.status, delayMs: delay, synced: this.synced }, this.error);
         await this.sleep(delay);
       }

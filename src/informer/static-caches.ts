@@ -7,8 +7,10 @@ import type { WatchedResource } from '../view/resources.ts';
 import type { PodSource, ResourceFamily, ServicePort } from '../view/view.ts';
 import { InformerView, type InformerCaches } from './informer-view.ts';
 import { StringInterner, ValueInterner } from './intern.ts';
+import type { CustomPodSource } from '../kube/custom-pod-sources.ts';
+import { sourceKindKey } from '../kube/pod-sources.ts';
 import {
-  projectGateway, projectGatewayClass, projectIngressClass, projectListenerSet, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts,
+  projectCustom, projectGateway, projectGatewayClass, projectIngressClass, projectListenerSet, projectNamespace, projectNetworkPolicy, projectPod, projectPodPorts,
   projectReferenceGrant, projectRoute, projectService, projectWorkload,
 } from './projections.ts';
 import { emptyCaches } from './stores.ts';
@@ -36,6 +38,8 @@ export class StaticCachesBuilder {
   private readonly dns: DnsSettings;
   /** resource id → its projected items so far */
   private readonly projected = new Map<string, { resource: WatchedResource; items: any[]; ports: any[] }>();
+  /** operator kinds (custom pod sources) that could not be listed, as the informer says it */
+  private forbiddenReason: string | undefined;
 
   constructor(dns: DnsSettings) {
     this.dns = dns;
@@ -53,6 +57,11 @@ export class StaticCachesBuilder {
         if (ports) acc.ports.push(ports);
       }
     }
+  }
+
+  /** A custom pod source RBAC forbade: lookups that find no other pod are unknown, as in the server. */
+  forbid(r: WatchedResource): void {
+    this.forbiddenReason ??= `list ${r.resource} forbidden by RBAC`;
   }
 
   build(syncedAt: number = Date.now()): StaticCaches {
@@ -94,10 +103,14 @@ export class StaticCachesBuilder {
         case 'referencegrants':
           caches.referenceGrants.replace(items);
           break;
+        case 'custompodsources':
+          if ('entry' in r) caches.pods.replaceKind(sourceKindKey(r.entry as CustomPodSource), items);
+          break;
       }
     }
     // Everything was listed in full just now: synced, and not behind.
-    const state = (_family: ResourceFamily) => ({ synced: true, lastSyncAt: syncedAt });
+    const gap = this.forbiddenReason;
+    const state = (family: ResourceFamily) => (family === 'custompodsources' && gap !== undefined ? { synced: false, reason: gap } : { synced: true, lastSyncAt: syncedAt });
     return { caches, view: new InformerView(caches, state, () => syncedAt), subjects: new CachedSubjects(caches) };
   }
 
@@ -105,7 +118,7 @@ export class StaticCachesBuilder {
     return raw?.metadata?.namespace === this.dns.namespace && Object.entries(this.dns.podLabels).every(([k, v]) => raw?.metadata?.labels?.[k] === v);
   }
 
-  /** The projection index.ts gives each watched resource's sink. */
+  /** The projection index.ts gives each watched resource's sink (custom pod sources carry their entry). */
   private projection(r: WatchedResource): (raw: any) => unknown {
     const strings = this.strings;
     switch (r.family) {
@@ -132,6 +145,8 @@ export class StaticCachesBuilder {
         return (raw) => projectListenerSet(raw, strings);
       case 'referencegrants':
         return (raw) => projectReferenceGrant(raw, strings);
+      case 'custompodsources':
+        return 'entry' in r ? (raw) => projectCustom(raw, r.entry as CustomPodSource, strings) : () => undefined;
     }
   }
 }

@@ -9,9 +9,18 @@ export interface ContainerPort {
   protocol: 'TCP' | 'UDP' | 'SCTP';
 }
 
-/** A pod, or a workload's pod template standing for the pods it will create. */
+/** The kinds Kubernetes itself makes pods from (and the Pod itself). */
+export type BuiltinPodSourceKind = 'Pod' | 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'ReplicationController';
+
+/**
+ * A pod, or a workload's pod template standing for the pods it will create, or a custom object
+ * an operator makes pods from (custom-pod-sources.ts: the policy's customPodSources).
+ */
 export interface PodSource {
-  kind: 'Pod' | 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'ReplicationController';
+  /** a BuiltinPodSourceKind, or a custom kind (then `group` is set) */
+  kind: string;
+  /** the API group of a custom kind; absent for Pods and built-in workloads */
+  group?: string;
   namespace: string;
   name: string;
   /** Pod labels: the pod's own, or the template's spec.template.metadata.labels. */
@@ -22,24 +31,40 @@ export interface PodSource {
   workloadLabels?: Labels;
   /** Container ports, when known: named ports in NetworkPolicies resolve against them. */
   ports?: readonly ContainerPort[];
+  /** Custom kinds: where the object writes its pods' labels (spec.podMetadata.labels), for messages. */
+  labelsPath?: string;
+  /**
+   * Custom kinds: why this object's pods' labels cannot be told (it takes them from another
+   * object, e.g. an Argo Rollout's spec.workloadRef). Such a source matches nothing; a lookup
+   * that finds no other pod in its namespace is unknown for this reason.
+   */
+  unresolved?: string;
 }
 
-const WORKLOAD_KINDS = new Set<PodSource['kind']>([
+const WORKLOAD_KINDS = new Set<string>([
   'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController',
 ]);
 
-export function isPodSourceKind(kind: unknown): kind is PodSource['kind'] {
-  return kind === 'Pod' || WORKLOAD_KINDS.has(kind as PodSource['kind']);
+export function isPodSourceKind(kind: unknown): kind is BuiltinPodSourceKind {
+  return kind === 'Pod' || WORKLOAD_KINDS.has(kind as string);
 }
 
-function stringMap(v: unknown): Record<string, string> {
+/**
+ * The kind a cache keys a source by: the kind for Pods and built-in workloads, "Kind.group" for
+ * custom kinds, so a custom kind never collides with a built-in one of the same name.
+ */
+export function sourceKindKey(src: { kind: string; group?: string }): string {
+  return src.group ? `${src.kind}.${src.group}` : src.kind;
+}
+
+export function stringMap(v: unknown): Record<string, string> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
   return out;
 }
 
-function podSpecPorts(podSpec: any): ContainerPort[] | undefined {
+export function podSpecPorts(podSpec: any): ContainerPort[] | undefined {
   const containers = Array.isArray(podSpec?.containers) ? podSpec.containers : [];
   const ports: ContainerPort[] = [];
   for (const c of containers) {
@@ -53,8 +78,12 @@ function podSpecPorts(podSpec: any): ContainerPort[] | undefined {
 }
 
 function replicasOf(spec: any): number {
-  // The apiserver defaults replicas to 1.
-  return Number.isInteger(spec?.replicas) && spec.replicas >= 0 ? spec.replicas : 1;
+  return replicaCount(spec?.replicas);
+}
+
+/** A replicas field's value: the apiserver defaults a missing one to 1. */
+export function replicaCount(value: unknown): number {
+  return Number.isInteger(value) && (value as number) >= 0 ? (value as number) : 1;
 }
 
 /** spec.ordinals.start (StatefulSetStartOrdinal, GA in 1.31): pods are <name>-<start>...<name>-<start+replicas-1>. */
@@ -105,7 +134,7 @@ function jobLabels(jobSpec: any, templateLabels: Labels, jobName: GeneratedValue
   return { ...out, ...completionIndexLabel(jobSpec) };
 }
 
-function generatedLabels(kind: PodSource['kind'], obj: any, templateLabels: Labels): GeneratedLabels | undefined {
+function generatedLabels(kind: BuiltinPodSourceKind, obj: any, templateLabels: Labels): GeneratedLabels | undefined {
   const name: string = obj.metadata.name;
   const spec = obj.spec;
   switch (kind) {

@@ -24,7 +24,7 @@ import { Deadline, isBudgetExceeded, NO_DEADLINE } from './deadline.ts';
 import type { ClusterView } from '../view/view.ts';
 import { namespaceIgnored, namespaceMatches } from './namespaces.ts';
 import { RULES } from './registry.ts';
-import { DEFAULT_STALE_AFTER_SECONDS, type Finding, type KubeObject, type ObjectRef, type Operation, type Policy, type Rule, type RuleContext } from './types.ts';
+import { DEFAULT_STALE_AFTER_SECONDS, operationsOf, type Finding, type KubeObject, type ObjectRef, type Operation, type Policy, type Rule, type RuleContext } from './types.ts';
 
 export const IGNORE_ANNOTATION_PREFIX = 'ignore.netguard.io/';
 
@@ -168,7 +168,7 @@ export function evaluate(
   for (const rule of rules) {
     const config = policy.rules[rule.id];
     if (!config || config.action === 'off') continue;
-    if (!rule.kinds.includes(ref.kind) || !rule.operations.includes(input.operation)) continue;
+    if (!operationsOf(rule, ref.kind).includes(input.operation)) continue;
     if (namespaceMatches(namespace, config.excludeNamespaces)) continue;
 
     const ignoreKey = IGNORE_ANNOTATION_PREFIX + rule.id;

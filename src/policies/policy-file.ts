@@ -8,9 +8,11 @@ import { isCollection, isMap, isSeq, LineCounter, parseDocument, visit, type Nod
 import { closest } from '../edit-distance.ts';
 import { NetguardError } from '../errors.ts';
 import { parseCidr } from '../kube/cidr.ts';
+import { SHIPPED_CUSTOM_POD_SOURCES } from '../kube/operators.ts';
+import { customPodSourceProblems } from './custom-pod-sources.ts';
 import { RULES } from './registry.ts';
 import { buildPolicySchema } from './policy-schema.ts';
-import { DEFAULT_AUDIT, DEFAULT_AUDIT_GRACE_SECONDS, DEFAULT_STALE_AFTER_SECONDS, type BaseRuleConfig, type DnsSettings, type Policy } from './types.ts';
+import { DEFAULT_AUDIT, DEFAULT_AUDIT_GRACE_SECONDS, DEFAULT_STALE_AFTER_SECONDS, reviewsDeletes, type BaseRuleConfig, type DnsSettings, type Policy } from './types.ts';
 
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policies/default.yaml', import.meta.url));
 
@@ -86,7 +88,21 @@ export function parsePolicy(text: string, source = '<policy>'): Policy {
     });
   }
   checkCidrs(data as any, doc, lineCounter, source);
+  checkCustomPodSources(data as any, doc, lineCounter, source);
   return withDefaults(data as any, text, source);
+}
+
+/** customPodSources past the schema: each problem with its key path and line. */
+function checkCustomPodSources(data: any, doc: ReturnType<typeof parseDocument>, lc: LineCounter, source: string): void {
+  if (!Array.isArray(data?.customPodSources)) return;
+  const problems = customPodSourceProblems(data.customPodSources).map((p) => {
+    const path = ['customPodSources', ...p.path];
+    const line = lineOf(doc, path, lc, false);
+    return `${keyPath(path)}${line ? ` (${source}:${line})` : ''}: ${p.message}`;
+  });
+  if (problems.length > 0) {
+    throw new NetguardError('POLICY_INVALID', `invalid policy ${source}:\n  ${problems.join('\n  ')}`, { file: source, errors: problems });
+  }
 }
 
 /** cluster.podCIDRs and serviceCIDRs must be CIDRs: a typo there would make the DNS rule judge on nothing. */
@@ -113,7 +129,7 @@ function withDefaults(data: any, text: string, source: string): Policy {
       action: 'warn',
       excludeNamespaces: [],
       allowIgnoreAnnotation: true,
-      ...(rule.operations.includes('DELETE') ? { denyOnDelete: false } : {}),
+      ...(reviewsDeletes(rule) ? { denyOnDelete: false } : {}),
       ...rule.defaults,
       ...given,
     };
@@ -127,6 +143,7 @@ function withDefaults(data: any, text: string, source: string): Policy {
     excludeNamespaces: data.excludeNamespaces ?? DEFAULT_EXCLUDED,
     dns: { ...DEFAULT_DNS, ...(data.dns ?? {}), portNames: { ...DEFAULT_DNS.portNames, ...(data.dns?.portNames ?? {}) } },
     cluster: { podCIDRs: data.cluster?.podCIDRs ?? [], serviceCIDRs: data.cluster?.serviceCIDRs ?? [] },
+    customPodSources: data.customPodSources ?? SHIPPED_CUSTOM_POD_SOURCES,
     auditGraceSeconds: data.auditGraceSeconds ?? DEFAULT_AUDIT_GRACE_SECONDS,
     audit: { ...DEFAULT_AUDIT, ...(data.audit ?? {}) },
     rules,

@@ -1,5 +1,6 @@
 // The vocabulary shared by the engine, the rules, the server and the CLI.
 // Nothing here does I/O.
+import type { CustomPodSource } from '../kube/custom-pod-sources.ts';
 import type { KubeObject, ObjectRef } from '../kube/objects.ts';
 import { truncate } from '../kube/text.ts';
 import type { ClusterView } from '../view/view.ts';
@@ -11,7 +12,7 @@ export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 /** violation: we saw the problem. unknown: we could not see enough to judge (never turned into a denial). */
 export type Verdict = 'violation' | 'unknown';
 
-export type { KubeObject, ObjectRef };
+export type { CustomPodSource, KubeObject, ObjectRef };
 
 export interface SourceLocation {
   file: string;
@@ -149,6 +150,11 @@ export interface Policy {
   audit?: AuditSettings;
   /** policy-file always sets it; absent (hand-built policies): nothing known */
   cluster?: ClusterSettings;
+  /**
+   * Custom kinds whose objects stand for the pods an operator makes from them (a Prometheus, an
+   * Argo Rollout). policy-file always sets it (default: src/kube/operators.ts); absent: none.
+   */
+  customPodSources?: readonly CustomPodSource[];
   rules: Record<string, BaseRuleConfig & Record<string, unknown>>;
   /** sha256 of the file's bytes; exposed in logs and metrics so operators know what is loaded. */
   hash: string;
@@ -193,13 +199,31 @@ export interface RuleMeta {
   applyOrder?: readonly string[];
 }
 
+/** The operations `rule` reviews objects of `kind` on (none when it does not review the kind). */
+export function operationsOf(rule: Pick<Rule<any>, 'kinds' | 'operations' | 'operationsByKind'>, kind: string): readonly Operation[] {
+  if (!rule.kinds.includes(kind)) return [];
+  return rule.operationsByKind?.[kind] ?? rule.operations;
+}
+
+/** Whether the rule reviews deletions of any kind (then its policy may set denyOnDelete). */
+export function reviewsDeletes(rule: Pick<Rule<any>, 'kinds' | 'operations' | 'operationsByKind'>): boolean {
+  return rule.kinds.some((k) => operationsOf(rule, k).includes('DELETE'));
+}
+
 export interface Rule<C extends BaseRuleConfig = BaseRuleConfig> {
   /** Stable: part of the policy file and the output contract. */
   id: string;
   meta: RuleMeta;
   /** Kinds this rule reviews (matched against object.kind, or oldObject.kind on DELETE). */
   kinds: string[];
+  /** The operations it reviews, for every kind not named in operationsByKind. */
   operations: Operation[];
+  /**
+   * Kinds reviewed on other operations than `operations` (a reverse check: deleting a Service that
+   * routes use is reviewed, creating one is not). The webhook configuration asks the apiserver for
+   * exactly these, so no request is sent only to be answered with nothing.
+   */
+  operationsByKind?: Readonly<Record<string, readonly Operation[]>>;
   /** Defaults for this rule's parameters, merged under the policy file's values. */
   defaults: Omit<C, 'excludeNamespaces' | 'allowIgnoreAnnotation' | 'denyOnDelete'>;
   /** JSON Schema properties for the rule's own parameters (action and excludeNamespaces are common). */

@@ -7,7 +7,7 @@ import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { ClusterStateSource } from '../view/source.ts';
 import { NetguardError } from '../errors.ts';
-import type { DnsSettings } from '../policies/types.ts';
+import type { CustomPodSource, DnsSettings } from '../policies/types.ts';
 import type { ServeConfig } from './config.ts';
 
 export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -53,6 +53,8 @@ export interface ClusterSourceOptions {
   logger: pino.Logger;
   registry: Registry;
   dns: DnsSettings;
+  /** the policy's customPodSources at start: the custom kinds to watch */
+  customPodSources?: readonly CustomPodSource[];
 }
 
 export type ClusterSourceFactory = (choice: Exclude<ClusterChoice, { kind: 'none' }>, opts: ClusterSourceOptions) => Promise<ClusterStateSource>;

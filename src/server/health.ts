@@ -1,7 +1,11 @@
-// /healthz: the process answers. /readyz: it should get traffic: a certificate and a policy
-// are loaded (self-managed: a certificate the webhook configuration trusts), the cluster caches (when a cluster is configured) have synced, and we are not
-// shutting down. Readiness flips to 503 the moment SIGTERM arrives so endpoints drop us
-// while we keep answering during the drain period.
+// /healthz: the process answers. /readyz: it should get traffic, i.e. it can answer: a
+// certificate and a policy are loaded (self-managed: a certificate the webhook configuration
+// trusts), the cluster caches (when a cluster is configured) have synced every resource the API
+// server serves and RBAC permits, and we are not shutting down. Resources the server does not
+// serve are known empty; resources RBAC forbids answer unknown and are named in `checks.cluster`,
+// but do not hold readiness back (that would hand every check to failurePolicy). Readiness
+// flips to 503 the moment SIGTERM arrives so endpoints drop us while we keep answering during
+// the drain period. README "Readiness" states this contract.
 // Both are open to anyone who reaches the port: an unsynced family is named with a short code
 // (forbidden, network...), never the apiserver's error text; that stays in the logs and in
 // netguard_cluster_cache_errors_total{resource,type}.
@@ -36,7 +40,7 @@ export function readiness(state: HealthState): Readiness {
   const checks: Readiness['checks'] = {
     certificate: managed ? managed.detail : state.certificate ? `loaded (expires ${state.certificate.notAfter.toISOString()})` : 'not loaded',
     policy: state.policy ? `loaded (${state.policy.source}, sha256 ${state.policy.hash.slice(0, 12)})` : 'not loaded',
-    cluster: !state.cluster ? 'none configured' : unsynced ? `not synced: ${unsynced}` : 'synced',
+    cluster: !state.cluster ? 'none configured' : unsynced ? `not synced: ${unsynced}` : describeSynced(state.cluster),
     shuttingDown: state.shuttingDown,
   };
   const reason = state.shuttingDown
@@ -55,7 +59,8 @@ export function readiness(state: HealthState): Readiness {
 
 function describeUnsynced(cluster: ClusterStateSource): string {
   const families = Object.entries(cluster.status())
-    .filter(([, s]) => s && !s.synced)
+    // Operators' custom kinds never hold readiness back (informer/index.ts): naming them here would mislead.
+    .filter(([family, s]) => s && !(s.ready ?? s.synced) && family !== 'custompodsources')
     .map(([family, s]) => (s?.error ? `${family} (${shortCode(s.errorType)})` : family));
   return families.length > 0 ? families.join(', ') : 'waiting for the first list';
 }
@@ -63,6 +68,12 @@ function describeUnsynced(cluster: ClusterStateSource): string {
 /** A code from the fixed set the informers use; anything else (or none) is just "error". */
 function shortCode(type: string | undefined): string {
   return type !== undefined && /^[a-z-]{1,24}$/.test(type) ? type : 'error';
+}
+
+/** "synced", plus the resources RBAC forbids (netguard's own resource names): ready, but their answers are unknown. */
+function describeSynced(cluster: ClusterStateSource): string {
+  const forbidden = Object.values(cluster.status()).flatMap((s) => s?.forbidden ?? []);
+  return forbidden.length > 0 ? `synced; forbidden by RBAC, answering unknown: ${[...new Set(forbidden)].join(', ')}` : 'synced';
 }
 
 export function registerHealthRoutes(app: FastifyInstance, state: HealthState): void {

@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import type { ClusterStateSource } from '../view/source.ts';
 import { NetguardError } from '../errors.ts';
 import { loadPolicyFile } from '../policies/policy-file.ts';
-import type { DnsSettings } from '../policies/types.ts';
+import type { Policy } from '../policies/types.ts';
 import { buildApp, type NetguardApp } from './app.ts';
 import { DEFAULT_CONNECTION_LIMITS } from './connections.ts';
 import { loadClientCa } from './client-auth.ts';
@@ -94,7 +94,7 @@ export async function startServer(config: ServeConfig, io: ServeIo): Promise<Run
     logger.info({ clientCa: config.clientCa, certificates: clientCa.certificates }, 'client certificates required: requests without one signed by this CA get 401 (GET /healthz, /readyz, /metrics stay open)');
   }
 
-  const cluster = await startCluster(config, io, probe, logger, registry, policy.dns);
+  const cluster = await startCluster(config, io, probe, logger, registry, policy);
 
   const health: HealthState = { shuttingDown: false, ...(certificates.readiness ? { certificateSource: { readiness: certificates.readiness } } : {}) };
   const policies = policyStore(policy);
@@ -208,7 +208,7 @@ async function startCluster(
   probe: ClusterProbe,
   logger: pino.Logger,
   registry: Registry,
-  dns: DnsSettings,
+  policy: Pick<Policy, 'dns' | 'customPodSources'>,
 ): Promise<ClusterStateSource | undefined> {
   const choice = chooseCluster(config, probe);
   if (choice.kind === 'none') {
@@ -218,7 +218,12 @@ async function startCluster(
   const where = choice.kind === 'in-cluster' ? 'in-cluster service account' : `${choice.path} (${choice.from})`;
   logger.info({ cluster: where }, `watching cluster state from ${where}`);
   try {
-    const source = await (io.clusterSourceFactory ?? informerSourceFactory)(choice, { logger: logger.child({ component: 'cluster' }), registry, dns });
+    const source = await (io.clusterSourceFactory ?? informerSourceFactory)(choice, {
+      logger: logger.child({ component: 'cluster' }),
+      registry,
+      dns: policy.dns,
+      ...(policy.customPodSources ? { customPodSources: policy.customPodSources } : {}),
+    });
     await source.start();
     return source;
   } catch (err) {

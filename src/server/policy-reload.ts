@@ -115,6 +115,13 @@ export function watchPolicyFile(opts: PolicyWatcherOptions): PolicyWatcher {
         'dns.namespace or dns.podLabels changed: the cluster caches keep watching the old DNS pods until netguard restarts',
       );
     }
+    if (JSON.stringify(next.customPodSources ?? []) !== JSON.stringify(previous.customPodSources ?? [])) {
+      // The caches chose the custom kinds, and projected their objects, at start-up.
+      logger.warn(
+        { kinds: (next.customPodSources ?? []).map((e) => `${e.kind}.${e.group}`) },
+        'customPodSources changed: the cluster caches keep the custom kinds and entries they started with until netguard restarts',
+      );
+    }
   }
 
   return watchFiles({

@@ -5,8 +5,17 @@ import type { SubjectSource } from './subjects.ts';
 import type { ClusterView, ResourceFamily } from './view.ts';
 
 export interface FamilyStatus {
-  /** completed its first full list */
+  /** every resource of the family completed its first full list, or is known not to be served */
   synced: boolean;
+  /**
+   * It does not hold readiness back: synced, except for resources RBAC forbids (those answer
+   * unknown, with the reason). Absent: same as synced.
+   */
+  ready?: boolean;
+  /** resources (plural names) RBAC refuses to list or watch */
+  forbidden?: string[];
+  /** resources the API server does not serve at any version netguard reads: known empty */
+  notServed?: string[];
   /** last error, e.g. "forbidden: list pods" or "watch dropped; retrying in 4s" */
   error?: string;
   /** its short code (forbidden, network, server...): what /readyz shows instead of the apiserver's text */
@@ -24,7 +33,11 @@ export interface ClusterStateSource {
   /** begins list/watch; resolves once started (not once synced) */
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** every cache completed its first list */
+  /**
+   * Readiness: every resource netguard can read has completed its first list. A resource the
+   * server does not serve counts as synced (known empty); one RBAC forbids does not count (its
+   * answers are unknown, the rest can be answered).
+   */
   isSynced(): boolean;
   status(): Partial<Record<ResourceFamily, FamilyStatus>>;
 }

@@ -40,7 +40,9 @@ export function unknown<T>(reason: string): Answer<T> {
 /** The resource families a view tracks; health and staleness are reported per family. */
 export type ResourceFamily =
   | 'namespaces' | 'pods' | 'workloads' | 'ingressclasses' | 'networkpolicies' | 'services' | 'ingresses'
-  | 'gatewayclasses' | 'gateways' | 'listenersets' | 'routes' | 'referencegrants';
+  | 'gatewayclasses' | 'gateways' | 'listenersets' | 'routes' | 'referencegrants'
+  /** the custom kinds of the policy's customPodSources: they never hold readiness back */
+  | 'custompodsources';
 
 export interface NamespaceInfo {
   name: string;

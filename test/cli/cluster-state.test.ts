@@ -4,10 +4,11 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { FakeApiServer } from '../fake-apiserver.ts';
+import { CURRENT_RESOURCES, FakeApiServer, olderRelease } from '../fake-apiserver.ts';
 import { APP, APP_WITH_NEW_DEPLOYMENT, APP_WITH_RELABELLED_NAMESPACE, clusterObjects, snapshotYaml } from './cluster-scenario.ts';
 import { findingKeys, runCli } from './run-cli.ts';
-import { WATCHED_RESOURCES } from '../../src/view/resources.ts';
+import { customPodSourceResources, WATCHED_RESOURCES } from '../../src/view/resources.ts';
+import { SHIPPED_CUSTOM_POD_SOURCES } from '../../src/kube/operators.ts';
 
 const WITHOUT_CLUSTER = [
   'ingress-class-exists Ingress/shop/web', // unknown: the bundle shows no IngressClass
@@ -107,10 +108,54 @@ t.test('--kubeconfig reads the cluster live: same verdicts as the snapshot, list
   t.match(r.stderr, /cluster state from cluster http:\/\/127\.0\.0\.1:\d+: 1 Deployment, 1 IngressClass, 4 Namespace, 1 NetworkPolicy, 3 Pod/);
   t.ok(fake.requests.length >= 7);
   t.ok(fake.requests.every((q) => !q.watch), 'no watch is opened');
-  t.same([...new Set(fake.requests.map((q) => q.resource))].sort(), [...new Set(WATCHED_RESOURCES.map((r) => r.resource))].sort(), 'exactly the resources the server watches');
+  t.same([...new Set(fake.requests.filter((q) => q.verb === 'list').map((q) => q.resource))].sort(), [...new Set(WATCHED_RESOURCES.map((r) => r.resource))].sort(), 'lists exactly the resources the server watches');
+  t.same(fake.requests.filter((q) => q.verb !== 'list').map((q) => q.resource).sort(), ['/api', '/apis'], 'after reading aggregated discovery once');
 
   const replaced = await runCli(['check', '-f', '-', '--kubeconfig', kubeconfig, '--context', 'other', '-o', 'json'], { stdin: APP_WITH_NEW_DEPLOYMENT });
   t.same(findingKeys(JSON.parse(replaced.stdout)), ['networkpolicy-selector-has-match NetworkPolicy/shop/allow-team', 'service-selector-has-match Service/shop/web']);
+});
+
+t.test('--kubeconfig against an older release (CronJobs at batch/v1beta1, no Gateway API): read at the versions served', async (t) => {
+  const fake = await FakeApiServer.start(olderRelease());
+  t.teardown(() => fake.close());
+  for (const obj of clusterObjects()) fake.apply(obj);
+  const { workload } = await import('../fake-apiserver/objects.ts');
+  fake.apply({ ...workload('CronJob', 'shop', 'report', { app: 'report' }), apiVersion: 'batch/v1beta1' });
+  const kubeconfig = kubeconfigFile(t.testdir({}), fake.url, fake.token);
+  const service = 'apiVersion: v1\nkind: Service\nmetadata: { name: report, namespace: shop }\nspec: { selector: { app: report }, ports: [{ port: 80 }] }\n';
+  const r = await runCli(['check', '-f', '-', '--kubeconfig', kubeconfig, '-o', 'json'], { stdin: service });
+  t.equal(r.code, 0, r.stderr);
+  t.same(JSON.parse(r.stdout).findings, [], 'the Service selects the pods of a batch/v1beta1 CronJob');
+  t.match(r.stderr, / 1 CronJob,/);
+  t.notOk(fake.requests.some((q) => q.status === 404), 'not served is not an error: nothing was guessed');
+  t.notOk(fake.requests.some((q) => /gateway/.test(q.resource)), 'the Gateway API is known not to be served');
+});
+
+t.test('--kubeconfig reads operators\' custom kinds where served; one it may not list is a note and makes empty lookups unknown, not an error', async (t) => {
+  const fake = await FakeApiServer.start({
+    resources: [
+      ...CURRENT_RESOURCES,
+      { group: 'monitoring.coreos.com', version: 'v1', resource: 'prometheuses', kind: 'Prometheus', namespaced: true },
+      { group: 'argoproj.io', version: 'v1alpha1', resource: 'rollouts', kind: 'Rollout', namespaced: true },
+    ],
+  });
+  t.teardown(() => fake.close());
+  fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'monitoring' } });
+  fake.apply({ apiVersion: 'monitoring.coreos.com/v1', kind: 'Prometheus', metadata: { namespace: 'monitoring', name: 'k8s' }, spec: { podMetadata: { labels: { app: 'prom' } } } });
+  const kubeconfig = kubeconfigFile(t.testdir({}), fake.url, fake.token);
+  const services = stringify({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'monitoring', name: 'prometheus' }, spec: { selector: { app: 'prom', prometheus: 'k8s' }, ports: [{ port: 9090 }] } })
+    + '---\n' + stringify({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'monitoring', name: 'typo' }, spec: { selector: { prometheus: 'k8ss' }, ports: [{ port: 9090 }] } });
+
+  const r = await runCli(['check', '-f', '-', '--kubeconfig', kubeconfig, '-o', 'json'], { stdin: services });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /1 Prometheus/);
+  t.same(JSON.parse(r.stdout).findings.map((f: any) => [f.object.name, f.messageId, f.verdict]), [['typo', 'no-match', 'violation']], 'the Prometheus\'s pods are seen; the typo is not');
+
+  fake.forbid('prometheuses');
+  const forbidden = await runCli(['check', '-f', '-', '--kubeconfig', kubeconfig, '-o', 'json'], { stdin: services });
+  t.equal(forbidden.code, 0, 'not a failed check');
+  t.match(forbidden.stderr, /list prometheuses\.monitoring\.coreos\.com forbidden by RBAC on http:\/\/127\.0\.0\.1:\d+: the pods Prometheus objects make are not counted/);
+  t.same(JSON.parse(forbidden.stdout).findings.map((f: any) => [f.object.name, f.messageId, f.verdict]), [['prometheus', 'cannot-see-pods', 'unknown'], ['typo', 'cannot-see-pods', 'unknown']]);
 });
 
 t.test('--kubeconfig follows pagination (continue tokens)', async (t) => {
@@ -158,4 +203,26 @@ t.test('--kubeconfig errors a person can act on: RBAC, credentials, reachability
   t.equal(missing.code, 2);
   t.match(missing.stderr, /--kubeconfig .*nope: no such file or directory/);
   for (const r of [forbidden, badToken, unreachable, noContext, missing]) t.notMatch(r.stderr, /^\s+at /m, 'no stack trace');
+});
+
+t.test('the README and --help show a snapshot command per shipped operator, and a snapshot of their objects counts', async (t) => {
+  const { OPERATOR_SNAPSHOT_COMMANDS } = await import('../../src/bundle/cluster-state.ts');
+  const { readFileSync } = await import('node:fs');
+  const { REPO } = await import('./run-cli.ts');
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const help = await runCli(['check', '--help']);
+  t.same(OPERATOR_SNAPSHOT_COMMANDS.map((c) => c.group), ['monitoring.coreos.com', 'argoproj.io']);
+  for (const { command } of OPERATOR_SNAPSHOT_COMMANDS) {
+    t.ok(readme.includes(command), `README: ${command}`);
+    t.ok(help.stdout.includes(command), `--help: ${command}`);
+  }
+  // What `kubectl get prometheuses.monitoring.coreos.com,... -A -o yaml` prints: a List.
+  const dir = t.testdir({});
+  const snapshot = join(dir, 'operators.yaml');
+  writeFileSync(snapshot, stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'monitoring.coreos.com/v1', kind: 'Alertmanager', metadata: { namespace: 'monitoring', name: 'main' }, spec: { replicas: 3 } }] }));
+  const service = stringify({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'monitoring', name: 'alertmanager' }, spec: { selector: { alertmanager: 'main' }, ports: [{ port: 9093 }] } });
+  const without = await runCli(['check', '-f', '-', '-o', 'json'], { stdin: service });
+  t.same(findingKeys(JSON.parse(without.stdout)), ['service-selector-has-match Service/monitoring/alertmanager'], 'without the snapshot nothing is known to match');
+  const withSnapshot = await runCli(['check', '-f', '-', '--cluster-state', snapshot, '-o', 'json'], { stdin: service });
+  t.same(JSON.parse(withSnapshot.stdout).findings, [], 'the Alertmanager in the snapshot stands for its pods');
 });

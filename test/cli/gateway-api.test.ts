@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { GATEWAY_SNAPSHOT_COMMAND, SNAPSHOT_COMMAND } from '../../src/bundle/cluster-state.ts';
-import { WATCHED_RESOURCES } from '../../src/view/resources.ts';
-import { FakeApiServer } from '../fake-apiserver.ts';
+import { CURRENT_RESOURCES, FakeApiServer } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 import { REPO, runCli } from './run-cli.ts';
 
@@ -65,14 +64,15 @@ t.test('--kubeconfig: the Gateway read live; a cluster without the CRDs has no G
   t.same(gatewayFindings(ok.stdout), []);
   t.match(ok.stderr, /1 Gateway, 1 GatewayClass/);
 
-  const without = await FakeApiServer.start({ resources: WATCHED_RESOURCES.filter((r) => !r.optional) });
+  const without = await FakeApiServer.start({ resources: CURRENT_RESOURCES.filter((r) => r.group !== 'gateway.networking.k8s.io') });
   t.teardown(() => without.close());
   for (const obj of core()) without.apply(obj);
   const missing = await runCli(['check', '-f', '-', '--kubeconfig', kubeconfigFile(dir, without), '-o', 'json'], { stdin: APP });
   t.equal(missing.code, 0, 'route-parent-exists warns by default');
   t.match(gatewayFindings(missing.stdout), [/^route-parent-exists violation: Gateway infra\/gw does not exist \(the bundle\)/], 'no CRDs: known to have no Gateway');
   t.equal(gatewayFindings(missing.stdout).length, 1);
-  t.ok(without.requests.some((q) => q.resource.endsWith('/v1alpha2/gateways') && q.status === 404), 'every version was tried');
+  t.ok(without.requests.some((q) => q.resource === '/apis' && q.status === 200), 'discovery was read');
+  t.notOk(without.requests.some((q) => /gateway/.test(q.resource)), 'and said the Gateway API is not served: nothing of it was listed');
 });
 
 t.test('the README shows the Gateway API snapshot command netguard check --help prints', async (t) => {

@@ -105,3 +105,28 @@ t.test('podSources through the label index: exactly the linear scan, in bundle o
   );
   t.pass('indexed lookups agree with the scan');
 });
+
+t.test('custom pod sources: objects of the policy\'s kinds stand for their pods; unresolved ones and gaps make only empty answers unknown', async (t) => {
+  const { SHIPPED_CUSTOM_POD_SOURCES } = await import('../../src/kube/operators.ts');
+  const objects = [
+    { apiVersion: 'monitoring.coreos.com/v1', kind: 'Prometheus', metadata: { name: 'k8s', namespace: 'monitoring' }, spec: {} },
+    { apiVersion: 'example.com/v1', kind: 'Prometheus', metadata: { name: 'other', namespace: 'monitoring' }, spec: {} },
+    { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'checkout', namespace: 'shop' }, spec: { workloadRef: { kind: 'Deployment', name: 'checkout' } } },
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'cart', namespace: 'shop' }, spec: { template: { metadata: { labels: { app: 'cart' } } } } },
+  ];
+  const plain = new BundleView(objects);
+  t.same(value(plain.podSources('monitoring', { matchLabels: { prometheus: 'k8s' } })), [], 'without customPodSources a custom object is no pod source');
+
+  const v = new BundleView(objects, { customPodSources: SHIPPED_CUSTOM_POD_SOURCES });
+  t.match(value(v.podSources('monitoring', { matchLabels: { prometheus: 'k8s' } })), [{ kind: 'Prometheus', group: 'monitoring.coreos.com', name: 'k8s' }]);
+  t.same(value(v.podSources('monitoring', { matchLabels: { prometheus: 'other' } })), [], 'a kind of the same name in another group is not the operator\'s');
+  t.same(value(v.podSources('shop', { matchLabels: { app: 'cart' } })).map((p) => p.name), ['cart'], 'another pod matched: known');
+  t.same(v.podSources('shop', { matchLabels: { app: 'checkout' } }), { known: false, reason: 'Rollout/checkout takes its pods\' labels from spec.workloadRef, which netguard does not follow' });
+  t.same(value(v.allPodSources('shop')).map((p) => p.name), ['cart'], 'the unresolved Rollout is no pod source');
+  t.same(value(v.podSources('other', { matchLabels: { app: 'x' } })), [], 'other namespaces: known');
+
+  const gaps = new BundleView(objects, { customPodSources: SHIPPED_CUSTOM_POD_SOURCES, podSourceGaps: ['list rollouts.argoproj.io forbidden by RBAC'] });
+  t.same(gaps.podSources('other', { matchLabels: { app: 'x' } }), { known: false, reason: 'list rollouts.argoproj.io forbidden by RBAC' }, 'a gap of the cluster read: every empty answer unknown');
+  t.equal(value(gaps.podSources('monitoring', { matchLabels: { prometheus: 'k8s' } })).length, 1, 'a match is still known');
+  t.same(value(gaps.podSources('other', { matchLabels: { app: 'x' } }, 0)), [], 'limit 0 asks for nothing');
+});

@@ -1,28 +1,33 @@
 // The Gateway API against the fake apiserver: CRDs absent at start are a known empty set (ready,
 // no error loop), CRDs installed later are picked up without a restart, older served versions
-// are found, a deleted CRD empties its cache; and the rules, on the informer view, follow the
+// are found through discovery, a deleted CRD empties its cache; and the rules, on the informer view, follow the
 // cluster: a route admitted before its Gateway warns, is clean once the Gateway exists, and
 // deleting the Gateway warns naming the route.
 import t from 'tap';
-import { DEFAULT_PROBE_MS } from '../../src/informer/optional.ts';
+import { DEFAULT_DISCOVERY_MS } from '../../src/informer/served.ts';
 import { evaluate, type ReviewInput } from '../../src/policies/engine.ts';
 import { WATCHED_RESOURCES } from '../../src/view/resources.ts';
 import type { Answer } from '../../src/view/view.ts';
-import { eventually } from '../fake-apiserver.ts';
+import { CURRENT_RESOURCES, eventually } from '../fake-apiserver.ts';
 import { gatewayCrds, standInCrd, STANDARD_CRDS, upstreamCrds } from '../fake-apiserver/gateway-crds.ts';
 import * as o from '../fake-apiserver/objects.ts';
 import { policyWith } from '../helpers/policy.ts';
-import { harness, seedBasics } from './helpers.ts';
+import { gauge, harness, seedBasics } from './helpers.ts';
 
 t.setTimeout(60_000);
 
-const CORE_ONLY = WATCHED_RESOURCES.filter((r) => !r.optional);
-const PROBE = { probeMs: 100 };
 const GROUP = 'gateway.networking.k8s.io';
+const CORE_ONLY = CURRENT_RESOURCES.filter((r) => r.group !== GROUP);
+const PROBE = { discoveryMs: 100, rediscoveryMinMs: 20 };
 
 function value<T>(a: Answer<T>): T {
   if (!a.known) throw new Error(`unknown: ${a.reason}`);
   return a.value;
+}
+
+/** The value when known, else undefined (for waiting on a cache that is still listing). */
+function seen<T>(a: Answer<T>): T | undefined {
+  return a.known ? a.value : undefined;
 }
 
 t.test('the stand-in CRDs are the upstream ones, and netguard watches what they serve', async (t) => {
@@ -41,9 +46,9 @@ t.test('the stand-in CRDs are the upstream ones, and netguard watches what they 
     t.ok(crd, `${r.kind} has a standard-channel CRD`);
     t.equal(crd.spec.names.plural, r.resource, `${r.kind} plural`);
     t.equal(crd.spec.scope === 'Namespaced', r.namespaced, `${r.kind} scope`);
-    t.ok(r.optional?.versions.includes(crd.spec.versions.find((v: any) => v.served).name), `${r.kind}: a served version is among those probed`);
+    t.ok(r.versions.includes(crd.spec.versions.find((v: any) => v.served).name), `${r.kind}: a served version is among those netguard reads`);
   }
-  t.ok(DEFAULT_PROBE_MS <= 60_000, 'CRDs installed after start are picked up within a minute');
+  t.ok(DEFAULT_DISCOVERY_MS <= 60_000, 'CRDs installed after start are picked up within a minute');
 });
 
 t.test('no Gateway API CRDs: the families are known and empty, the caches ready, no error loop', async (t) => {
@@ -57,14 +62,15 @@ t.test('no Gateway API CRDs: the families are known and empty, the caches ready,
   t.same(value(view.routes('shop')), []);
   t.same(value(view.routesReferencing({ group: GROUP, kind: 'Gateway', namespace: 'infra', name: 'gw' })), []);
   t.same(value(view.referenceGrants('shop')), []);
-  const probes = h.fake.requests.filter((r) => r.resource.includes('/gateways'));
-  t.same(probes.slice(0, 3).map((r) => [r.resource.split('/')[3], r.status]), [['v1', 404], ['v1beta1', 404], ['v1alpha2', 404]], 'v1, then v1beta1, then v1alpha2');
+  t.notOk(h.fake.requests.some((r) => /gateway/.test(r.resource)), 'discovery said so: no Gateway API path was tried');
   const before = h.fake.requests.length;
   await new Promise((r) => setTimeout(r, 350));
-  const gatewayRequests = h.fake.requests.slice(before).filter((r) => r.resource.includes('gateway.networking.k8s.io'));
-  // 10 resources × 3 versions per probe, a probe every 100 ms: a few probes, not a tight loop.
-  t.ok(gatewayRequests.length <= 10 * 3 * 5, `absent CRDs are probed at the probe interval, not in a loop (${gatewayRequests.length} requests in 350 ms)`);
+  const discoveryReads = h.fake.requests.slice(before).filter((r) => r.resource === '/apis');
+  // Discovery every 100 ms: a few readings in 350 ms, not a tight loop (an upper bound only).
+  t.ok(discoveryReads.length <= 5, `absent CRDs are looked for at the discovery interval, not in a loop (${discoveryReads.length} readings in 350 ms)`);
   t.equal(h.source.status().gateways?.error, undefined, 'absence is not an error');
+  t.same(h.source.status().gateways?.notServed, ['gateways']);
+  t.equal(await gauge(h.registry, 'netguard_cluster_cache_state', { resource: 'gateways', state: 'not-served' }), 1, 'the state metric says not served');
 });
 
 t.test('CRDs installed after start are picked up without a restart; a deleted CRD empties its cache', async (t) => {
@@ -76,10 +82,11 @@ t.test('CRDs installed after start are picked up without a restart; a deleted CR
   h.fake.apply(o.gatewayClass('eg'));
   h.fake.apply(o.gateway('infra', 'gw', 'eg', [{ name: 'http', protocol: 'HTTP', port: 80 }]));
   h.fake.apply(o.route('HTTPRoute', 'infra', 'web', { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] }));
-  await eventually(() => value(view.gateways('infra')).length === 1 && value(view.routes('infra')).length === 1, 'Gateway and HTTPRoute cached');
+  // Between the CRD's install and its first list the answers are unknown (objects may exist already), never "none".
+  await eventually(() => seen(view.gateways('infra'))?.length === 1 && seen(view.routes('infra'))?.length === 1, 'Gateway and HTTPRoute cached');
   t.match(value(view.gateways('infra')), [{ name: 'gw', className: 'eg', listeners: [{ name: 'http', protocol: 'HTTP', port: 80, allowedRoutes: { from: 'Same' } }] }]);
   t.match(value(view.gatewayClasses()), [{ name: 'eg', controller: 'example.com/gateway-controller' }]);
-  t.ok(h.fake.requests.some((r) => r.resource.endsWith('/gateway.networking.k8s.io/v1/gateways') || (r.resource === 'gateways' && r.watch)), 'watched at v1');
+  await eventually(() => h.fake.openWatches('gateways') === 1, 'and watched');
 
   h.fake.unserve('gateways', GROUP);
   await eventually(() => value(view.gateways('infra')).length === 0, 'cache emptied once the CRD is gone');
@@ -94,7 +101,7 @@ t.test('an older release serving only v1alpha2: netguard falls back to it', asyn
   await h.source.waitForSync(10_000);
   await eventually(() => value(h.source.view.routes('shop')).length === 1, 'TCPRoute cached');
   await eventually(() => h.fake.openWatches('tcproutes') === 1, 'watched');
-  t.ok(h.fake.requests.some((r) => r.resource.endsWith('/v1/tcproutes') && r.status === 404), 'v1 was tried first');
+  t.notOk(h.fake.requests.some((r) => r.status === 404 && /tcproutes/.test(r.resource)), 'no version was guessed: discovery named v1alpha2');
 });
 
 t.test('the rules follow the cluster: route before its Gateway warns, then clean; deleting the Gateway warns naming the route', async (t) => {
@@ -135,17 +142,17 @@ t.test('the rules follow the cluster: route before its Gateway warns, then clean
   t.match(svcDelete[0].message, /HTTPRoute\/shop\/web/);
 });
 
-t.test('a Gateway API resource RBAC forbids: unknown with the reason and not ready, until granted', async (t) => {
+t.test('a Gateway API resource RBAC forbids: ready, unknown with the reason, until granted', async (t) => {
   const h = await harness({ tuning: PROBE, start: false });
   t.teardown(h.close);
   h.fake.forbid('gateways');
   await h.source.start();
-  await eventually(() => h.source.status().gateways?.error !== undefined, 'the probe was refused');
-  t.equal(h.source.isSynced(), false, 'not ready: the gateways cache is unknown');
-  t.match(h.source.view.gateways('infra'), { known: false, reason: /list gateways forbidden by RBAC/ });
-  await eventually(() => h.source.view.gatewayClasses().known, 'the other kinds sync');
-  t.equal(h.source.view.gateways('infra').known, false, 'while gateways stay unknown');
-  h.fake.forbid('gateways', false);
   await h.source.waitForSync(10_000);
+  t.equal(h.source.isSynced(), true, 'ready: everything else can be answered');
+  t.match(h.source.view.gateways('infra'), { known: false, reason: /list gateways forbidden by RBAC/ });
+  t.same(value(h.source.view.gatewayClasses()), [], 'the other kinds answer');
+  t.same(h.source.status().gateways?.forbidden, ['gateways']);
+  h.fake.forbid('gateways', false);
+  await eventually(() => h.source.view.gateways('infra').known, 'known once granted, without a restart');
   t.same(value(h.source.view.gateways('infra')), []);
 });

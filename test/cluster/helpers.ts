@@ -3,7 +3,7 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createInformerSource, type InformerSource, type InformerTuning } from '../../src/informer/index.ts';
-import type { DnsSettings } from '../../src/policies/types.ts';
+import type { CustomPodSource, DnsSettings } from '../../src/policies/types.ts';
 import { FakeApiServer, type FakeOptions } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 
@@ -19,6 +19,8 @@ export const FAST: Partial<InformerTuning> = {
   pageSize: 500,
   watchIdleMs: 5_000,
   requestTimeoutMs: 5_000,
+  // A watched path answering 404 (a CRD deleted) is followed by a discovery reading at once.
+  rediscoveryMinMs: 20,
   backoff: { baseMs: 20, capMs: 200, maxRetryAfterMs: 2_000 },
 };
 
@@ -38,16 +40,20 @@ export function seedBasics(fake: FakeApiServer): void {
   }));
 }
 
-export async function harness(opts: { fake?: FakeOptions; tuning?: Partial<InformerTuning>; relistSeconds?: number; seed?: (f: FakeApiServer) => void; start?: boolean } = {}): Promise<Harness> {
+export async function harness(opts: {
+  fake?: FakeOptions; tuning?: Partial<InformerTuning>; relistSeconds?: number; seed?: (f: FakeApiServer) => void; start?: boolean; logger?: pino.Logger;
+  customPodSources?: readonly CustomPodSource[];
+} = {}): Promise<Harness> {
   const fake = await FakeApiServer.start({ bookmarkIntervalMs: 200, ...opts.fake });
   (opts.seed ?? seedBasics)(fake);
   const registry = new Registry();
   const source = createInformerSource(fake.kubeConfig(), {
-    logger: pino({ level: process.env.NETGUARD_TEST_LOG ?? 'silent' }),
+    logger: opts.logger ?? pino({ level: process.env.NETGUARD_TEST_LOG ?? 'silent' }),
     registry,
     dns: DNS,
     relistSeconds: opts.relistSeconds ?? 3600,
     tuning: { ...FAST, ...opts.tuning },
+    ...(opts.customPodSources ? { customPodSources: opts.customPodSources } : {}),
   });
   if (opts.start !== false) await source.start();
   return {
@@ -67,4 +73,19 @@ export async function counter(registry: Registry, name: string, labels: Record<s
   if (!metric) return 0;
   const { values } = await metric.get();
   return values.filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as any)[k] === x)).reduce((a, v) => a + v.value, 0);
+}
+
+/** A gauge's value for the series with exactly these labels among its own (undefined: no such series). */
+export async function gauge(registry: Registry, name: string, labels: Record<string, string>): Promise<number | undefined> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return undefined;
+  const { values } = await metric.get();
+  return values.find((v) => Object.entries(labels).every(([k, x]) => (v.labels as any)[k] === x))?.value;
+}
+
+/** A logger whose lines (parsed) land in `lines`, for asserting what was logged and how often. */
+export function capturingLogger(level: pino.Level = 'debug'): { logger: pino.Logger; lines: any[] } {
+  const lines: any[] = [];
+  const logger = pino({ level }, { write: (chunk: string) => void lines.push(JSON.parse(chunk)) });
+  return { logger, lines };
 }

@@ -8,7 +8,7 @@ import type { Answer, PodSource } from '../../src/view/view.ts';
 import type { LabelSelector } from '../../src/kube/selectors.ts';
 import { eventually } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
-import { counter, DNS, harness, seedBasics } from './helpers.ts';
+import { counter, DNS, gauge, harness, seedBasics } from './helpers.ts';
 import { readiness } from '../../src/server/health.ts';
 
 t.setTimeout(60_000);
@@ -135,27 +135,28 @@ t.test('readiness flips only when every resource has listed; unknown until then'
   t.match(h.source.view.podSources('kube-system', {}), { known: true });
 });
 
-t.test('a 403 on one resource: its family is unknown with the RBAC reason, the rest answer', async (t) => {
+t.test('a 403 on one resource: its family is unknown with the RBAC reason, the rest answer, and netguard is ready', async (t) => {
   const h = await harness({ start: false });
   t.teardown(h.close);
   h.fake.forbid('ingressclasses');
   await h.source.start();
-  await eventually(() => h.source.status().namespaces?.synced === true && h.source.status().workloads?.synced === true && h.source.status().pods?.synced === true, 'other families sync');
-  await eventually(() => !h.source.view.ingressClasses().known && /RBAC/.test((h.source.view.ingressClasses() as any).reason), 'forbidden recorded');
+  await h.source.waitForSync(10_000);
+  t.equal(h.source.isSynced(), true, 'ready: a forbidden resource answers unknown, it does not hold readiness back');
   t.same(h.source.view.ingressClasses(), { known: false, reason: 'list ingressclasses forbidden by RBAC' });
-  t.equal(h.source.isSynced(), false, 'not ready while a resource cannot be listed');
   t.match(h.source.view.namespaces(), { known: true });
   t.match(h.source.view.podSources('kube-system', { matchLabels: DNS.podLabels }), { known: true });
-  t.match(h.source.status().ingressclasses, { synced: false, error: /forbidden/, errorType: 'forbidden' });
-  // Other families may still be listing: only this one's entry is certain.
-  const reason = readiness({ shuttingDown: false, certificate: { notAfter: new Date(), fingerprint: 'x' }, policy: { source: 'p.yaml', hash: '0'.repeat(64) } as never, cluster: h.source }).reason;
-  t.match(reason, /^cluster caches not synced: (.+, )?ingressclasses \(forbidden\)(, |$)/, '/readyz names the family and the code');
-  t.notMatch(reason, /RBAC|list ingressclasses/, "not the apiserver's text");
+  t.match(h.source.status().ingressclasses, { synced: false, ready: true, forbidden: ['ingressclasses'], error: /forbidden/, errorType: 'forbidden' });
+  const r = readiness({ shuttingDown: false, certificate: { notAfter: new Date(), fingerprint: 'x' }, policy: { source: 'p.yaml', hash: '0'.repeat(64) } as never, cluster: h.source });
+  t.equal(r.ready, true, '/readyz is 200');
+  t.equal(r.checks.cluster, 'synced; forbidden by RBAC, answering unknown: ingressclasses', 'and names the resource');
+  t.notMatch(r.checks.cluster, /cannot list|User/, "not the apiserver's text");
   t.ok(await counter(h.registry, 'netguard_cluster_cache_errors_total', { resource: 'ingressclasses', type: 'forbidden' }) >= 1, 'errors counted by type');
+  t.equal(await gauge(h.registry, 'netguard_cluster_cache_state', { resource: 'ingressclasses', state: 'forbidden' }), 1, 'the state metric names the resource');
+  t.equal(await gauge(h.registry, 'netguard_cluster_cache_state', { resource: 'ingressclasses', state: 'synced' }), 0);
 
   h.fake.forbid('ingressclasses', false); // RBAC fixed: it recovers without a restart
-  await h.source.waitForSync(10_000);
-  t.match(h.source.view.ingressClasses(), { known: true });
+  await eventually(() => h.source.view.ingressClasses().known, 'known once granted');
+  t.equal(await gauge(h.registry, 'netguard_cluster_cache_state', { resource: 'ingressclasses', state: 'synced' }), 1);
 });
 
 t.test('a workload resource forbidden makes pod lookups unknown (templates would be missing)', async (t) => {

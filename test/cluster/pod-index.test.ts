@@ -169,3 +169,29 @@ t.test('DNS pod ports are attached to the metadata-only pod, whichever arrives f
   index.setPorts('kube-system', 'coredns', ports);
   t.same(index.query('kube-system', toRequirements({ matchLabels: { k: 'dns' } }))[0].ports, ports, 'found by selector with ports');
 });
+
+t.test('custom kinds: keyed by kind and group, apart from built-in kinds of the same name; unresolved entries never match', async (t) => {
+  const idx = new PodIndex();
+  const reqs = toRequirements({ matchLabels: { app: 'web' } });
+  idx.upsert({ kind: 'Deployment', namespace: 'ns', name: 'web', labels: { app: 'web' } });
+  idx.upsert({ kind: 'Deployment', group: 'example.com', namespace: 'ns', name: 'web', labels: { app: 'web' } });
+  idx.upsert({ kind: 'Rollout', group: 'argoproj.io', namespace: 'ns', name: 'r', labels: {}, unresolved: 'Rollout/r takes its pods\' labels from spec.workloadRef' });
+  t.equal(idx.count('Deployment'), 1);
+  t.equal(idx.count('Deployment.example.com'), 1);
+  t.equal(idx.count('Rollout.argoproj.io'), 1);
+  t.same(idx.query('ns', reqs).map((e) => e.group ?? ''), ['', 'example.com'], 'both match, neither replaced the other');
+  t.same(idx.query('ns', []).map((e) => e.name), ['web', 'web'], 'an empty selector: not the unresolved entry');
+  t.same(idx.all('ns').map((e) => e.kind), ['Deployment', 'Deployment']);
+  t.equal(idx.unresolved('ns'), 'Rollout/r takes its pods\' labels from spec.workloadRef');
+  t.equal(idx.unresolved('elsewhere'), undefined);
+
+  idx.replaceKind('Deployment.example.com', []);
+  t.equal(idx.count('Deployment.example.com'), 0);
+  t.equal(idx.count('Deployment'), 1, 'replacing the custom kind leaves the built-in one');
+  t.ok(idx.remove('ns', 'Rollout.argoproj.io', 'r'));
+  t.equal(idx.unresolved('ns'), undefined, 'removed: nothing unresolved');
+  idx.replaceKind('Rollout.argoproj.io', [{ kind: 'Rollout', group: 'argoproj.io', namespace: 'ns', name: 'r2', labels: {}, unresolved: 'why' }]);
+  t.equal(idx.unresolved('ns'), 'why');
+  idx.replaceKind('Rollout.argoproj.io', []);
+  t.equal(idx.unresolved('ns'), undefined, 'a relist without it drops it');
+});

@@ -65,12 +65,12 @@ t.test('dropped watch connections are re-opened from the last resourceVersion', 
   t.teardown(h.close);
   await h.source.waitForSync(10_000);
   await eventually(() => h.fake.openWatches() >= 13, 'all watches open');
-  const listsBefore = h.fake.requests.filter((r) => !r.watch).length;
+  const listsBefore = h.fake.requests.filter((r) => r.verb === 'list').length;
   t.ok(h.fake.dropWatches() >= 13, 'connections destroyed mid-stream');
   h.fake.apply(o.pod('shop', 'after-drop', { app: 'shop' }));
   await eventually(() => podNames(h.source.view.podSources('shop', {})).includes('after-drop'), 'event after the drop seen');
   t.ok(await counter(h.registry, 'netguard_cluster_cache_watch_restarts_total', { resource: 'pods', reason: 'dropped' }) >= 1, 'restart counted as dropped');
-  t.equal(h.fake.requests.filter((r) => !r.watch).length, listsBefore, 'no relist was needed');
+  t.equal(h.fake.requests.filter((r) => r.verb === 'list').length, listsBefore, 'no relist was needed');
   const resumed = h.fake.requests.filter((r) => r.resource === 'pods' && r.watch && r.namespace === undefined);
   t.ok(resumed.length >= 2 && Number(resumed.at(-1)!.query.resourceVersion) >= Number(resumed[0].query.resourceVersion), 'resumed from a resourceVersion');
 });
@@ -160,8 +160,10 @@ t.test('connection refused at start: retried until the apiserver appears', async
   });
   await source.start();
   t.teardown(() => source.stop());
-  await eventually(async () => (await counter(registry, 'netguard_cluster_cache_errors_total', { type: 'network' })) >= 13, 'refused connections counted');
-  t.match(source.view.namespaces(), { known: false, reason: /ECONNREFUSED/ }, 'unknown, with the cause');
+  // Discovery comes first: until it is read, nothing is watched, and the caches say why they wait.
+  await eventually(async () => (await counter(registry, 'netguard_cluster_cache_errors_total', { resource: 'discovery', type: 'network' })) >= 3, 'refused connections counted');
+  t.match(source.view.namespaces(), { known: false, reason: /discovery: .*ECONNREFUSED/ }, 'unknown, with the cause');
+  t.equal(source.isSynced(), false, 'not ready: nothing is known yet');
   const fake = await FakeApiServer.start({ port });
   t.teardown(() => fake.close());
   seedBasics(fake);
@@ -179,7 +181,7 @@ t.test('a wrong token is an error, not an empty cluster', async (t) => {
     await source.stop();
     await fake.close();
   });
-  await eventually(async () => (await counter(registry, 'netguard_cluster_cache_errors_total', { type: 'unauthorized' })) >= 13, 'every resource refused');
+  await eventually(async () => (await counter(registry, 'netguard_cluster_cache_errors_total', { resource: 'discovery', type: 'unauthorized' })) >= 2, 'discovery refused, and retried');
   t.equal(source.isSynced(), false);
   t.match(source.view.podSources('default', {}), { known: false, reason: /401/ });
 });

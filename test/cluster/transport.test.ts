@@ -98,3 +98,17 @@ t.test('kubeconfig problems are configuration errors', async (t) => {
   t.match(await failure(new ApiClient(kc).getJson('/api/v1/pods', {}, 'application/json', new AbortController().signal)), { type: 'config', message: /HTTP protocol is not allowed/ }, 'client-node refuses plain http unless skipTLSVerify');
   t.ok(new ApiError('idle', 'x') instanceof Error);
 });
+
+t.test('fake apiserver: a watch whose client left during the latency is never registered (no leaked timers)', async (t) => {
+  const fake = await FakeApiServer.start({ bookmarkIntervalMs: 50 });
+  t.teardown(() => fake.close());
+  fake.setLatency(150);
+  const client = new ApiClient(fake.kubeConfig());
+  const abort = new AbortController();
+  const watching = failure(client.watch('/api/v1/namespaces', { watch: 1, allowWatchBookmarks: true, timeoutSeconds: 300 }, 'application/json', abort.signal, 5000, () => {}));
+  await new Promise((r) => setTimeout(r, 20));
+  abort.abort();
+  t.match(await watching, { type: 'aborted' });
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(fake.openWatches(), 0, 'gone before it was served: not a watcher');
+});

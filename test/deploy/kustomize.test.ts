@@ -1,6 +1,7 @@
 // `kubectl apply -k manifests/`, `-k manifests/files/` and `-k manifests/cert-manager/` render,
 // with every object once; the files overlays drop the RBAC of self-managed certificates.
 import t from 'tap';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseServeConfig } from '../../src/server/config.ts';
 import { loadObjects, kustomize, MANIFESTS } from './load.ts';
@@ -48,4 +49,33 @@ t.test('overlays change exactly one thing of the base webhook', async (t) => {
     t.same(r.objects.map(key).sort(), base.objects.map(key).sort(), `${overlay}: the same objects as the base`);
     t.same(hookOf(r.objects), expected, `${overlay}: the webhook differs from the base in that one field`);
   }
+});
+
+t.test('the overlay for Kubernetes before 1.30 also replaces the preStop sleep action (1.30+) and changes nothing else', async (t) => {
+  const base = kustomize(MANIFESTS);
+  if ('skip' in base) return t.pass('kubectl kustomize', { skip: base.skip });
+  if ('error' in base) return t.fail(`kustomize failed: ${base.error}`);
+  const r = kustomize(join(MANIFESTS, 'overlays', 'no-match-conditions'));
+  if ('error' in r || 'skip' in r) return t.fail('kustomize overlays/no-match-conditions failed');
+  const deploymentOf = (objects: any[]) => objects.find((o) => o.kind === 'Deployment');
+  const before = deploymentOf(base.objects);
+  const after = deploymentOf(r.objects);
+  const preStop = after.spec.template.spec.containers[0].lifecycle.preStop;
+  t.notOk('sleep' in preStop, 'no sleep action: older apiservers reject the Deployment with it');
+  t.same(preStop.exec.command.slice(0, 2), ['/nodejs/bin/node', '-e'], 'the distroless image has node, not sh or sleep');
+  const seconds = before.spec.template.spec.containers[0].lifecycle.preStop.sleep.seconds;
+  t.match(preStop.exec.command[2], new RegExp(`setTimeout\\(\\(\\) => \\{\\}, ${seconds * 1000}\\)`), 'waiting as long as the base sleeps');
+  const strip = (d: any) => ({ ...d, spec: { ...d.spec, template: { ...d.spec.template, spec: { ...d.spec.template.spec, containers: d.spec.template.spec.containers.map((c: any) => ({ ...c, lifecycle: undefined })) } } } });
+  t.same(strip(after), strip(before), 'the rest of the Deployment is the base');
+});
+
+t.test('README names the supported Kubernetes versions and the overlay for older ones, which exists', async (t) => {
+  const readme = readFileSync(join(MANIFESTS, '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Supported Kubernetes versions'), readme.indexOf('## Install in a cluster'));
+  t.match(section, /Fully supported: 1\.\d+, 1\.\d+ and 1\.\d+/, 'the fully supported releases, named');
+  t.match(section, /Degraded: 1\.19 to 1\.29/, 'the degraded range, named');
+  const overlays = [...section.matchAll(/manifests\/overlays\/([a-z0-9-]+)\//g)].map((m) => m[1]);
+  t.ok(overlays.length > 0, 'an overlay is named');
+  for (const o of overlays) t.ok(existsSync(join(MANIFESTS, 'overlays', o, 'kustomization.yaml')), `manifests/overlays/${o}/ exists`);
+  t.match(readme, /### Readiness\n/, 'the readiness contract is stated');
 });

@@ -8,7 +8,8 @@ import { IGNORE_NAMESPACE_LABEL } from '../../src/policies/namespaces.ts';
 import { parse } from 'yaml';
 import { serviceDnsNames } from '../../src/certs/names.ts';
 import { CA_BUNDLE_PATH, DEFAULTS, TLS_SECRET_NAME, WEBHOOK_CONFIGURATION_NAME } from '../../src/cli/certs.ts';
-import { WATCHED_RESOURCES } from '../../src/view/resources.ts';
+import { customPodSourceResources, WATCHED_RESOURCES } from '../../src/view/resources.ts';
+import { loadPolicyFile } from '../../src/policies/policy-file.ts';
 import { matchesSelector } from '../../src/kube/selectors.ts';
 import { parseServeConfig } from '../../src/server/config.ts';
 import { DEFAULT_CONNECTION_LIMITS } from '../../src/server/connections.ts';
@@ -261,7 +262,7 @@ t.test('files overlay: mounts the Secret, switches to --cert-mode files, drops t
   for (const name of deleted) t.ok(find(base, name.split('/')[0], name.split('/')[1]), `${name} exists in base`);
 });
 
-t.test('RBAC: list and watch on exactly WATCHED_RESOURCES', async (t) => {
+t.test('RBAC: list and watch on exactly WATCHED_RESOURCES and the default policy\'s custom pod sources', async (t) => {
   const role = find(base, 'ClusterRole', 'netguard');
   const granted = new Set<string>();
   for (const rule of role.rules) {
@@ -269,7 +270,10 @@ t.test('RBAC: list and watch on exactly WATCHED_RESOURCES', async (t) => {
     t.notOk(rule.resourceNames || rule.nonResourceURLs, 'no resourceNames or nonResourceURLs');
     for (const g of rule.apiGroups) for (const r of rule.resources) granted.add(`${g}/${r}`);
   }
-  const watched = new Set(WATCHED_RESOURCES.map((w) => `${w.group}/${w.resource}`));
+  // The custom kinds the bundled policy (the ConfigMap's copy) watches: the shipped operators.
+  const custom = customPodSourceResources(loadPolicyFile().customPodSources ?? []);
+  t.ok(custom.length > 0, 'the default policy names custom pod sources');
+  const watched = new Set([...WATCHED_RESOURCES, ...custom].map((w) => `${w.group}/${w.resource}`));
   t.same([...granted].sort(), [...watched].sort(), 'granted == watched, both ways');
   t.notOk([...granted].some((g) => g.includes('*')), 'no wildcards');
 
@@ -311,7 +315,7 @@ t.test('webhook configuration', async (t) => {
   // The rest send the reverse checks only the changes that can break something: what each one
   // lets through is evaluated in test/deploy/match-conditions.test.ts.
   t.same(hook.matchConditions.slice(2).map((c: any) => c.name), [
-    'reverse-checks-skip-creates', 'workload-updates-that-relabel-the-pod-template', 'cronjob-updates-that-relabel-the-pod-template',
+    'workload-updates-that-relabel-the-pod-template', 'cronjob-updates-that-relabel-the-pod-template',
     'namespace-updates-that-change-labels', 'ingressclass-updates-that-change-the-default',
   ]);
 });

@@ -99,6 +99,8 @@ t.test('the alerts the issue asks for, with thresholds that match the install', 
   t.equal(Number(stale?.[1]), defaultPolicy.staleAfterSeconds, 'stale after the default policy\'s staleAfterSeconds');
   t.match(expr('NetguardClusterCacheStale'), /netguard_cluster_cache_live == 0/, 'and only while no watch is live');
   t.match(expr('NetguardClusterCacheNotSynced'), /netguard_cluster_cache_synced == 0/);
+  t.match(expr('NetguardClusterCacheNotSynced'), /unless on \(namespace, pod, resource\)\s+netguard_cluster_cache_state\{state="forbidden"\} == 1/, 'a forbidden resource is not "not synced": it has its own alert');
+  t.match(expr('NetguardClusterCacheForbidden'), /netguard_cluster_cache_state\{state="forbidden"\} == 1/, 'a resource RBAC forbids, by name');
   const replicas = /kube_deployment_status_replicas_available\{namespace="([^"]+)", deployment="([^"]+)"\} < 2/.exec(expr('NetguardTooFewReplicas'));
   t.same(replicas?.slice(1), [deployment.metadata.namespace, deployment.metadata.name], 'fewer than two ready replicas of this Deployment');
   t.ok(deployment.spec.replicas > 2, 'the Deployment runs more than the alert threshold');

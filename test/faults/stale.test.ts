@@ -117,6 +117,15 @@ t.test('InformerView: ageSeconds is 0 while every watch behind an answer is live
   t.match(view.ingressClasses(), { known: true, ageSeconds: 0 }, 'live again');
 });
 
+t.test('InformerView: a behind custom pod source makes "nothing matches" stale, never a match (DNS lookups stay fresh)', async (t) => {
+  const caches: InformerCaches = emptyCaches();
+  const T0 = 1_700_000_000_000;
+  const view = new InformerView(caches, (f) => ({ synced: true, lastSyncAt: T0, behindSince: f === 'custompodsources' ? T0 : undefined }), () => T0 + 300_000);
+  caches.pods.upsert({ kind: 'Pod', namespace: 'kube-system', name: 'coredns', labels: { 'k8s-app': 'kube-dns' } });
+  t.match(view.podSources('kube-system', { matchLabels: { 'k8s-app': 'kube-dns' } }), { known: true, ageSeconds: 0 }, 'a match: pods and workloads only');
+  t.match(view.podSources('kube-system', { matchLabels: { app: 'nothing' } }), { known: true, value: [], ageSeconds: 300 }, 'nothing matched: the custom kinds\' age counts');
+});
+
 t.test('policy: staleAfterSeconds is validated', async (t) => {
   const head = 'apiVersion: netguard.io/v1\nkind: Policy\n';
   t.equal(parsePolicy(head).staleAfterSeconds, 120, 'default');

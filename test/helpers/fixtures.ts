@@ -115,7 +115,7 @@ function reviewSubject(objects: KubeObject[], header: any, policy: ReturnType<ty
   const operation = header.operation as Operation;
   const subject = objects.find((o) => refOf(o.kind, o.metadata?.namespace, o.metadata?.name, header.subject));
   if (!subject) throw new Error(`fixture subject ${header.subject} not found in the bundle`);
-  const view = decorateView(new BundleView(objects, { dns: policy.dns }));
+  const view = decorateView(new BundleView(objects, { dns: policy.dns, ...(policy.customPodSources ? { customPodSources: policy.customPodSources } : {}) }));
   const ns = subject.metadata?.namespace ?? 'default';
   const input =
     operation === 'DELETE'

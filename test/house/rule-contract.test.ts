@@ -23,7 +23,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { ENGINE_MESSAGES } from '../../src/policies/engine.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile, parsePolicy } from '../../src/policies/policy-file.ts';
 import { RULES } from '../../src/policies/registry.ts';
-import type { Policy, Rule } from '../../src/policies/types.ts';
+import { operationsOf, reviewsDeletes, type Policy, type Rule } from '../../src/policies/types.ts';
 import { commandFile, examplesOf, findSection, parsePage, runExample, tableRows, unquote, type Page } from './rule-docs.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -79,7 +79,14 @@ function at(id: string, line?: number): string {
 
 /** The Reviews line a page must carry, from the rule and the bundled default policy. */
 function reviewsLine(rule: Rule<any>): string {
-  return `Reviews: ${rule.kinds.join(', ')} on ${rule.operations.join(', ')} · default action: ${minimalPolicy.rules[rule.id]?.action}`;
+  // Kinds reviewed on the same operations are named together: "Ingress, HTTPRoute on CREATE, UPDATE; Service on UPDATE, DELETE".
+  const groups = new Map<string, string[]>();
+  for (const kind of rule.kinds) {
+    const ops = operationsOf(rule, kind).join(', ');
+    groups.set(ops, [...(groups.get(ops) ?? []), kind]);
+  }
+  const reviews = [...groups].map(([ops, kinds]) => `${kinds.join(', ')} on ${ops}`).join('; ');
+  return `Reviews: ${reviews} · default action: ${minimalPolicy.rules[rule.id]?.action}`;
 }
 
 /** The keys a Parameters table must list: the common ones, denyOnDelete for DELETE rules, the rule's own. */
@@ -88,7 +95,7 @@ function parameterKeys(rule: Rule<any>): string[] {
     'action',
     'excludeNamespaces',
     'allowIgnoreAnnotation',
-    ...(rule.operations.includes('DELETE') ? ['denyOnDelete'] : []),
+    ...(reviewsDeletes(rule) ? ['denyOnDelete'] : []),
     ...Object.keys(rule.configSchema),
   ];
 }
@@ -308,7 +315,7 @@ t.test('the webhook configuration asks for exactly what the rules review', async
         t.fail(`${rule.id} reviews kind ${kind}, which test/house/rule-contract.test.ts KIND_RESOURCES does not know: add ${kind}: { group, resource } there`);
         continue;
       }
-      for (const op of rule.operations) needed.set(key(gr.group, gr.resource, op), [...(needed.get(key(gr.group, gr.resource, op)) ?? []), rule.id]);
+      for (const op of operationsOf(rule, kind)) needed.set(key(gr.group, gr.resource, op), [...(needed.get(key(gr.group, gr.resource, op)) ?? []), rule.id]);
     }
   }
   const asked = new Set<string>();

@@ -111,3 +111,16 @@ t.test('garbage subjects: no rule fails on them', async (t) => {
     t.same(r.failures.map((f) => `${f.rule}: ${f.error.message}`), [], JSON.stringify(j));
   }
 });
+
+t.test('operationsByKind: a kind is reviewed on its own operations, the others on the rule\'s', async (t) => {
+  const seen: RuleContext[] = [];
+  const rule: Rule = { ...probe([], seen), kinds: ['Service', 'Ingress'], operations: ['CREATE', 'UPDATE'], operationsByKind: { Service: ['DELETE'] } };
+  const ingress = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'i', namespace: 'shop' }, spec: {} };
+  const run = (operation: 'CREATE' | 'UPDATE' | 'DELETE', obj: any) =>
+    evaluate({ operation, object: operation === 'DELETE' ? null : obj, oldObject: operation === 'CREATE' ? null : obj, namespace: 'shop' }, emptyView, policyWith({}), [rule]);
+  for (const op of ['CREATE', 'UPDATE', 'DELETE'] as const) {
+    run(op, svc());
+    run(op, ingress);
+  }
+  t.same(seen.map((c) => `${(c.object ?? c.oldObject)?.kind} ${c.operation}`), ['Ingress CREATE', 'Ingress UPDATE', 'Service DELETE']);
+});

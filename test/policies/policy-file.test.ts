@@ -6,7 +6,7 @@ import { loadPolicyFile, parsePolicy, DEFAULT_POLICY_FILE } from '../../src/poli
 import { RULES } from '../../src/policies/registry.ts';
 import { isNetguardError } from '../../src/errors.ts';
 
-function rejects(t: any, text: string, ...expected: string[]) {
+function rejects(t: any, text: string, ...expected: (string | RegExp)[]) {
   try {
     parsePolicy(text, 'p.yaml');
     t.fail('policy should have been rejected');
@@ -104,4 +104,47 @@ t.test('cluster.podCIDRs and serviceCIDRs: CIDRs, empty by default', async (t) =
   rejects(t, `${head}cluster:\n  podCIDRs: [10.244.0.0]\n`, 'cluster.podCIDRs.0 (p.yaml:4)', 'is not a CIDR');
   rejects(t, `${head}cluster: {serviceCIDRs: [10.96.0.0/33]}\n`, 'cluster.serviceCIDRs.0', 'is not a CIDR');
   rejects(t, `${head}cluster: {podCIDR: [10.244.0.0/16]}\n`, 'did you mean "podCIDRs"?');
+});
+
+t.test('customPodSources: the shipped operators by default; a list of your own replaces them', async (t) => {
+  const { SHIPPED_CUSTOM_POD_SOURCES } = await import('../../src/kube/operators.ts');
+  t.equal(parsePolicy('apiVersion: netguard.io/v1\nkind: Policy\n').customPodSources, SHIPPED_CUSTOM_POD_SOURCES);
+  const mine = parsePolicy(`apiVersion: netguard.io/v1
+kind: Policy
+customPodSources:
+  - group: example.com
+    kind: Cache
+    resource: caches
+    versions: [v1, v1beta1]
+    podTemplate: spec.template
+    labels: { app.kubernetes.io/managed-by: cache-operator, cache: "{{name}}" }
+    generated: { cache.example.com/node: "*", cache-hash: controller-hash, zone: [a, b] }
+    statefulSet: { name: "cache-{{name}}", replicas: spec.size }
+`);
+  t.same(mine.customPodSources, [{
+    group: 'example.com', kind: 'Cache', resource: 'caches', versions: ['v1', 'v1beta1'], podTemplate: 'spec.template',
+    labels: { 'app.kubernetes.io/managed-by': 'cache-operator', cache: '{{name}}' },
+    generated: { 'cache.example.com/node': '*', 'cache-hash': 'controller-hash', zone: ['a', 'b'] },
+    statefulSet: { name: 'cache-{{name}}', replicas: 'spec.size' },
+  }]);
+  t.same(parsePolicy('apiVersion: netguard.io/v1\nkind: Policy\ncustomPodSources: []\n').customPodSources, [], 'an empty list: none');
+});
+
+t.test('customPodSources: entries that could not mean anything are rejected with their key path and line', async (t) => {
+  const policy = (entry: string) => `apiVersion: netguard.io/v1\nkind: Policy\ncustomPodSources:\n${entry}`;
+  const base = '  - { group: example.com, kind: Cache, resource: caches, versions: [v1]';
+  rejects(t, policy(`${base} }\n`), /customPodSources\.0 \(p\.yaml:4\): give exactly one of podTemplate/);
+  rejects(t, policy(`${base}, podTemplate: spec.template, podLabels: spec.labels }\n`), /give exactly one of podTemplate/);
+  rejects(t, policy(`${base}, podTemplate: spec.template }\n${base}, podTemplate: spec.template }\n`), /customPodSources\.1\.kind \(p\.yaml:5\): Cache \(example\.com\) is already described by entry 0/, /customPodSources\.1\.resource .*already the resource of entry 0/);
+  rejects(t, policy('  - { group: apps, kind: Deployment, resource: deployments, versions: [v1], podTemplate: spec.template }\n'), /Deployment is a kind netguard already reads pods from/);
+  rejects(t, policy(`${base}, podTemplate: spec.template, labels: { "-bad": x } }\n`), /customPodSources\.0\.labels\.-bad \(p\.yaml:4\): "-bad" is not a label key/);
+  rejects(t, policy(`${base}, podTemplate: spec.template, labels: { app: "{{nme}}" } }\n`), /unknown placeholder \{\{nme\}\}/);
+  rejects(t, policy(`${base}, podTemplate: spec.template, labels: { app: "has space" } }\n`), /is not a label value/);
+  rejects(t, policy(`${base}, podTemplate: spec.template, labels: { app: x }, generated: { app: "*" } }\n`), /customPodSources\.0\.generated\.app .*label app is already given by labels/);
+  rejects(t, policy(`${base}, podTemplate: spec.template, generated: { app: anything } }\n`), /customPodSources\.0\.generated\.app/);
+  rejects(t, policy(`${base}, podTemplate: spec.template, generated: { statefulset.kubernetes.io/pod-name: "*" }, statefulSet: { name: "c-{{name}}" } }\n`), /comes with statefulSet/);
+  rejects(t, policy(`${base}, podTemplate: spec.template, statefulSet: { name: "c-{{name}}", shards: { count: spec.shards, name: "c-{{name}}-x", label: shard } } }\n`), /must hold \{\{shard\}\}/);
+  rejects(t, policy(`${base}, podTemplate: "spec..template" }\n`), /podTemplate/);
+  rejects(t, policy('  - { group: example.com, kind: cache, resource: Caches, versions: [1], podTemplate: spec.template }\n'), /customPodSources\.0\.kind/, /customPodSources\.0\.resource/, /customPodSources\.0\.versions\.0/);
+  rejects(t, policy(`${base}, podTemplate: spec.template, podTemplat: x }\n`), /unknown key "podTemplat"; did you mean "podTemplate"\?/);
 });

@@ -196,6 +196,11 @@ t.test('healthz and readyz', async (t) => {
   t.equal(res.json().reason, 'cluster caches not synced: pods (network)');
   t.equal(res.json().checks.cluster, 'not synced: pods (network)');
   t.notMatch(res.body, /connection refused/, "the apiserver's error text is not shown to whoever can reach /readyz");
+  // Operators' custom kinds never hold readiness back, so they are not named as what it waits for.
+  const status = source.status.bind(source);
+  source.status = () => ({ ...status(), custompodsources: { synced: false, size: 0, error: 'forbidden', errorType: 'forbidden' } });
+  t.equal((await a.inject('/readyz')).json().reason, 'cluster caches not synced: pods (network)');
+  source.status = status;
   source.synced = true;
   res = await a.inject('/readyz');
   t.equal(res.statusCode, 200);
@@ -205,6 +210,27 @@ t.test('healthz and readyz', async (t) => {
   t.equal(res.statusCode, 503);
   t.equal(res.json().reason, 'shutting down');
   t.equal((await a.inject('/healthz')).statusCode, 200, 'alive while shutting down');
+});
+
+t.test('readyz: a resource RBAC forbids is named but does not hold readiness back; one still listing does', async (t) => {
+  const source = fakeSource(true);
+  let listing = false;
+  source.status = () => ({
+    pods: { synced: true, size: 10 },
+    workloads: { synced: false, ready: !listing, size: 3, forbidden: ['cronjobs'], error: 'list cronjobs: forbidden', errorType: 'forbidden' },
+    gateways: { synced: true, size: 0, notServed: ['gateways'] },
+    ...(listing ? { services: { synced: false, size: 0 } } : {}),
+  });
+  const health = { shuttingDown: false, certificate: { notAfter: new Date(Date.now() + 1e9), fingerprint: 'AA' } };
+  const { app: a } = app({ cluster: source, health });
+  let res = await a.inject('/readyz');
+  t.equal(res.statusCode, 200);
+  t.equal(res.json().checks.cluster, 'synced; forbidden by RBAC, answering unknown: cronjobs');
+  listing = true;
+  source.synced = false;
+  res = await a.inject('/readyz');
+  t.equal(res.statusCode, 503);
+  t.equal(res.json().reason, 'cluster caches not synced: workloads (forbidden), services');
 });
 
 t.test('readyz without a certificate is 503 (plain-HTTP app)', async (t) => {

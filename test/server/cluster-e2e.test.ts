@@ -7,8 +7,9 @@ import t from 'tap';
 import { parseServeConfig } from '../../src/server/config.ts';
 import { startServer } from '../../src/server/main.ts';
 import { createRegistry } from '../../src/server/metrics.ts';
-import { eventually, FakeApiServer } from '../fake-apiserver.ts';
-import { httpsCall, REPO_ROOT } from './helpers.ts';
+import { eventually, FakeApiServer, olderRelease } from '../fake-apiserver.ts';
+import * as o from '../fake-apiserver/objects.ts';
+import { httpsCall, REPO_ROOT, reviewOf } from './helpers.ts';
 
 t.test('kubeconfig → informer caches → readyz → answers from cluster state', async (t) => {
   const fake = await FakeApiServer.start();
@@ -58,4 +59,38 @@ t.test('kubeconfig → informer caches → readyz → answers from cluster state
   t.equal(r.allowed, false, 'with the IngressClasses known, the ngnix typo is denied');
   t.match(r.status.message, /^\[ingress-class-exists\] /);
   t.match(r.status.message, /nginx/, 'and the real class is suggested');
+});
+
+t.test('an older API server (Kubernetes 1.20: CronJobs at batch/v1beta1, no Gateway API): ready, with correct verdicts', async (t) => {
+  const fake = await FakeApiServer.start(olderRelease());
+  t.teardown(() => fake.close());
+  for (const name of ['default', 'kube-system', 'shop']) fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  fake.apply({ ...o.workload('CronJob', 'shop', 'report', { app: 'report' }), apiVersion: 'batch/v1beta1' });
+  const dir = t.testdir({});
+  writeFileSync(join(dir, 'kubeconfig'), fake.kubeConfig().exportConfig());
+  const env = { NETGUARD_CERT_DIR: join(dir, 'certs'), HOME: dir, NETGUARD_SHUTDOWN_DELAY_SECONDS: '0' };
+  const server = await startServer(parseServeConfig(['--port', '0', '--kubeconfig', join(dir, 'kubeconfig'), '--log-level', 'silent'], env), { env, registry: createRegistry() });
+  t.teardown(() => server.shutdown('test'));
+  const port = Number(new URL(server.url).port);
+  const ca = readFileSync(join(dir, 'certs', 'ca.crt'), 'utf8');
+  const readyz = () => httpsCall({ port, ca, method: 'GET', path: '/readyz', headers: {} });
+  let ready = await readyz();
+  const deadline = Date.now() + 20_000; // a bound against hangs, not a timing assertion
+  while (ready.status !== 200 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    ready = await readyz();
+  }
+  t.equal(ready.status, 200, 'ready: what the server does not serve is known empty');
+  t.equal(ready.json().checks.cluster, 'synced');
+  t.notOk(fake.requests.some((r) => r.status === 404), 'no path was guessed');
+
+  const ask = async (selector: Record<string, string>) => {
+    const object = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'report', namespace: 'shop' }, spec: { selector, ports: [{ port: 80 }] } };
+    return (await httpsCall({ port, ca, body: JSON.stringify(reviewOf({ object, name: 'report' })) })).json().response;
+  };
+  const matched = await ask({ app: 'report' });
+  t.equal(matched.allowed, true);
+  t.same(matched.warnings ?? [], [], 'the CronJob\'s pods (batch/v1beta1) match: no warning, no unknown');
+  const typo = await ask({ app: 'reprot' });
+  t.match(typo.warnings, [/^netguard\[service-selector-has-match\]: .*app=reprot/], 'a typo still warns: the check can fail');
 });

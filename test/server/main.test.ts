@@ -50,6 +50,7 @@ t.test('with a kubeconfig: the informer factory gets the policy DNS and the shar
   t.same(calls[0].choice, { kind: 'kubeconfig', path: join(dir, 'kubeconfig'), from: '--kubeconfig' });
   t.equal(calls[0].opts.registry, registry, 'the one registry is shared with the informers');
   t.same(calls[0].opts.dns.podLabels, { 'k8s-app': 'kube-dns' }, 'DNS settings come from the policy');
+  t.same(calls[0].opts.customPodSources?.map((e) => e.kind), ['Prometheus', 'Alertmanager', 'ThanosRuler', 'Rollout'], 'and the custom kinds to watch');
   t.equal(source.started, 1);
   t.notOk(lines.some((l) => /running without cluster state/.test(l.msg)));
 

@@ -73,6 +73,20 @@ t.test('a ConfigMap swap to a valid policy is picked up by the directory watch a
   t.same(await metricValues(registry, 'netguard_policy_last_reload_success'), [{ value: 1, labels: {} }]);
 });
 
+t.test('a reload that changes customPodSources is taken, and warns that the caches keep their kinds until a restart', async (t) => {
+  const { write, store, watcher, logs } = setup(t);
+  write(STRICT_TEXT);
+  await watcher.check();
+  t.notOk(logs.lines.some((l) => /customPodSources changed/.test(l.msg)), 'no warning while the list is the same');
+  const withoutRollouts = DEFAULT_TEXT.replace(/\n  # Argo Rollouts:[\s\S]*?unknownWhenSet: \[spec\.workloadRef\]\n/, '\n');
+  t.not(withoutRollouts, DEFAULT_TEXT, 'the default policy still has the Rollout entry this test drops');
+  write(withoutRollouts);
+  await watcher.check();
+  t.same(store.current.customPodSources?.map((e) => e.kind), ['Prometheus', 'Alertmanager', 'ThanosRuler'], 'the new list is in force for netguard\'s checks');
+  const warning = logs.lines.find((l) => /customPodSources changed/.test(l.msg));
+  t.match(warning, { level: 40, kinds: ['Prometheus.monitoring.coreos.com', 'Alertmanager.monitoring.coreos.com', 'ThanosRuler.monitoring.coreos.com'] });
+});
+
 t.test('an invalid change keeps the old policy, logs the key path once, counts once', async (t) => {
   const { write, store, watcher, logs, registry } = setup(t);
   const good = store.current;

@@ -44,7 +44,7 @@ export function generatedClue(reqs: readonly Requirement[], sources: readonly Po
     if (failing.length === 1 && !onKey(s.generated, failing[0].key) && !Object.hasOwn(s.labels, failing[0].key) && Object.hasOwn(ADDED_BY, failing[0].key)) {
       const key = failing[0].key;
       // A Job with manualSelector: true gets none of the labels the apiserver would add.
-      if ((s.kind === 'Job' || s.kind === 'CronJob') && JOB_KEYS.has(key)) {
+      if ((s.kind === 'Job' || s.kind === 'CronJob') && !s.group && JOB_KEYS.has(key)) {
         return {
           clue: `${name} sets manualSelector: true, so its pods get no ${key}`,
           hint: 'select on the pod template\'s own labels, or drop manualSelector so the apiserver adds job-name and controller-uid',
@@ -60,7 +60,7 @@ export function generatedClue(reqs: readonly Requirement[], sources: readonly Po
       const value = truncate(describeValue(s.generated![r.key]), 50);
       return {
         clue: `pods of ${name} get ${truncate(r.key, 50)}=${value}, ${asked(r)}`,
-        hint: `Kubernetes writes ${r.key} on ${s.kind} pods; select on the pod template's labels, or on a value of that form (${value})`,
+        hint: `${s.group ? 'its operator' : 'Kubernetes'} writes ${r.key} on ${s.kind} pods; select on the pod template's labels, or on a value of that form (${value})`,
       };
     }
     if (failing.length === 0 && s.generated && !requirementsMatch(reqs, s.labels, s.generated)) {

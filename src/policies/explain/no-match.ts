@@ -9,8 +9,10 @@ import type { Deadline } from '../deadline.ts';
 import { generatedClue } from './generated-clue.ts';
 import { nearestLabels, nearMiss } from './near-miss.ts';
 
-function templatePath(kind: PodSource['kind']): string {
-  return kind === 'CronJob' ? 'spec.jobTemplate.spec.template.metadata.labels' : 'spec.template.metadata.labels';
+/** Where a source's pod labels are written: a custom kind says so itself (spec.podMetadata.labels). */
+function templatePath(s: PodSource): string {
+  if (s.labelsPath) return s.labelsPath;
+  return s.kind === 'CronJob' ? 'spec.jobTemplate.spec.template.metadata.labels' : 'spec.template.metadata.labels';
 }
 
 function sourceName(s: PodSource): string {
@@ -63,7 +65,7 @@ export function explainNoMatch(
     return {
       checked,
       clue: `${sourceName(misplaced)} has them on its metadata.labels, which selectors ignore`,
-      hint: `selectors match pod labels: add them to ${sourceName(misplaced)} ${templatePath(misplaced.kind)}`,
+      hint: `selectors match pod labels: add them to ${sourceName(misplaced)} ${templatePath(misplaced)}`,
       kind: 'misplaced',
     };
   }

@@ -19,7 +19,9 @@ export const rule: Rule<BaseRuleConfig> = {
     },
   },
   kinds: ['Gateway', 'GatewayClass'],
-  operations: ['CREATE', 'UPDATE', 'DELETE'],
+  operations: ['CREATE', 'UPDATE'],
+  // The other side: deleting a GatewayClass that Gateways use.
+  operationsByKind: { GatewayClass: ['DELETE'] },
   defaults: { action: 'deny' },
   configSchema: {},
   evaluate(ctx) {

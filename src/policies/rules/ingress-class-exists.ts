@@ -59,7 +59,9 @@ export const rule: Rule<IngressClassConfig> = {
   },
   // IngressClasses: only what their change breaks (src/policies/reverse/stranded-ingresses.ts).
   kinds: ['Ingress', 'IngressClass'],
-  operations: ['CREATE', 'UPDATE', 'DELETE'],
+  operations: ['CREATE', 'UPDATE'],
+  // Only what their change breaks elsewhere: never their creation.
+  operationsByKind: { IngressClass: ['UPDATE', 'DELETE'] },
   defaults: { action: 'deny', extraClasses: [], allowedClasses: [] },
   configSchema: {
     extraClasses: { ...stringList, description: 'classes served without an IngressClass object (e.g. GKE "gce"); always count as known' },

@@ -139,7 +139,9 @@ export const rule: Rule = {
   },
   // Workloads and Namespaces: only what their change breaks (src/policies/reverse/emptied-policies.ts).
   kinds: ['NetworkPolicy', 'Namespace', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'],
-  operations: ['CREATE', 'UPDATE', 'DELETE'],
+  operations: ['CREATE', 'UPDATE'],
+  // Only what their change breaks elsewhere: never their creation.
+  operationsByKind: { Namespace: ['UPDATE', 'DELETE'], Deployment: ['UPDATE', 'DELETE'], ReplicaSet: ['UPDATE', 'DELETE'], StatefulSet: ['UPDATE', 'DELETE'], DaemonSet: ['UPDATE', 'DELETE'], Job: ['UPDATE', 'DELETE'], CronJob: ['UPDATE', 'DELETE'], ReplicationController: ['UPDATE', 'DELETE'] },
   defaults: { action: 'warn' },
   configSchema: {},
   evaluate(ctx) {

@@ -33,7 +33,9 @@ export const rule: Rule = {
   },
   // Workloads: only what their change breaks (src/policies/reverse/orphaned-services.ts).
   kinds: ['Service', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'],
-  operations: ['CREATE', 'UPDATE', 'DELETE'],
+  operations: ['CREATE', 'UPDATE'],
+  // Only what their change breaks elsewhere: never their creation.
+  operationsByKind: { Deployment: ['UPDATE', 'DELETE'], ReplicaSet: ['UPDATE', 'DELETE'], StatefulSet: ['UPDATE', 'DELETE'], DaemonSet: ['UPDATE', 'DELETE'], Job: ['UPDATE', 'DELETE'], CronJob: ['UPDATE', 'DELETE'], ReplicationController: ['UPDATE', 'DELETE'] },
   defaults: { action: 'warn' },
   configSchema: {},
   evaluate(ctx) {

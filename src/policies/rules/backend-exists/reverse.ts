@@ -25,6 +25,7 @@ export function reviewServiceChange(ctx: RuleContext, ns: string): RuleFinding[]
   const broken: RouteInfo[] = [];
   const lostPorts = new Set<string>();
   for (const route of refs.value) {
+    ctx.deadline?.check();
     const mine = route.backends.filter((b) => isServiceBackend(b) && b.namespace === ns && b.name === name);
     if (mine.length === 0) continue; // a mesh route naming the Service as its parent
     if (!after) {
@@ -72,6 +73,7 @@ export function reviewGrantChange(ctx: RuleContext, ns: string): RuleFinding[] {
       continue;
     }
     for (const route of routes.value) {
+      ctx.deadline?.check();
       const lost = crossNamespaceBackends(route, ns).some(
         (b: BackendRef) => permitted([before], route.kind, fromNs, b) && !permitted([...others, after], route.kind, fromNs, b),
       );

@@ -5,6 +5,7 @@
 // ReferenceGrants that routes rely on warns, naming the routes that break.
 import { ingressBackends, isGatewayApiObject, isRouteKind, parentRefsOf, routeBackendRefs, type BackendRef } from '../../../kube/gateway-api.ts';
 import { truncate } from '../../../kube/text.ts';
+import { EXPLAINED_SELECTORS_PER_REVIEW } from '../../caps.ts';
 import { closest } from '../../../edit-distance.ts';
 import { boundMessages, type BaseRuleConfig, type KubeObject, type Rule, type RuleContext, type RuleFinding } from '../../types.ts';
 import { describePorts, isMeshRoute, isServiceBackend, permitted, protocolOf, resolvePort } from './backends.ts';
@@ -29,7 +30,9 @@ export const rule: Rule<BaseRuleConfig> = {
     },
   },
   kinds: ['Ingress', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'Service', 'ReferenceGrant'],
-  operations: ['CREATE', 'UPDATE', 'DELETE'],
+  operations: ['CREATE', 'UPDATE'],
+  // The other side: removing a Service, its port or a ReferenceGrant that backends rely on.
+  operationsByKind: { Service: ['UPDATE', 'DELETE'], ReferenceGrant: ['UPDATE', 'DELETE'] },
   defaults: { action: 'warn' },
   configSchema: {},
   evaluate(ctx) {
@@ -54,6 +57,9 @@ function review(ctx: RuleContext): RuleFinding[] {
 function checkBackends(ctx: RuleContext, obj: KubeObject, backends: readonly BackendRef[], ns: string, needsGrants: boolean): RuleFinding[] {
   const kind = String(obj.kind);
   const findings: RuleFinding[] = [];
+  // A did-you-mean searches the namespace's names: the first few misses get one (a person reads a few).
+  let explained = 0;
+  const suggest = (name: string, candidates: () => Iterable<string>) => (explained++ < EXPLAINED_SELECTORS_PER_REVIEW ? closest(name, candidates()) : undefined);
   // One unknown per object and reason: an app bundle without Services says so once, not per backend.
   const unknowns = new Set<string>();
   const cannotSee = (message: string, path: string | undefined, messageId = 'cannot-see') => {
@@ -62,6 +68,7 @@ function checkBackends(ctx: RuleContext, obj: KubeObject, backends: readonly Bac
     findings.push({ verdict: 'unknown', messageId, message, ...(path ? { path } : {}) });
   };
   for (const b of backends) {
+    ctx.deadline?.check();
     const where = b.namespace === ns ? '' : ` in namespace ${b.namespace}`;
     if (isServiceBackend(b) && kind !== 'Ingress' && b.port === undefined) {
       findings.push({
@@ -95,7 +102,7 @@ function checkBackends(ctx: RuleContext, obj: KubeObject, backends: readonly Bac
       if (!names.known) {
         cannotSee(`cannot check ${b.kind} ${truncate(b.name)}${where}: ${names.reason}`, b.path, 'backend-kind-unknown');
       } else if (!names.value.includes(b.name)) {
-        const near = closest(b.name, names.value);
+        const near = suggest(b.name, () => names.value);
         findings.push({
           verdict: 'violation',
           messageId: 'backend-not-found',
@@ -114,7 +121,7 @@ function checkBackends(ctx: RuleContext, obj: KubeObject, backends: readonly Bac
     const same = services.value.filter((s) => s.name === b.name);
     const svc = same[0];
     if (!svc) {
-      const near = closest(b.name, services.value.map((s) => s.name));
+      const near = suggest(b.name, () => services.value.map((s) => s.name));
       findings.push({
         verdict: 'violation',
         messageId: 'service-not-found',

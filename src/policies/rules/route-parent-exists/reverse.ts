@@ -20,6 +20,7 @@ export function reviewOwnerChange(ctx: RuleContext, ns: string): RuleFinding[] {
   if (!refs.known) return [{ verdict: 'unknown', messageId: 'cannot-see', message: `cannot tell which routes attach to ${kind} ${ns}/${truncate(name)}: ${refs.reason}` }];
   const detached: RouteInfo[] = [];
   for (const route of refs.value) {
+    ctx.deadline?.check();
     const mine = route.parentRefs.filter((p) => p.group === GATEWAY_GROUP && p.kind === kind && p.namespace === ns && p.name === name);
     const facts = { kind: route.kind, namespace: route.namespace, hostnames: route.hostnames };
     const attached = (listeners: readonly Listener[]) => mine.some((p) => attachment(ctx.cluster, { namespace: ns, listeners }, p, facts).attached !== false);

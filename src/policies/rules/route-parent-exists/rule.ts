@@ -29,7 +29,9 @@ export const rule: Rule<BaseRuleConfig> = {
     },
   },
   kinds: ['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'Gateway', 'ListenerSet'],
-  operations: ['CREATE', 'UPDATE', 'DELETE'],
+  operations: ['CREATE', 'UPDATE'],
+  // The other side: removing a Gateway, a ListenerSet or a listener that routes are attached to.
+  operationsByKind: { Gateway: ['UPDATE', 'DELETE'], ListenerSet: ['UPDATE', 'DELETE'] },
   defaults: { action: 'warn' },
   configSchema: {},
   evaluate(ctx) {
@@ -46,7 +48,10 @@ function review(ctx: RuleContext): RuleFinding[] {
   if (!obj || !isRouteKind(obj.kind)) return [];
   const route: RouteFacts = { kind: obj.kind, namespace: ns, hostnames: routeHostnames(obj) };
   const findings: RuleFinding[] = [];
-  for (const ref of parentRefsOf(obj, ns)) findings.push(...checkParent(ctx, ref, route));
+  for (const ref of parentRefsOf(obj, ns)) {
+    ctx.deadline?.check();
+    findings.push(...checkParent(ctx, ref, route));
+  }
   return findings;
 }
 
