@@ -8,7 +8,7 @@ import { known, unknown, type ClusterView, type NamespaceInfo, type PodSource } 
 import { evaluate } from '../../../src/policies/engine.ts';
 import { rule } from '../../../src/policies/rules/networkpolicy-selector-has-match.ts';
 import { matchesSelector } from '../../../src/kube/selectors.ts';
-import type { KubeObject, Policy, RuleContext } from '../../../src/policies/types.ts';
+import { operationsOf, type KubeObject, type Policy, type RuleContext } from '../../../src/policies/types.ts';
 import { EXPLAINED_SELECTORS_PER_REVIEW } from '../../../src/policies/caps.ts';
 
 const NOT_SYNCED = 'pods cache not synced';
@@ -55,7 +55,8 @@ const busy = {
 t.test('metadata', async (t) => {
   t.equal(rule.id, 'networkpolicy-selector-has-match');
   t.same(rule.kinds, ['NetworkPolicy', 'Namespace', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'], 'Namespaces and workloads: only for what their change breaks');
-  t.same(rule.operations, ['CREATE', 'UPDATE', 'DELETE']);
+  t.same(rule.operations, ['CREATE', 'UPDATE']);
+  for (const kind of ['Namespace', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController']) t.same(operationsOf(rule, kind), ['UPDATE', 'DELETE'], `${kind}: its changes and deletion, never its creation`);
   t.equal(rule.defaults.action, 'warn');
 });
 

@@ -11,7 +11,7 @@ import { explainNoMatch } from '../../../src/policies/explain/no-match.ts';
 import { nearMiss } from '../../../src/policies/explain/near-miss.ts';
 import { rule } from '../../../src/policies/rules/service-selector-has-match.ts';
 import { toRequirements } from '../../../src/kube/selectors.ts';
-import type { KubeObject, Operation, Policy, RuleContext } from '../../../src/policies/types.ts';
+import { operationsOf, type KubeObject, type Operation, type Policy, type RuleContext } from '../../../src/policies/types.ts';
 
 const NOT_SYNCED = 'pods cache not synced';
 
@@ -40,7 +40,8 @@ const deployment = (name: string, labels: Record<string, string>, namespace = 's
 t.test('metadata', async (t) => {
   t.equal(rule.id, 'service-selector-has-match');
   t.same(rule.kinds, ['Service', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController'], 'workloads: only for what their change breaks');
-  t.same(rule.operations, ['CREATE', 'UPDATE', 'DELETE']);
+  t.same(rule.operations, ['CREATE', 'UPDATE']);
+  for (const kind of ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController']) t.same(operationsOf(rule, kind), ['UPDATE', 'DELETE'], `${kind}: its changes and deletion, never its creation`);
   t.equal(rule.defaults.action, 'warn', 'warn by default: Services are often applied before their Deployments');
 });
 
