@@ -25,6 +25,8 @@ export interface ReportClient {
   create(ref: ResourceRef, object: unknown): Promise<any>;
   update(ref: ResourceRef, name: string, object: unknown): Promise<any>;
   delete(ref: ResourceRef, name: string): Promise<any>;
+  /** The server's discovery documents: which report CRD is served is read there, never guessed from a 404. */
+  discover(options: { wanted?: (group: string, version: string) => boolean }): Promise<{ resource(group: string, version: string, resource: string): { verbs: readonly string[] } | undefined }>;
 }
 
 export interface ReportFlavor {
@@ -186,19 +188,22 @@ export class ReportWriter {
   private async probe(): Promise<void> {
     this.probedAt = this.now();
     const before = this.flavor;
-    for (const flavor of [OPENREPORTS, WGPOLICY]) {
-      try {
-        await this.o.client.list({ group: flavor.group, version: flavor.version, resource: flavor.namespaced.resource }, { limit: 1 });
-        this.flavor = flavor;
-        if (before !== flavor) this.o.logger?.info({ apiVersion: `${flavor.group}/${flavor.version}`, kind: flavor.namespaced.kind }, 'audit reports: writing one per namespace');
-        return;
-      } catch (err) {
-        if (isNotFound(err)) continue;
-        this.failed('probe', err);
-        // Cannot tell what is served: try again at the next probe.
-        this.flavor = null;
-        return;
-      }
+    const flavors = [OPENREPORTS, WGPOLICY];
+    let served;
+    try {
+      served = await this.o.client.discover({ wanted: (group, version) => flavors.some((f) => f.group === group && f.version === version) });
+    } catch (err) {
+      this.failed('probe', err);
+      // Cannot tell what is served: try again at the next probe.
+      this.flavor = null;
+      return;
+    }
+    for (const flavor of flavors) {
+      const writable = (resource: string) => served.resource(flavor.group, flavor.version, resource)?.verbs.includes('create') ?? false;
+      if (!writable(flavor.namespaced.resource) || !writable(flavor.cluster.resource)) continue;
+      this.flavor = flavor;
+      if (before !== flavor) this.o.logger?.info({ apiVersion: `${flavor.group}/${flavor.version}`, kind: flavor.namespaced.kind }, 'audit reports: writing one per namespace');
+      return;
     }
     if (before !== null) this.o.logger?.info('audit reports: neither openreports.io nor wgpolicyk8s.io reports are served; none are written (checked again every few minutes)');
     this.flavor = null;

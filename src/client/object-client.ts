@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient, ApiError, readBody, statusError, type Query } from './transport.ts';
+import { discover, type ApiDiscovery, type DiscoverOptions } from './discovery.ts';
 
 /** Where an object lives. `namespace` is absent for cluster-scoped resources. */
 export interface ResourceRef {
@@ -49,6 +50,11 @@ export class ObjectClient {
     this.kc = kc;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.lister = new ApiClient(kc, { requestTimeoutMs: this.requestTimeoutMs });
+  }
+
+  /** What the server serves (its discovery documents), read through the same transport. */
+  discover(options: DiscoverOptions = {}): Promise<ApiDiscovery> {
+    return discover(this.lister, options);
   }
 
   get(ref: ResourceRef, name: string, signal?: AbortSignal): Promise<any> {

@@ -82,7 +82,9 @@ t.test('an older API server (Kubernetes 1.20: CronJobs at batch/v1beta1, no Gate
   }
   t.equal(ready.status, 200, 'ready: what the server does not serve is known empty');
   t.equal(ready.json().checks.cluster, 'synced');
-  t.notOk(fake.requests.some((r) => r.status === 404), 'no path was guessed');
+  // A collection or a discovery path that 404s was guessed; a named object that 404s (the audit's
+  // Lease before its first holder creates it) is an ordinary answer.
+  t.same(fake.requests.filter((r) => r.status === 404 && !r.name).map((r) => `${r.verb} ${r.resource}`), [], 'no path was guessed');
 
   const ask = async (selector: Record<string, string>) => {
     const object = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'report', namespace: 'shop' }, spec: { selector, ports: [{ port: 80 }] } };
