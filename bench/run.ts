@@ -5,13 +5,14 @@
 //   node bench/run.ts [admission|cache|check|sync|adversarial|limits ...] [--quick] [--results DIR]
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { benchArgs, describeMachine, REPO_ROOT } from './lib/common.ts';
 
 export const BENCHMARKS = ['admission', 'cache', 'check', 'sync', 'adversarial', 'limits', 'audit'] as const;
 
-const { positionals } = parseArgs({ allowPositionals: true, strict: false });
+// One parser for every option: a second one that does not know `--results` takes its value for
+// a benchmark's name (`--results DIR` used to fail with "unknown benchmark DIR").
 const args = benchArgs();
+const positionals = args.names;
 const unknown = positionals.filter((p) => !(BENCHMARKS as readonly string[]).includes(p));
 if (unknown.length > 0) {
   process.stderr.write(`unknown benchmark ${unknown.join(', ')}; choose from ${BENCHMARKS.join(', ')}\n`);

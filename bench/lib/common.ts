@@ -14,16 +14,18 @@ export interface BenchArgs {
   /** tiny sizes and short runs: the smoke test's mode; the numbers mean nothing */
   quick: boolean;
   resultsDir: string;
+  /** the benchmarks named (bench/run.ts), with option values already taken out */
+  names: string[];
 }
 
 export function benchArgs(argv: readonly string[] = process.argv.slice(2)): BenchArgs {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
     strict: false,
     options: { quick: { type: 'boolean', default: false }, results: { type: 'string' } },
   });
-  return { quick: values.quick === true, resultsDir: typeof values.results === 'string' ? values.results : DEFAULT_RESULTS_DIR };
+  return { quick: values.quick === true, resultsDir: typeof values.results === 'string' ? values.results : DEFAULT_RESULTS_DIR, names: positionals };
 }
 
 export interface Machine {
