@@ -18,6 +18,7 @@
 import { requirementsMatch, type GeneratedLabels, type Labels, type Requirement } from '../kube/selectors.ts';
 import { sourceKindKey } from '../kube/pod-sources.ts';
 import type { ContainerPort, PodSource } from '../view/view.ts';
+import { sameData } from '../view/equal.ts';
 import { LabelSetInterner } from './intern.ts';
 
 /** What the cache holds for a pod or template: the PodSource plus a little ownership. */
@@ -414,19 +415,6 @@ function sameLabels(a: Labels, b: Labels): boolean {
   return n === 0;
 }
 
-/** JSON-like values (generated labels, ports) equal by content. */
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
-  let n = 0;
-  for (const k in a) {
-    if (!Object.hasOwn(b, k) || !sameValue((a as any)[k], (b as any)[k])) return false;
-    n++;
-  }
-  for (const _ in b) n--;
-  return n === 0;
-}
-
 /**
  * Would upserting workload `src` store what `prev` already is? The stored entry is src with its
  * label sets interned and wildcard generated labels shared, so: same keys, equal contents.
@@ -438,7 +426,7 @@ function sameEntry(prev: Entry, src: Entry): boolean {
     const b = (src as any)[k];
     n++;
     if (a === b) continue;
-    if (k === 'labels' || k === 'workloadLabels' ? !(a && b && sameLabels(a, b)) : !sameValue(a, b)) return false;
+    if (k === 'labels' || k === 'workloadLabels' ? !(a && b && sameLabels(a, b)) : !sameData(a, b)) return false;
   }
   for (const _ in prev) n--;
   return n === 0;
