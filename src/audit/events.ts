@@ -142,9 +142,12 @@ export class EventWriter {
       this.enqueue(key);
     }
     for (const { record, finding } of t.disappeared) {
-      const known = this.tracked.get(dedupeKey(record, finding));
-      // Another finding of the same rule and message id may still hold the Event up.
-      if (known && !record.findings.some((s) => s.published && s !== finding && dedupeKey(record, s) === dedupeKey(record, finding))) known.active = false;
+      if (finding.finding.verdict !== 'violation') continue; // an unknown never held an Event up
+      const key = dedupeKey(record, finding);
+      const known = this.tracked.get(key);
+      // Another violation of the same rule and message id may still hold the Event up.
+      const held = (s: StoredFinding) => s.published && s !== finding && s.finding.verdict === 'violation' && dedupeKey(record, s) === key;
+      if (known && !record.findings.some(held)) known.active = false;
     }
     this.pump();
   }
