@@ -121,7 +121,13 @@ export class FindingsStore {
    * it already had. `graceStart` says when the grace clock of a new finding starts (see above).
    */
   set(key: string, ref: ObjectRef, uid: string | undefined, findings: readonly Finding[], now: number, graceMs: number, graceStart: number, out: Transitions): void {
-    const prev = this.records.get(key);
+    let prev = this.records.get(key);
+    if (prev && prev.uid !== uid) {
+      // Deleted and created again under the same name (kubectl replace --force, a reinstall)
+      // between two evaluations: another object, whose Events must name its own uid.
+      this.delete(key, out);
+      prev = undefined;
+    }
     if (findings.length === 0) {
       if (prev) this.delete(key, out);
       return;

@@ -109,3 +109,15 @@ t.test('Event writer: an unknown turning into a violation gets its Event; the re
   await settle();
   t.equal(created.length + patched.length, 2, 'and the violation back again touches it once more');
 });
+
+t.test('an object deleted and created again under its name between two evaluations is another object', async (t) => {
+  const store = new FindingsStore({ maxFindings: 100 });
+  const now = finding({ applyOrder: false });
+  store.set('Service/shop/web', ref, 'uid-1', [now], 1000, GRACE, 1000, none());
+  const out = none();
+  store.set('Service/shop/web', ref, 'uid-2', [now], 2000, GRACE, 2000, out);
+  t.same(out.disappeared.map((d) => d.record.uid), ['uid-1'], 'the old object\'s finding withdrawn');
+  t.same(out.appeared.map((a) => a.record.uid), ['uid-2'], 'the new one\'s published under its own uid (its Event names it)');
+  t.equal(store.get('Service/shop/web')!.uid, 'uid-2');
+  t.equal(store.size, 1);
+});
