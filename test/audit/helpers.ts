@@ -1,6 +1,6 @@
 // Live informer caches without reflectors: objects go in through the same projections the
 // informer uses, and the stores report every change on a feed, as they do in `netguard serve`.
-import { InformerView } from '../../src/informer/informer-view.ts';
+import { InformerView, type FamilyState } from '../../src/informer/informer-view.ts';
 import { StringInterner, ValueInterner } from '../../src/informer/intern.ts';
 import {
   projectGateway, projectGatewayClass, projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectRoute, projectService, projectWorkload,
@@ -8,17 +8,18 @@ import {
 import { emptyCaches } from '../../src/informer/stores.ts';
 import { CachedSubjects } from '../../src/informer/subjects.ts';
 import { ChangeFeed } from '../../src/view/changes.ts';
-import type { PodSource } from '../../src/view/view.ts';
+import type { PodSource, ResourceFamily } from '../../src/view/view.ts';
 
 const WORKLOADS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController']);
 const ROUTES = new Set(['Ingress', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute']);
 
-export function liveCaches() {
+/** `state` says how each family's cache stands (default: synced just now, every watch live). */
+export function liveCaches(state: (family: ResourceFamily) => FamilyState = () => ({ synced: true, lastSyncAt: Date.now() })) {
   const feed = new ChangeFeed();
   const caches = emptyCaches(feed);
   const strings = new StringInterner();
   const ports = new ValueInterner<any>();
-  const view = new InformerView(caches, () => ({ synced: true, lastSyncAt: Date.now() }));
+  const view = new InformerView(caches, state);
   const subjects = new CachedSubjects(caches);
   const put = (raw: any) => {
     const kind = raw.kind;
