@@ -3,7 +3,7 @@
 import { InformerView, type FamilyState } from '../../src/informer/informer-view.ts';
 import { StringInterner, ValueInterner } from '../../src/informer/intern.ts';
 import {
-  projectGateway, projectGatewayClass, projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectRoute, projectService, projectWorkload,
+  projectGateway, projectGatewayClass, projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectReferenceGrant, projectRoute, projectService, projectWorkload,
 } from '../../src/informer/projections.ts';
 import { emptyCaches } from '../../src/informer/stores.ts';
 import { CachedSubjects } from '../../src/informer/subjects.ts';
@@ -32,6 +32,7 @@ export function liveCaches(state: (family: ResourceFamily) => FamilyState = () =
     else if (kind === 'Gateway') caches.gateways.upsert(projectGateway(raw, strings)!);
     else if (kind === 'IngressClass') caches.ingressClasses.upsert(projectIngressClass(raw)!);
     else if (kind === 'GatewayClass') caches.gatewayClasses.upsert(projectGatewayClass(raw)!);
+    else if (kind === 'ReferenceGrant') caches.referenceGrants.upsert(projectReferenceGrant(raw, strings)!);
     else throw new Error(`liveCaches: no projection for ${kind}`);
   };
   const remove = (raw: any) => {
@@ -46,6 +47,7 @@ export function liveCaches(state: (family: ResourceFamily) => FamilyState = () =
     else if (kind === 'Gateway') caches.gateways.remove({ namespace: ns, name } as any);
     else if (kind === 'IngressClass') caches.ingressClasses.remove({ name } as any);
     else if (kind === 'GatewayClass') caches.gatewayClasses.remove({ name } as any);
+    else if (kind === 'ReferenceGrant') caches.referenceGrants.remove({ namespace: ns, name } as any);
   };
   return { feed, caches, view, subjects, put, remove };
 }
