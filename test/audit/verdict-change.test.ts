@@ -3,7 +3,7 @@
 // warning a denial. The outputs must hear of it: an unknown that turns into a violation gets its
 // Event and its grace period; a violation that turns into an unknown stops holding its Event up.
 import t from 'tap';
-import { EventWriter } from '../../src/audit/events.ts';
+import { EventWriter, eventName } from '../../src/audit/events.ts';
 import { FindingsStore, type Transitions } from '../../src/audit/findings-store.ts';
 import { RULES } from '../../src/policies/registry.ts';
 import type { Finding } from '../../src/policies/types.ts';
@@ -120,4 +120,12 @@ t.test('an object deleted and created again under its name between two evaluatio
   t.same(out.appeared.map((a) => a.record.uid), ['uid-2'], 'the new one\'s published under its own uid (its Event names it)');
   t.equal(store.get('Service/shop/web')!.uid, 'uid-2');
   t.equal(store.size, 1);
+});
+
+t.test('Event names are valid DNS subdomains, even for an object name cut to fit', async (t) => {
+  const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+  for (const name of ['web', `${'a'.repeat(235)}-b-c`, `${'a'.repeat(234)}.-x.y`, `${'a'.repeat(253)}`]) {
+    const e = eventName({ ref: { ...ref, name } }, 'uid\u0000rule\u0000id');
+    t.ok(e.length <= 253 && subdomain.test(e), `${name.length} chars → ${e.slice(-30)}`);
+  }
 });
