@@ -1,7 +1,10 @@
-// A finding whose verdict or action changes under the same rule, message id and field: the cache
-// was stale (unknown) and caught up (violation), or the other way round, or a policy reload made a
-// warning a denial. The outputs must hear of it: an unknown that turns into a violation gets its
-// Event and its grace period; a violation that turns into an unknown stops holding its Event up.
+// What the findings store tells the outputs, and what the Event writer makes of it, at the edges:
+//   - a finding whose verdict or action changes under the same rule, message id and field (the
+//     cache was stale and caught up, or the other way round, or a reload made a warning a
+//     denial): an unknown that turns into a violation gets its Event and its grace period; a
+//     violation that turns into an unknown stops holding its Event up;
+//   - an object deleted and created again under its name is another object (another uid);
+//   - Event names stay valid DNS subdomains whatever the object's name.
 import t from 'tap';
 import { EventWriter, eventName } from '../../src/audit/events.ts';
 import { FindingsStore, type Transitions } from '../../src/audit/findings-store.ts';
