@@ -106,6 +106,10 @@ export interface AuditFailure {
   message: string;
 }
 
+/** The findings of a peer that selects no pod of its own namespace: pods elsewhere change them. */
+const NETWORKPOLICY_RULE = 'networkpolicy-selector-has-match';
+const PEER_FINDINGS = new Set(['peer-pod-no-match', 'peer-pods-in-other-namespace']);
+
 /** Failures kept per sweep: enough to name them, bounded whatever happens. */
 const MAX_FAILURES = 100;
 
@@ -346,7 +350,8 @@ export class Auditor {
       else if (change.before) this.index.delete(`${change.family === 'services' ? 'Service' : 'NetworkPolicy'}/${change.before.namespace}/${change.before.name}`);
     }
     const keys = new Set<string>();
-    const ctx = { index: this.index, subjects: this.deps.subjects, view: this.deps.view, dns: this.deps.policy().dns };
+    const peerSelectsNothingAtHome = (key: string) => this.store.get(key)?.findings.some((s) => PEER_FINDINGS.has(s.finding.messageId) && s.finding.rule === NETWORKPOLICY_RULE) ?? false;
+    const ctx = { index: this.index, subjects: this.deps.subjects, view: this.deps.view, dns: this.deps.policy().dns, peerSelectsNothingAtHome };
     for (const { change } of changes) addDependents(change, ctx, keys);
     await this.inSlices([...keys], (key) => this.evaluateKey(key, out), 0);
     const oldest = changes.reduce((min, c) => Math.min(min, c.at), Infinity);

@@ -1,7 +1,9 @@
 // Which reviewed objects a cache change can affect: the audit re-evaluates exactly those. Each
 // edge is what a rule reads of another object:
 //   pod / pod template      → Services and NetworkPolicies whose selectors select it, before or
-//                             after (the selector index); DNS pods → every NetworkPolicy
+//                             after (the selector index); policies of other namespaces whose
+//                             peer selects nothing at home but would select it (the finding says
+//                             "pods only in another namespace"); DNS pods → every NetworkPolicy
 //                             (egress-allows-dns judges DNS reachability)
 //   Namespace               → everything in it (nodeport-namespace-allowed, the ignore label,
 //                             Terminating, routes admitted by a listener's namespace selector) and
@@ -34,6 +36,8 @@ export interface DependentsContext {
   subjects: SubjectSource;
   view: ClusterView;
   dns: DnsSettings;
+  /** whether a policy has a peer that selects no pod of its own namespace (a finding says so) */
+  peerSelectsNothingAtHome?: (subject: string) => boolean;
 }
 
 /** Adds to `out` the keys of every reviewed object `change` can affect. */
@@ -100,7 +104,9 @@ export function addDependents(change: ClusterChange, ctx: DependentsContext, out
 function podDependents(src: PodSource, ctx: DependentsContext, out: Set<string>): void {
   const ns = ctx.view.namespace(src.namespace);
   const nsLabels: Labels | undefined = ns.known ? (ns.value as NamespaceInfo | undefined)?.labels : undefined;
-  ctx.index.podSelectors({ namespace: src.namespace, labels: src.labels, ...(src.generated ? { generated: src.generated } : {}) }, nsLabels, out);
+  const pod = { namespace: src.namespace, labels: src.labels, ...(src.generated ? { generated: src.generated } : {}) };
+  ctx.index.podSelectors(pod, nsLabels, out);
+  if (ctx.peerSelectsNothingAtHome) ctx.index.peersElsewhere(pod, ctx.peerSelectsNothingAtHome, out);
   // A DNS pod changing (or its ports) can change whether any egress-restricted pod reaches DNS.
   if (src.namespace === ctx.dns.namespace && Object.entries(ctx.dns.podLabels).every(([k, v]) => src.labels[k] === v)) {
     for (const o of ctx.subjects.ofKind('NetworkPolicy')) out.add(keyOf(o));

@@ -142,9 +142,12 @@ export class EventWriter {
       this.enqueue(key);
     }
     for (const { record, finding } of t.disappeared) {
-      const known = this.tracked.get(dedupeKey(record, finding));
-      // Another finding of the same rule and message id may still hold the Event up.
-      if (known && !record.findings.some((s) => s.published && s !== finding && dedupeKey(record, s) === dedupeKey(record, finding))) known.active = false;
+      if (finding.finding.verdict !== 'violation') continue; // an unknown never held an Event up
+      const key = dedupeKey(record, finding);
+      const known = this.tracked.get(key);
+      // Another violation of the same rule and message id may still hold the Event up.
+      const held = (s: StoredFinding) => s.published && s !== finding && s.finding.verdict === 'violation' && dedupeKey(record, s) === key;
+      if (known && !record.findings.some(held)) known.active = false;
     }
     this.pump();
   }
@@ -307,8 +310,12 @@ function dedupeKey(record: ObjectRecord, s: StoredFinding): string {
   return `${record.uid ?? record.key}\u0000${s.finding.rule}\u0000${s.finding.messageId}`;
 }
 
-/** <object name>.<16 hex of the dedupe key>: a valid name, the same on every replica. */
-function eventName(record: ObjectRecord, key: string): string {
+/**
+ * <object name>.<16 hex of the dedupe key>: a valid name (a DNS subdomain), the same on every
+ * replica. A long name is cut to fit, and a cut that ends a DNS label in '-' or '.' is trimmed
+ * back to an alphanumeric (the apiserver refuses "web-.1a2b…").
+ */
+export function eventName(record: Pick<ObjectRecord, 'ref'>, key: string): string {
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
-  return `${record.ref.name.slice(0, 236)}.${hash}`;
+  return `${record.ref.name.slice(0, 236).replace(/[^a-z0-9]+$/, '')}.${hash}`;
 }

@@ -10,7 +10,11 @@
 //     is no apply order: an object dangling for a month is reported at once);
 //   - any other violation: at once.
 // A finding that comes back with the same rule, message id and field keeps the clock it had
-// (its message may change: "checked 3 pods" → "checked 4 pods").
+// (its message may change: "checked 3 pods" → "checked 4 pods"). One whose verdict or action
+// changed (a stale cache turned a violation into an unknown, the cache caught up, a policy
+// reload made a warning a denial) is withdrawn and published anew, so the outputs hear of it:
+// an unknown that becomes a violation gets its Event. Its clock still runs from the first
+// sighting: what was unknown for the whole grace period is not held again.
 //
 // Memory is bounded: at most `maxFindings` findings in all and MAX_PER_OBJECT per object; what
 // is past them is counted as dropped, never kept. approxBytes estimates what the store holds.
@@ -20,11 +24,14 @@ import type { Finding, ObjectRef } from '../policies/types.ts';
 export const MAX_PER_OBJECT = 20;
 
 export interface StoredFinding {
-  readonly finding: Finding;
+  /** the current wording (updated in place: the Event writer holds this very object) */
+  finding: Finding;
   /** rule, message id and field: what makes it the same finding across re-evaluations */
   readonly fingerprint: string;
   /** epoch ms the audit first saw it */
   readonly firstSeen: number;
+  /** epoch ms its grace period counts from (no later than firstSeen; kept when its verdict changes) */
+  readonly graceFrom: number;
   /** epoch ms from which it is published */
   readonly publishAt: number;
   published: boolean;
@@ -114,7 +121,13 @@ export class FindingsStore {
    * it already had. `graceStart` says when the grace clock of a new finding starts (see above).
    */
   set(key: string, ref: ObjectRef, uid: string | undefined, findings: readonly Finding[], now: number, graceMs: number, graceStart: number, out: Transitions): void {
-    const prev = this.records.get(key);
+    let prev = this.records.get(key);
+    if (prev && prev.uid !== uid) {
+      // Deleted and created again under the same name (kubectl replace --force, a reinstall)
+      // between two evaluations: another object, whose Events must name its own uid.
+      this.delete(key, out);
+      prev = undefined;
+    }
     if (findings.length === 0) {
       if (prev) this.delete(key, out);
       return;
@@ -129,26 +142,27 @@ export class FindingsStore {
       if (seen.has(fingerprint)) continue; // one per fingerprint: two identical findings are one problem
       seen.add(fingerprint);
       const old = before.get(fingerprint);
+      let firstSeen = now;
+      let graceFrom = Math.min(now, graceStart);
       if (old) {
         before.delete(fingerprint);
-        // Same finding: keep its clock and publication; take the current wording.
-        const kept: StoredFinding = { finding: f, fingerprint, firstSeen: old.firstSeen, publishAt: old.publishAt, published: old.published };
-        this.replaceSize(old.finding, f);
-        if (old.published) {
-          // Action or verdict may differ (a stale cache turns a violation into an unknown): recount.
-          this.count(old.finding, -1);
-          this.count(f, +1);
-        } else this.unwait(record, old);
-        next.push(kept);
-        if (!kept.published) this.wait(record, kept);
-        continue;
-      }
-      if (next.length >= MAX_PER_OBJECT || this.stored >= this.maxFindings) {
+        if (old.finding.verdict === f.verdict && old.finding.action === f.action) {
+          // Same finding: keep its clock and publication; take the current wording.
+          this.replaceSize(old.finding, f);
+          old.finding = f;
+          next.push(old);
+          continue;
+        }
+        // Verdict or action changed: the old one is withdrawn, the new one published on the old clock.
+        this.forget(record, old, out);
+        firstSeen = old.firstSeen;
+        graceFrom = Math.min(graceFrom, old.graceFrom);
+      } else if (next.length >= MAX_PER_OBJECT || this.stored >= this.maxFindings) {
         this.dropped++;
         continue;
       }
-      const publishAt = f.verdict === 'violation' && f.applyOrder ? Math.min(now, graceStart) + graceMs : now;
-      const fresh: StoredFinding = { finding: f, fingerprint, firstSeen: now, publishAt, published: false };
+      const publishAt = f.verdict === 'violation' && f.applyOrder ? graceFrom + graceMs : now;
+      const fresh: StoredFinding = { finding: f, fingerprint, firstSeen, graceFrom, publishAt, published: false };
       this.stored++;
       this.bytes += sizeOf(f);
       next.push(fresh);

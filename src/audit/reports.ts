@@ -7,7 +7,8 @@
 // the namespace's published findings as results (deny → fail, warn → warn, unknown → error),
 // at most maxResults of them (deny first). Unbounded report objects have filled etcd for other
 // tools: the cap is stated in the report (openreports: configuration.limits.maxResults; both:
-// annotations netguard.io/results-total and netguard.io/results-cap), and the summary counts
+// annotations netguard.io/results-total, -cap and -shown; results also stop at MAX_RESULTS_BYTES,
+// far below what etcd accepts, whatever the messages' length), and the summary counts
 // every finding, shown or not. A namespace without findings has no report (netguard deletes its
 // own). Only the Lease holder writes, each namespace at most once per debounceMs, through a
 // token bucket; a refused write is counted, logged once per period, and retried with the next
@@ -293,6 +294,13 @@ export class ReportWriter {
 
 const RANK: Record<string, number> = { fail: 0, warn: 1, error: 2 };
 
+/**
+ * The results of one report stop at this many bytes of JSON, whatever maxResults says: etcd
+ * refuses objects past --max-request-bytes (1.5 MiB by default), and a refused report would be
+ * retried, and refused, for as long as the findings hold.
+ */
+export const MAX_RESULTS_BYTES = 768 * 1024;
+
 /** One scope's report body: results capped at maxResults (deny first), the summary over all. */
 export function buildReport(flavor: ReportFlavor, scope: Scope, items: readonly { record: ObjectRecord; finding: StoredFinding }[], maxResults: number, now: number): Record<string, any> {
   const results = items.map(({ record, finding }) => {
@@ -313,7 +321,14 @@ export function buildReport(flavor: ReportFlavor, scope: Scope, items: readonly 
   const summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
   for (const r of results) summary[r.result as 'fail' | 'warn' | 'error']++;
   results.sort((a, b) => RANK[a.result] - RANK[b.result] || a.resources[0].name.localeCompare(b.resources[0].name) || a.policy.localeCompare(b.policy));
-  const shown = results.slice(0, maxResults);
+  const shown: typeof results = [];
+  let bytes = 0;
+  for (const r of results) {
+    if (shown.length >= maxResults) break;
+    bytes += Buffer.byteLength(JSON.stringify(r));
+    if (bytes > MAX_RESULTS_BYTES) break;
+    shown.push(r);
+  }
   const kind = scope === '' ? flavor.cluster.kind : flavor.namespaced.kind;
   return {
     apiVersion: `${flavor.group}/${flavor.version}`,
@@ -325,6 +340,7 @@ export function buildReport(flavor: ReportFlavor, scope: Scope, items: readonly 
       annotations: {
         'netguard.io/results-total': String(results.length),
         'netguard.io/results-cap': String(maxResults),
+        'netguard.io/results-shown': String(shown.length),
         'netguard.io/updated': new Date(now).toISOString(),
       },
     },

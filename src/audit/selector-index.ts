@@ -16,7 +16,10 @@
 //   - a peer with a namespaceSelector and a non-empty podSelector: pods of every namespace the
 //     namespaceSelector selects (filed once for the cluster; the candidate's namespace labels are
 //     checked at lookup);
-//   - every namespaceSelector of a peer is also kept for namespace label changes.
+//   - every namespaceSelector of a peer is also kept for namespace label changes;
+//   - a peer without a namespaceSelector is also filed once for the cluster (`peersElsewhere`):
+//     when it selects no pod of its own namespace, the rule says whether it would select pods of
+//     another one ("did you forget the namespaceSelector?"), so a pod elsewhere moves that finding.
 // Empty selectors are kept too: they select every pod, and the egress rule judges each pod a
 // policy selects (a default-deny gaining a pod can lose that pod its DNS).
 import { isRecord, type KubeObject } from '../kube/objects.ts';
@@ -125,10 +128,12 @@ export interface PodLabels {
 export class SelectorIndex {
   private readonly local = new Map<string, Postings>();
   private readonly crossNamespace = new Postings();
+  /** peers without a namespaceSelector, cluster-wide: pods of other namespaces change their wording */
+  private readonly elsewhere = new Postings();
   /** subject → its namespaceSelectors (peers), for namespace label changes */
   private readonly nsSelectors = new Map<string, readonly (readonly Requirement[])[]>();
   /** subject → what it filed, to take it out again */
-  private readonly filed = new Map<string, { namespace: string; local: Entry[]; cross: Entry[] }>();
+  private readonly filed = new Map<string, { namespace: string; local: Entry[]; cross: Entry[]; elsewhere: Entry[] }>();
 
   /** Selectors filed (each Service selector, podSelector and peer counts one). */
   get size(): number {
@@ -145,6 +150,7 @@ export class SelectorIndex {
     if (typeof namespace !== 'string') return;
     const local: Entry[] = [];
     const cross: Entry[] = [];
+    const elsewhere: Entry[] = [];
     const nsSelectors: Requirement[][] = [];
     if (subject.kind === 'Service') {
       // ExternalName Services have no endpoints: the rule never judges their selector.
@@ -161,7 +167,10 @@ export class SelectorIndex {
         const pod = peer.podSelector === undefined || peer.podSelector === null ? [] : requirementsOf(peer.podSelector);
         if (!pod) continue;
         if (!hasNs) {
-          if (pod.length > 0) local.push({ subject: key, reqs: pod });
+          if (pod.length > 0) {
+            local.push({ subject: key, reqs: pod });
+            elsewhere.push({ subject: key, reqs: pod });
+          }
           continue;
         }
         const ns = requirementsOf(peer.namespaceSelector);
@@ -176,8 +185,9 @@ export class SelectorIndex {
       for (const e of local) p.add(e);
     }
     for (const e of cross) this.crossNamespace.add(e);
+    for (const e of elsewhere) this.elsewhere.add(e);
     if (nsSelectors.length > 0) this.nsSelectors.set(key, nsSelectors);
-    if (local.length > 0 || cross.length > 0) this.filed.set(key, { namespace, local, cross });
+    if (local.length > 0 || cross.length > 0) this.filed.set(key, { namespace, local, cross, elsewhere });
   }
 
   delete(key: string): void {
@@ -191,6 +201,7 @@ export class SelectorIndex {
       if (p.size === 0) this.local.delete(was.namespace);
     }
     for (const e of was.cross) this.crossNamespace.delete(e);
+    for (const e of was.elsewhere) this.elsewhere.delete(e);
   }
 
   /**
@@ -206,6 +217,21 @@ export class SelectorIndex {
     for (const e of found) {
       if (out.has(e.subject)) continue;
       if (namespaceLabels !== undefined && !requirementsMatch(e.nsReqs ?? [], namespaceLabels)) continue;
+      if (requirementsMatch(e.reqs, pod.labels, pod.generated)) out.add(e.subject);
+    }
+    return out;
+  }
+
+  /**
+   * Policies of other namespaces with a peer (without namespaceSelector) that would select this
+   * pod, among those `wanted` keeps: the audit asks only for policies whose peer selects nothing
+   * at home, so a common label across namespaces does not re-evaluate every policy naming it.
+   */
+  peersElsewhere(pod: PodLabels, wanted: (subject: string) => boolean, out: Set<string> = new Set()): Set<string> {
+    const found = new Set<Entry>();
+    this.elsewhere.candidates(pod.labels, pod.generated, found);
+    for (const e of found) {
+      if (out.has(e.subject) || this.filed.get(e.subject)?.namespace === pod.namespace || !wanted(e.subject)) continue;
       if (requirementsMatch(e.reqs, pod.labels, pod.generated)) out.add(e.subject);
     }
     return out;

@@ -1,24 +1,25 @@
 // Live informer caches without reflectors: objects go in through the same projections the
 // informer uses, and the stores report every change on a feed, as they do in `netguard serve`.
-import { InformerView } from '../../src/informer/informer-view.ts';
+import { InformerView, type FamilyState } from '../../src/informer/informer-view.ts';
 import { StringInterner, ValueInterner } from '../../src/informer/intern.ts';
 import {
-  projectGateway, projectGatewayClass, projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectRoute, projectService, projectWorkload,
+  projectGateway, projectGatewayClass, projectIngressClass, projectNamespace, projectNetworkPolicy, projectPod, projectReferenceGrant, projectRoute, projectService, projectWorkload,
 } from '../../src/informer/projections.ts';
 import { emptyCaches } from '../../src/informer/stores.ts';
 import { CachedSubjects } from '../../src/informer/subjects.ts';
 import { ChangeFeed } from '../../src/view/changes.ts';
-import type { PodSource } from '../../src/view/view.ts';
+import type { PodSource, ResourceFamily } from '../../src/view/view.ts';
 
 const WORKLOADS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController']);
 const ROUTES = new Set(['Ingress', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute']);
 
-export function liveCaches() {
+/** `state` says how each family's cache stands (default: synced just now, every watch live). */
+export function liveCaches(state: (family: ResourceFamily) => FamilyState = () => ({ synced: true, lastSyncAt: Date.now() })) {
   const feed = new ChangeFeed();
   const caches = emptyCaches(feed);
   const strings = new StringInterner();
   const ports = new ValueInterner<any>();
-  const view = new InformerView(caches, () => ({ synced: true, lastSyncAt: Date.now() }));
+  const view = new InformerView(caches, state);
   const subjects = new CachedSubjects(caches);
   const put = (raw: any) => {
     const kind = raw.kind;
@@ -31,6 +32,7 @@ export function liveCaches() {
     else if (kind === 'Gateway') caches.gateways.upsert(projectGateway(raw, strings)!);
     else if (kind === 'IngressClass') caches.ingressClasses.upsert(projectIngressClass(raw)!);
     else if (kind === 'GatewayClass') caches.gatewayClasses.upsert(projectGatewayClass(raw)!);
+    else if (kind === 'ReferenceGrant') caches.referenceGrants.upsert(projectReferenceGrant(raw, strings)!);
     else throw new Error(`liveCaches: no projection for ${kind}`);
   };
   const remove = (raw: any) => {
@@ -45,6 +47,7 @@ export function liveCaches() {
     else if (kind === 'Gateway') caches.gateways.remove({ namespace: ns, name } as any);
     else if (kind === 'IngressClass') caches.ingressClasses.remove({ name } as any);
     else if (kind === 'GatewayClass') caches.gatewayClasses.remove({ name } as any);
+    else if (kind === 'ReferenceGrant') caches.referenceGrants.remove({ namespace: ns, name } as any);
   };
   return { feed, caches, view, subjects, put, remove };
 }

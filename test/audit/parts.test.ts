@@ -4,7 +4,7 @@
 import t from 'tap';
 import { EventWriter } from '../../src/audit/events.ts';
 import { FindingsStore, MAX_PER_OBJECT, type Transitions } from '../../src/audit/findings-store.ts';
-import { buildReport, OPENREPORTS, WGPOLICY } from '../../src/audit/reports.ts';
+import { buildReport, MAX_RESULTS_BYTES, OPENREPORTS, WGPOLICY } from '../../src/audit/reports.ts';
 import { SelectorIndex } from '../../src/audit/selector-index.ts';
 import { OncePerPeriod, TokenBucket } from '../../src/audit/throttle.ts';
 import { RULES } from '../../src/policies/registry.ts';
@@ -213,6 +213,18 @@ t.test('report body: results capped (deny first), the summary counts everything,
   t.match(wg, { apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'ClusterPolicyReport' });
   t.notOk('source' in wg || 'configuration' in wg, 'PolicyReport has no top-level source or configuration');
   t.notOk('namespace' in wg.metadata, 'cluster-scoped');
+
+  // Long messages: the results stop well below what etcd accepts, whatever maxResults says.
+  const wordy = none();
+  for (let i = 0; i < 500; i++) {
+    const f = finding(`w${i}`, 'no-match', { applyOrder: false, message: `selector matches nothing; ${'x'.repeat(3000)}` });
+    store.set(`Service/shop/${f.object.name}`, f.object, undefined, [f], 5000, 0, 5000, wordy);
+  }
+  const big = buildReport(OPENREPORTS, 'shop', wordy.appeared, 500, 5000);
+  t.ok(big.results.length > 100 && big.results.length < 500, `cut by size (${big.results.length} of 500 shown)`);
+  t.ok(Buffer.byteLength(JSON.stringify(big)) < MAX_RESULTS_BYTES + 4096, 'the whole report stays under the byte bound');
+  t.equal(big.metadata.annotations['netguard.io/results-shown'], String(big.results.length), 'how many are shown is stated');
+  t.equal(big.summary.warn, 500, 'the summary still counts every finding');
 });
 
 t.test('throttles', async (t) => {
