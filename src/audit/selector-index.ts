@@ -151,7 +151,7 @@ export class SelectorIndex {
     const local: Entry[] = [];
     const cross: Entry[] = [];
     const elsewhere: Entry[] = [];
-    const nsSelectors: Requirement[][] = [];
+    const nsSelectors: (readonly Requirement[])[] = [];
     if (subject.kind === 'Service') {
       // ExternalName Services have no endpoints: the rule never judges their selector.
       const selector = subject.spec?.type === 'ExternalName' ? undefined : serviceSelector(subject.spec);
@@ -248,7 +248,7 @@ export class SelectorIndex {
 }
 
 /** The requirements of a selector, or undefined when it is invalid or past the caps (the rules do not search those). */
-function requirementsOf(raw: unknown): Requirement[] | undefined {
+function requirementsOf(raw: unknown): readonly Requirement[] | undefined {
   const parsed = parseSelector(raw);
   if ('invalid' in parsed || parsed.reqs.length > MAX_SELECTOR_REQUIREMENTS) return undefined;
   return parsed.reqs;

@@ -5,7 +5,7 @@
 // labels are known only when the bundle (or the cluster state) holds Namespace objects.
 import { defaultNetworkPolicySpec } from '../kube/defaulting.ts';
 import { apiGroupOf, GATEWAY_GROUP, isRouteKind } from '../kube/gateway-api.ts';
-import { requirementsMatch, toRequirements, type LabelSelector, type Requirement } from '../kube/selectors.ts';
+import { requirementsMatch, type ParsedSelector, type Requirement } from '../kube/selectors.ts';
 import type { DnsSettings, KubeObject } from '../policies/types.ts';
 import { BUILTIN_NAMESPACES, isClusterScoped, isTerminating, NAMESPACE_NAME_LABEL } from '../kube/objects.ts';
 import { isRetiredRevision } from '../kube/ownership.ts';
@@ -270,8 +270,8 @@ export class BundleView implements ClusterView {
     return known([...this.nsByName.values()], FROM);
   }
 
-  podSources(namespace: string, selector: LabelSelector, limit = Infinity): Answer<readonly PodSource[]> {
-    const reqs = toRequirements(selector);
+  podSources(namespace: string, selector: ParsedSelector, limit = Infinity): Answer<readonly PodSource[]> {
+    const reqs = selector.reqs;
     const out: PodSource[] = [];
     const list = this.podsByNs.get(namespace) ?? [];
     if (limit <= 0) return known(out, FROM);

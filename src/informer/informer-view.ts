@@ -5,7 +5,7 @@
 // Once synced, a family keeps answering from its last known state whatever happens to the API
 // server; each known answer says how far behind it may be (ageSeconds: 0 while every watch
 // behind it is live), and the engine turns that into "stale" with the policy's staleAfterSeconds.
-import { toRequirements, type LabelSelector } from '../kube/selectors.ts';
+import type { ParsedSelector } from '../kube/selectors.ts';
 import type { KeyedStore, NamespacedStore } from './stores.ts';
 import type { PodIndex } from './pod-index.ts';
 import type { RouteIndex } from '../view/route-index.ts';
@@ -67,10 +67,8 @@ export class InformerView implements ClusterView {
     return this.answer(['namespaces'], () => this.caches.namespaces.values());
   }
 
-  podSources(namespace: string, selector: LabelSelector, limit = Infinity): Answer<readonly PodSource[]> {
-    // An invalid selector throws INVALID_SELECTOR, as in the bundle view.
-    const reqs = toRequirements(selector);
-    const a = this.answer(POD_FAMILIES, () => this.caches.pods.query(namespace, reqs, limit));
+  podSources(namespace: string, selector: ParsedSelector, limit = Infinity): Answer<readonly PodSource[]> {
+    const a = this.answer(POD_FAMILIES, () => this.caches.pods.query(namespace, selector.reqs, limit));
     if (!a.known || a.value.length > 0 || limit <= 0) return a;
     // Custom pod sources (operators' kinds) are optional: one the cache could not list (RBAC,
     // not yet listed) does not make every lookup unknown, only one that found no other pod.

@@ -104,8 +104,10 @@ export function staleNote(ageSeconds: number, downgraded: boolean): string {
   return `(cluster cache stale: last sync ${Math.round(ageSeconds)}s ago${downgraded ? '; warning instead of denial' : ''}) `;
 }
 
+/** The object as findings name it: its own namespace, else `namespace` (an empty one is none). */
 export function objectRef(obj: KubeObject, namespace?: string): ObjectRef {
-  const ns = obj.metadata?.namespace ?? namespace;
+  const own = obj.metadata?.namespace;
+  const ns = typeof own === 'string' && own !== '' ? own : namespace;
   return {
     apiVersion: typeof obj.apiVersion === 'string' ? obj.apiVersion : '',
     kind: typeof obj.kind === 'string' ? obj.kind : '',
@@ -115,15 +117,26 @@ export function objectRef(obj: KubeObject, namespace?: string): ObjectRef {
 }
 
 /**
- * The one namespace of a review. At admission the request's namespace is the authority (the
- * object's metadata.namespace may be empty or, in a crafted review, say something else); in
- * `netguard check` the object's own, else "default". Cluster-scoped kinds have none.
+ * The one namespace of a review, resolved here and nowhere else: rules read ctx.namespace and
+ * findings name it. At admission the request's namespace is the authority: the apiserver fills
+ * an empty metadata.namespace from the request URL and rejects a different one before any
+ * webhook is called (EnsureObjectNamespaceMatchesRequestNamespace), so the object may still
+ * show it empty. For a Namespace the request names the namespace itself. Without a request
+ * namespace (`netguard check`, the audit pass theirs or none): the object's own, else
+ * "default" for namespaced kinds, as kubectl's default context would send it. Cluster-scoped
+ * kinds have none.
  */
 export function reviewNamespace(input: ReviewInput, subject: KubeObject): string | undefined {
   if (typeof input.namespace === 'string' && input.namespace !== '') return input.namespace;
   if (isClusterScoped(subject.kind)) return undefined;
   const own = subject.metadata?.namespace;
   return typeof own === 'string' && own !== '' ? own : 'default';
+}
+
+/** objectRef in the review's namespace: a finding names the namespace its rule judged. */
+function reviewRef(subject: KubeObject, namespace: string | undefined): ObjectRef {
+  const { apiVersion, kind, name } = objectRef(subject);
+  return { apiVersion, kind, ...(namespace ? { namespace } : {}), name };
 }
 
 /** Why this review is not judged at all, or undefined when it is. */
@@ -155,7 +168,7 @@ export function evaluate(
   // that compare the two see the same object, and their "what did this change take away" part
   // has nothing to do.
   const oldObject = input.oldObject === input.object ? object : input.oldObject ? defaultObject(input.oldObject) : null;
-  const ref = objectRef(subject!, namespace);
+  const ref = reviewRef(subject!, namespace);
   const annotations = (subject!.metadata?.annotations ?? {}) as Record<string, unknown>;
   const budget = options.budget;
   const deadline = budget ? new Deadline(budget.deadline) : NO_DEADLINE;

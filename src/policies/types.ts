@@ -167,7 +167,11 @@ export interface RuleContext<C extends BaseRuleConfig = BaseRuleConfig> {
   object: KubeObject | null;
   /** set on UPDATE and DELETE. */
   oldObject: KubeObject | null;
-  /** the namespace of the request (object's or oldObject's). */
+  /**
+   * The namespace of the review, resolved once by the engine (reviewNamespace in engine.ts: the
+   * request's, else the object's, else "default"). Always set for namespaced kinds; rules use
+   * it as it is and never read metadata.namespace themselves.
+   */
   namespace: string | undefined;
   cluster: ClusterView;
   config: C;

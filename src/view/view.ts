@@ -9,7 +9,7 @@
 import type { BackendRef, Listener, ParentRef, ReferenceGrantSpec } from '../kube/gateway-api.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import type { PodSource } from '../kube/pod-sources.ts';
-import type { Labels, LabelSelector } from '../kube/selectors.ts';
+import type { Labels, ParsedSelector } from '../kube/selectors.ts';
 
 export type { ContainerPort, PodSource } from '../kube/pod-sources.ts';
 
@@ -163,8 +163,12 @@ export interface RouteTarget {
 export interface ClusterView {
   namespace(name: string): Answer<NamespaceInfo | undefined>;
   namespaces(): Answer<readonly NamespaceInfo[]>;
-  /** Pods and pod templates in `namespace` that `selector` selects; at most `limit` of them. */
-  podSources(namespace: string, selector: LabelSelector, limit?: number): Answer<readonly PodSource[]>;
+  /**
+   * Pods and pod templates in `namespace` that `selector` selects; at most `limit` of them. The
+   * selector comes parsed (kube/selectors.ts): a rule parses it once, checks it against the caps
+   * (policies/input-limits.ts), then asks as many namespaces as it needs with the same one.
+   */
+  podSources(namespace: string, selector: ParsedSelector, limit?: number): Answer<readonly PodSource[]>;
   /** Every pod source in a namespace, for "nearest candidate" hints; may be capped by the implementation. */
   allPodSources(namespace: string, limit?: number): Answer<readonly PodSource[]>;
   ingressClasses(): Answer<readonly IngressClassInfo[]>;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { BundleView } from '../../src/bundle/bundle-view.ts';
-import { requirementsMatch, toRequirements } from '../../src/kube/selectors.ts';
+import { requirementsMatch, selectorOf, toRequirements } from '../../src/kube/selectors.ts';
 import { podSourceFromObject } from '../../src/kube/pod-sources.ts';
 import { exampleValues, HASH_VALUE } from '../../src/kube/generated-labels.ts';
 import type { Answer } from '../../src/view/view.ts';
@@ -30,7 +30,7 @@ t.test('namespaces: built-ins, declared, implied by objects; always labelled wit
 
 t.test('the DNS pods the policy describes exist, with named ports', async (t) => {
   const v = new BundleView([], { dns });
-  const pods = value(v.podSources('kube-system', { matchLabels: { 'k8s-app': 'kube-dns' } }));
+  const pods = value(v.podSources('kube-system', selectorOf({ matchLabels: { 'k8s-app': 'kube-dns' } })));
   t.equal(pods.length, 1);
   t.same(pods[0].ports?.map((p) => `${p.name}/${p.protocol}/${p.port}`), ['dns/UDP/53', 'dns-tcp/TCP/53']);
 });
@@ -40,11 +40,11 @@ t.test('pod templates: labels from the template, not the workload', async (t) =>
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop', labels: { app: 'wrong' } }, spec: { template: { metadata: { labels: { app: 'web' } } } } },
     { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'nightly', namespace: 'shop' }, spec: { jobTemplate: { spec: { template: { metadata: { labels: { app: 'batch' } } } } } } },
   ]);
-  t.equal(value(v.podSources('shop', { matchLabels: { app: 'web' } })).length, 1);
-  t.equal(value(v.podSources('shop', { matchLabels: { app: 'wrong' } })).length, 0, 'workload metadata.labels do not count');
-  t.equal(value(v.podSources('shop', { matchLabels: { app: 'batch' } }))[0].kind, 'CronJob');
-  t.equal(value(v.podSources('other', { matchLabels: { app: 'web' } })).length, 0, 'namespaces are separate');
-  t.equal(value(v.podSources('shop', {}, 1)).length, 1, 'limit');
+  t.equal(value(v.podSources('shop', selectorOf({ matchLabels: { app: 'web' } }))).length, 1);
+  t.equal(value(v.podSources('shop', selectorOf({ matchLabels: { app: 'wrong' } }))).length, 0, 'workload metadata.labels do not count');
+  t.equal(value(v.podSources('shop', selectorOf({ matchLabels: { app: 'batch' } })))[0].kind, 'CronJob');
+  t.equal(value(v.podSources('other', selectorOf({ matchLabels: { app: 'web' } }))).length, 0, 'namespaces are separate');
+  t.equal(value(v.podSources('shop', selectorOf({}), 1)).length, 1, 'limit');
 });
 
 t.test('NetworkPolicies are stored defaulted', async (t) => {
@@ -98,7 +98,7 @@ t.test('podSources through the label index: exactly the linear scan, in bundle o
       const reqs = toRequirements(sel);
       const all = value(view.allPodSources('shop'));
       const expected = all.filter((p) => requirementsMatch(reqs, p.labels, p.generated)).slice(0, limit);
-      const got = value(view.podSources('shop', sel, limit));
+      const got = value(view.podSources('shop', selectorOf(sel), limit));
       return got.length === expected.length && got.every((p, i) => p === expected[i]);
     }),
     { seed: 13, numRuns: 2000 },
@@ -115,18 +115,18 @@ t.test('custom pod sources: objects of the policy\'s kinds stand for their pods;
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'cart', namespace: 'shop' }, spec: { template: { metadata: { labels: { app: 'cart' } } } } },
   ];
   const plain = new BundleView(objects);
-  t.same(value(plain.podSources('monitoring', { matchLabels: { prometheus: 'k8s' } })), [], 'without customPodSources a custom object is no pod source');
+  t.same(value(plain.podSources('monitoring', selectorOf({ matchLabels: { prometheus: 'k8s' } }))), [], 'without customPodSources a custom object is no pod source');
 
   const v = new BundleView(objects, { customPodSources: SHIPPED_CUSTOM_POD_SOURCES });
-  t.match(value(v.podSources('monitoring', { matchLabels: { prometheus: 'k8s' } })), [{ kind: 'Prometheus', group: 'monitoring.coreos.com', name: 'k8s' }]);
-  t.same(value(v.podSources('monitoring', { matchLabels: { prometheus: 'other' } })), [], 'a kind of the same name in another group is not the operator\'s');
-  t.same(value(v.podSources('shop', { matchLabels: { app: 'cart' } })).map((p) => p.name), ['cart'], 'another pod matched: known');
-  t.same(v.podSources('shop', { matchLabels: { app: 'checkout' } }), { known: false, reason: 'Rollout/checkout takes its pods\' labels from spec.workloadRef, which netguard does not follow' });
+  t.match(value(v.podSources('monitoring', selectorOf({ matchLabels: { prometheus: 'k8s' } }))), [{ kind: 'Prometheus', group: 'monitoring.coreos.com', name: 'k8s' }]);
+  t.same(value(v.podSources('monitoring', selectorOf({ matchLabels: { prometheus: 'other' } }))), [], 'a kind of the same name in another group is not the operator\'s');
+  t.same(value(v.podSources('shop', selectorOf({ matchLabels: { app: 'cart' } }))).map((p) => p.name), ['cart'], 'another pod matched: known');
+  t.same(v.podSources('shop', selectorOf({ matchLabels: { app: 'checkout' } })), { known: false, reason: 'Rollout/checkout takes its pods\' labels from spec.workloadRef, which netguard does not follow' });
   t.same(value(v.allPodSources('shop')).map((p) => p.name), ['cart'], 'the unresolved Rollout is no pod source');
-  t.same(value(v.podSources('other', { matchLabels: { app: 'x' } })), [], 'other namespaces: known');
+  t.same(value(v.podSources('other', selectorOf({ matchLabels: { app: 'x' } }))), [], 'other namespaces: known');
 
   const gaps = new BundleView(objects, { customPodSources: SHIPPED_CUSTOM_POD_SOURCES, podSourceGaps: ['list rollouts.argoproj.io forbidden by RBAC'] });
-  t.same(gaps.podSources('other', { matchLabels: { app: 'x' } }), { known: false, reason: 'list rollouts.argoproj.io forbidden by RBAC' }, 'a gap of the cluster read: every empty answer unknown');
-  t.equal(value(gaps.podSources('monitoring', { matchLabels: { prometheus: 'k8s' } })).length, 1, 'a match is still known');
-  t.same(value(gaps.podSources('other', { matchLabels: { app: 'x' } }, 0)), [], 'limit 0 asks for nothing');
+  t.same(gaps.podSources('other', selectorOf({ matchLabels: { app: 'x' } })), { known: false, reason: 'list rollouts.argoproj.io forbidden by RBAC' }, 'a gap of the cluster read: every empty answer unknown');
+  t.equal(value(gaps.podSources('monitoring', selectorOf({ matchLabels: { prometheus: 'k8s' } }))).length, 1, 'a match is still known');
+  t.same(value(gaps.podSources('other', selectorOf({ matchLabels: { app: 'x' } }), 0)), [], 'limit 0 asks for nothing');
 });

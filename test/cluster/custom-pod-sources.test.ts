@@ -12,6 +12,7 @@ import { CURRENT_RESOURCES, eventually, type FakeResource } from '../fake-apiser
 import * as o from '../fake-apiserver/objects.ts';
 import { policyWith } from '../helpers/policy.ts';
 import { counter, harness } from './helpers.ts';
+import { selectorOf } from '../../src/kube/selectors.ts';
 
 t.setTimeout(60_000);
 
@@ -45,7 +46,7 @@ t.test('CRDs not installed: known empty, ready, no error', async (t) => {
   await h.source.waitForSync(10_000);
   await eventually(() => h.source.status().custompodsources?.synced === true, 'custom kinds probed');
   t.equal(h.source.isSynced(), true);
-  t.same(value(h.source.view.podSources('monitoring', { matchLabels: { prometheus: 'k8s' } })), [], 'nothing matches, and that is known');
+  t.same(value(h.source.view.podSources('monitoring', selectorOf({ matchLabels: { prometheus: 'k8s' } }))), [], 'nothing matches, and that is known');
   t.equal(h.source.status().custompodsources?.error, undefined, 'absence is not an error');
   t.notOk(h.fake.requests.some((r) => r.resource.includes('prometheuses')), 'discovery says it is not served: never requested');
 });
@@ -58,11 +59,12 @@ t.test('served: a Prometheus stands for its pods; updates and deletes follow; th
   await h.source.waitForSync(10_000);
   const view = h.source.view;
   const selector = { matchLabels: { 'app.kubernetes.io/component': 'prometheus', 'app.kubernetes.io/instance': 'k8s', 'app.kubernetes.io/name': 'prometheus' } };
-  await eventually(() => { const a = view.podSources('monitoring', selector); return a.known && a.value.length === 1; }, 'the Prometheus cached');
-  const [src] = value(view.podSources('monitoring', selector));
+  const parsed = selectorOf(selector);
+  await eventually(() => { const a = view.podSources('monitoring', parsed); return a.known && a.value.length === 1; }, 'the Prometheus cached');
+  const [src] = value(view.podSources('monitoring', parsed));
   t.match(src, { kind: 'Prometheus', group: 'monitoring.coreos.com', name: 'k8s', labels: { prometheus: 'k8s', 'app.kubernetes.io/managed-by': 'prometheus-operator' }, labelsPath: 'spec.podMetadata.labels' });
-  t.ok(value(view.podSources('monitoring', { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'prometheus-k8s-1' } })).length === 1, 'the StatefulSet\'s pod names');
-  t.same(value(view.podSources('monitoring', { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'prometheus-k8s-2' } })), [], '2 replicas: no -2');
+  t.ok(value(view.podSources('monitoring', selectorOf({ matchLabels: { 'statefulset.kubernetes.io/pod-name': 'prometheus-k8s-1' } }))).length === 1, 'the StatefulSet\'s pod names');
+  t.same(value(view.podSources('monitoring', selectorOf({ matchLabels: { 'statefulset.kubernetes.io/pod-name': 'prometheus-k8s-2' } }))), [], '2 replicas: no -2');
   t.equal(h.source.status().custompodsources?.size, 1);
 
   const policy = policyWith();
@@ -73,9 +75,9 @@ t.test('served: a Prometheus stands for its pods; updates and deletes follow; th
   t.match(finding, { rule: 'service-selector-has-match', messageId: 'no-match', message: /did you mean prometheus=k8s\?/, hint: /Prometheus\/k8s/ });
 
   h.fake.apply(prometheus('monitoring', 'k8s', { 'app.kubernetes.io/component': 'server' }));
-  await eventually(() => value(view.podSources('monitoring', selector)).length === 0, 'an update re-projects it');
+  await eventually(() => value(view.podSources('monitoring', parsed)).length === 0, 'an update re-projects it');
   h.fake.delete('Prometheus', 'monitoring', 'k8s');
-  await eventually(() => value(view.podSources('monitoring', { matchLabels: { prometheus: 'k8s' } })).length === 0, 'a delete removes it');
+  await eventually(() => value(view.podSources('monitoring', selectorOf({ matchLabels: { prometheus: 'k8s' } }))).length === 0, 'a delete removes it');
   t.equal(h.source.status().custompodsources?.size, 0);
 });
 
@@ -85,7 +87,7 @@ t.test('a CRD installed after start is picked up', async (t) => {
   await h.source.waitForSync(10_000);
   h.fake.serve(PROMETHEUSES);
   h.fake.apply(prometheus('default', 'late'));
-  await eventually(() => { const a = h.source.view.podSources('default', { matchLabels: { prometheus: 'late' } }); return a.known && a.value.length === 1; }, 'picked up within the probe interval');
+  await eventually(() => { const a = h.source.view.podSources('default', selectorOf({ matchLabels: { prometheus: 'late' } })); return a.known && a.value.length === 1; }, 'picked up within the probe interval');
 });
 
 t.test('RBAC forbids an operator kind: still ready; a lookup that finds another pod is known, one that finds none is unknown with the reason', async (t) => {
@@ -106,13 +108,13 @@ t.test('RBAC forbids an operator kind: still ready; a lookup that finds another 
   t.equal(h.source.isSynced(), true, 'ready: a forbidden operator kind does not hold the webhook back');
   await eventually(async () => (await counter(h.registry, 'netguard_cluster_cache_errors_total', { resource: 'prometheuses.monitoring.coreos.com', type: 'forbidden' })) >= 1, 'the refusal counted');
   const view = h.source.view;
-  t.equal(value(view.podSources('monitoring', { matchLabels: { app: 'grafana' } })).length, 1, 'another pod source matched: known');
-  const none = view.podSources('monitoring', { matchLabels: { prometheus: 'k8s' } });
+  t.equal(value(view.podSources('monitoring', selectorOf({ matchLabels: { app: 'grafana' } }))).length, 1, 'another pod source matched: known');
+  const none = view.podSources('monitoring', selectorOf({ matchLabels: { prometheus: 'k8s' } }));
   t.same(none, { known: false, reason: 'list prometheuses forbidden by RBAC; pods that operators make from them are not counted' });
   t.equal(value(view.allPodSources('monitoring')).length, 1, 'the evidence for explanations is still there');
 
   h.fake.setRbac(undefined);
-  await eventually(() => { const a = view.podSources('monitoring', { matchLabels: { prometheus: 'k8s' } }); return a.known && a.value.length === 1; }, 'recovers once granted');
+  await eventually(() => { const a = view.podSources('monitoring', selectorOf({ matchLabels: { prometheus: 'k8s' } })); return a.known && a.value.length === 1; }, 'recovers once granted');
 });
 
 t.test('a Rollout with spec.workloadRef: lookups in its namespace that find nothing are unknown; others are not', async (t) => {
@@ -124,10 +126,10 @@ t.test('a Rollout with spec.workloadRef: lookups in its namespace that find noth
   await h.source.waitForSync(10_000);
   const view = h.source.view;
   await eventually(() => h.source.status().custompodsources?.synced === true && h.source.status().custompodsources?.size === 2, 'both Rollouts listed');
-  t.match(view.podSources('shop', { matchLabels: { app: 'checkout' } }), { known: false, reason: /Rollout\/checkout takes its pods' labels from spec\.workloadRef/ });
+  t.match(view.podSources('shop', selectorOf({ matchLabels: { app: 'checkout' } })), { known: false, reason: /Rollout\/checkout takes its pods' labels from spec\.workloadRef/ });
   t.same(value(view.allPodSources('shop')), [], 'it is no pod source itself');
-  t.match(value(view.podSources('default', { matchLabels: { app: 'web', 'rollouts-pod-template-hash': '5d4f8c9b7' } })), [{ kind: 'Rollout', name: 'web' }], 'a Rollout with a template is one');
-  t.same(value(view.podSources('default', { matchLabels: { app: 'nothing' } })), [], 'another namespace: known');
+  t.match(value(view.podSources('default', selectorOf({ matchLabels: { app: 'web', 'rollouts-pod-template-hash': '5d4f8c9b7' } }))), [{ kind: 'Rollout', name: 'web' }], 'a Rollout with a template is one');
+  t.same(value(view.podSources('default', selectorOf({ matchLabels: { app: 'nothing' } }))), [], 'another namespace: known');
   h.fake.delete('Rollout', 'shop', 'checkout');
-  await eventually(() => view.podSources('shop', { matchLabels: { app: 'checkout' } }).known, 'deleted: known again');
+  await eventually(() => view.podSources('shop', selectorOf({ matchLabels: { app: 'checkout' } })).known, 'deleted: known again');
 });

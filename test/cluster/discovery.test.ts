@@ -16,6 +16,7 @@ import { gatewayCrds } from '../fake-apiserver/gateway-crds.ts';
 import * as o from '../fake-apiserver/objects.ts';
 import { policyWith } from '../helpers/policy.ts';
 import { capturingLogger, counter, DNS, gauge, harness, type Harness } from './helpers.ts';
+import { selectorOf } from '../../src/kube/selectors.ts';
 
 t.setTimeout(60_000);
 
@@ -140,13 +141,13 @@ t.test('an upgrade changes the version served: the kind is relisted at the new o
   t.teardown(h.close);
   h.fake.apply({ ...o.workload('CronJob', 'shop', 'old', { app: 'old' }), apiVersion: 'batch/v1beta1' });
   await h.source.waitForSync(10_000);
-  await eventually(() => seen(h.source.view.podSources('shop', { matchLabels: { app: 'old' } }))?.length === 1, 'the v1beta1 CronJob cached');
+  await eventually(() => seen(h.source.view.podSources('shop', selectorOf({ matchLabels: { app: 'old' } })))?.length === 1, 'the v1beta1 CronJob cached');
   // The apiserver now serves CronJobs at batch/v1 only (as 1.25 does); the objects were migrated.
   h.fake.unserve('cronjobs', 'batch');
   h.fake.serve({ group: 'batch', version: 'v1', resource: 'cronjobs', kind: 'CronJob', namespaced: true });
   h.fake.apply(o.workload('CronJob', 'shop', 'new', { app: 'new' }));
-  await eventually(() => seen(h.source.view.podSources('shop', { matchLabels: { app: 'new' } }))?.length === 1, 'relisted at batch/v1');
-  t.same(seen(h.source.view.podSources('shop', { matchLabels: { app: 'old' } })), [], 'and the old list replaced');
+  await eventually(() => seen(h.source.view.podSources('shop', selectorOf({ matchLabels: { app: 'new' } })))?.length === 1, 'relisted at batch/v1');
+  t.same(seen(h.source.view.podSources('shop', selectorOf({ matchLabels: { app: 'old' } }))), [], 'and the old list replaced');
   t.ok(h.fake.requests.some((r) => r.status === 404 && r.resource.includes('/batch/v1beta1/cronjobs')), 'the old path answered 404, which brought discovery');
   t.equal(await gauge(h.registry, 'netguard_cluster_cache_state', { resource: 'cronjobs', state: 'synced' }), 1);
 });
@@ -189,7 +190,7 @@ t.test('a kind RBAC forbids: ready, unknown verdicts for the rules that need it,
   t.match(summaries[0].msg, /RBAC forbids list\/watch of cronjobs\.batch/);
 
   h.fake.forbid('cronjobs', false);
-  await eventually(() => h.source.view.podSources('shop', {}).known, 'granted: known without a restart');
+  await eventually(() => h.source.view.podSources('shop', selectorOf({})).known, 'granted: known without a restart');
   t.match(review(h, o.service('shop', 'api', { selector: { app: 'web' }, ports: [{ port: 80 }] })), []);
 });
 

@@ -5,7 +5,7 @@ import t from 'tap';
 import { BundleView } from '../../src/bundle/bundle-view.ts';
 import { METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT } from '../../src/informer/index.ts';
 import type { Answer, PodSource } from '../../src/view/view.ts';
-import type { LabelSelector } from '../../src/kube/selectors.ts';
+import { selectorOf, type LabelSelector } from '../../src/kube/selectors.ts';
 import { eventually } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 import { counter, DNS, gauge, harness, seedBasics } from './helpers.ts';
@@ -52,18 +52,18 @@ t.test('first sync: paged metadata-only pods, DNS pods in full, every family', a
   t.equal(svc?.namespace, undefined, 'services cluster-wide');
 
   const view = h.source.view;
-  const web = view.podSources('shop', { matchLabels: { app: 'web', shard: '3' } });
+  const web = view.podSources('shop', selectorOf({ matchLabels: { app: 'web', shard: '3' } }));
   t.equal(names(web).length, 176, 'pods by selector (i % 7 === 3 for i < 1234)');
-  t.same(names(view.podSources('shop', { matchLabels: { app: 'web', 'pod-template-hash': '7d9f8c6b5' } })), ['Deployment/web'], 'the Deployment template, by its generated label');
-  t.same(names(view.podSources('shop', { matchLabels: { app: 'web', 'pod-template-hash': 'x' } })), [], 'but not by a hash the controller never writes');
+  t.same(names(view.podSources('shop', selectorOf({ matchLabels: { app: 'web', 'pod-template-hash': '7d9f8c6b5' } }))), ['Deployment/web'], 'the Deployment template, by its generated label');
+  t.same(names(view.podSources('shop', selectorOf({ matchLabels: { app: 'web', 'pod-template-hash': 'x' } }))), [], 'but not by a hash the controller never writes');
   t.match(web, { known: true, from: /^cluster cache \(synced \d+s ago\)$/ });
   const pod = (web as any).value.find((p: PodSource) => p.kind === 'Pod');
   t.same(Object.keys(pod).sort(), ['kind', 'labels', 'name', 'namespace', 'owner'], 'a cached pod is slim');
   t.equal(pod.owner, 'ReplicaSet/web-rs', 'with its controlling owner');
-  const dns = view.podSources('kube-system', { matchLabels: DNS.podLabels });
+  const dns = view.podSources('kube-system', selectorOf({ matchLabels: DNS.podLabels }));
   t.same((dns as any).value[0].ports, [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }], 'DNS pods carry container ports');
-  t.same(names(view.podSources('shop', { matchLabels: { 'job-name': 'report-28986660' } })), ['CronJob/report'], 'CronJob templates found by generated labels');
-  t.same(names(view.podSources('shop', { matchLabels: { 'job-name': 'report' } })), [], "a CronJob's own name is never a job-name");
+  t.same(names(view.podSources('shop', selectorOf({ matchLabels: { 'job-name': 'report-28986660' } }))), ['CronJob/report'], 'CronJob templates found by generated labels');
+  t.same(names(view.podSources('shop', selectorOf({ matchLabels: { 'job-name': 'report' } }))), [], "a CronJob's own name is never a job-name");
   t.match(view.namespace('shop'), { known: true, value: { name: 'shop', labels: { team: 'a', 'kubernetes.io/metadata.name': 'shop' } } });
   t.match(view.namespace('nope'), { known: true, value: undefined }, 'a missing namespace is known to be missing');
   t.match(view.ingressClasses(), { known: true, value: [{ name: 'nginx', controller: 'k8s.io/ingress-nginx', isDefault: true, creationTimestamp: '2024-01-01T00:00:00Z' }] });
@@ -91,20 +91,20 @@ t.test('watch events update the indexes: pods and workloads added, relabelled, d
   t.teardown(h.close);
   await h.source.waitForSync(10_000);
   const view = h.source.view;
-  const sel = { matchLabels: { app: 'api' } };
+  const sel = selectorOf({ matchLabels: { app: 'api' } });
   t.same(names(view.podSources('shop', sel)), []);
 
   h.fake.apply(o.pod('shop', 'api-1', { app: 'api' }));
   h.fake.apply(o.workload('StatefulSet', 'shop', 'api', { app: 'api' }, { replicas: 2 }));
   await eventually(() => names(view.podSources('shop', sel)).length === 2, 'pod and StatefulSet appear');
   t.same(names(view.podSources('shop', sel)), ['Pod/api-1', 'StatefulSet/api']);
-  t.same(names(view.podSources('shop', { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'api-1' } })), ['StatefulSet/api'], 'enumerated ordinals');
+  t.same(names(view.podSources('shop', selectorOf({ matchLabels: { 'statefulset.kubernetes.io/pod-name': 'api-1' } }))), ['StatefulSet/api'], 'enumerated ordinals');
 
   h.fake.apply(o.pod('shop', 'api-1', { app: 'api-v2' }));
   h.fake.apply(o.workload('StatefulSet', 'shop', 'api', { app: 'api' }, { replicas: 5 }));
-  await eventually(() => names(view.podSources('shop', { matchLabels: { app: 'api-v2' } })).length === 1, 'relabelled pod moves');
+  await eventually(() => names(view.podSources('shop', selectorOf({ matchLabels: { app: 'api-v2' } }))).length === 1, 'relabelled pod moves');
   t.same(names(view.podSources('shop', sel)), ['StatefulSet/api'], 'the old posting forgot the pod');
-  await eventually(() => names(view.podSources('shop', { matchLabels: { 'statefulset.kubernetes.io/pod-name': 'api-4' } })).length === 1, 'scaled StatefulSet');
+  await eventually(() => names(view.podSources('shop', selectorOf({ matchLabels: { 'statefulset.kubernetes.io/pod-name': 'api-4' } }))).length === 1, 'scaled StatefulSet');
 
   h.fake.delete('Pod', 'shop', 'api-1');
   h.fake.delete('StatefulSet', 'shop', 'api');
@@ -126,13 +126,13 @@ t.test('readiness flips only when every resource has listed; unknown until then'
   t.equal(h.source.isSynced(), false, 'not synced before start');
   await h.source.start();
   t.equal(h.source.isSynced(), false, 'start() returns before the first lists complete');
-  const a = h.source.view.podSources('default', {});
+  const a = h.source.view.podSources('default', selectorOf({}));
   t.match(a, { known: false, reason: /not synced/ }, 'lookups say unknown rather than "no pods"');
   t.match(h.source.view.namespaces(), { known: false });
   t.match(h.source.status().pods, { synced: false });
   await h.source.waitForSync(10_000);
   t.equal(h.source.isSynced(), true, 'synced once every resource listed');
-  t.match(h.source.view.podSources('kube-system', {}), { known: true });
+  t.match(h.source.view.podSources('kube-system', selectorOf({})), { known: true });
 });
 
 t.test('a 403 on one resource: its family is unknown with the RBAC reason, the rest answer, and netguard is ready', async (t) => {
@@ -144,7 +144,7 @@ t.test('a 403 on one resource: its family is unknown with the RBAC reason, the r
   t.equal(h.source.isSynced(), true, 'ready: a forbidden resource answers unknown, it does not hold readiness back');
   t.same(h.source.view.ingressClasses(), { known: false, reason: 'list ingressclasses forbidden by RBAC' });
   t.match(h.source.view.namespaces(), { known: true });
-  t.match(h.source.view.podSources('kube-system', { matchLabels: DNS.podLabels }), { known: true });
+  t.match(h.source.view.podSources('kube-system', selectorOf({ matchLabels: DNS.podLabels })), { known: true });
   t.match(h.source.status().ingressclasses, { synced: false, ready: true, forbidden: ['ingressclasses'], error: /forbidden/, errorType: 'forbidden' });
   const r = readiness({ shuttingDown: false, certificate: { notAfter: new Date(), fingerprint: 'x' }, policy: { source: 'p.yaml', hash: '0'.repeat(64) } as never, cluster: h.source });
   t.equal(r.ready, true, '/readyz is 200');
@@ -164,8 +164,8 @@ t.test('a workload resource forbidden makes pod lookups unknown (templates would
   t.teardown(h.close);
   h.fake.forbid('cronjobs');
   await h.source.start();
-  await eventually(() => /cronjobs/.test((h.source.view.podSources('default', {}) as any).reason ?? ''), 'reason names the resource');
-  t.same(h.source.view.podSources('default', {}), { known: false, reason: 'list cronjobs forbidden by RBAC' });
+  await eventually(() => /cronjobs/.test((h.source.view.podSources('default', selectorOf({})) as any).reason ?? ''), 'reason names the resource');
+  t.same(h.source.view.podSources('default', selectorOf({})), { known: false, reason: 'list cronjobs forbidden by RBAC' });
   t.same(h.source.view.allPodSources('default'), { known: false, reason: 'list cronjobs forbidden by RBAC' });
 });
 
@@ -202,11 +202,11 @@ t.test('the informer view answers like the bundle view on the same objects', asy
     { matchLabels: { 'controller-revision-hash': 'x' } }, { matchExpressions: [{ key: 'app', operator: 'NotIn' as const, values: ['web'] }] },
     { matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' as const }] },
   ];
-  for (const s of selectors) t.same(names(h.source.view.podSources('shop', s)), names(bundle.podSources('shop', s)), JSON.stringify(s));
+  for (const s of selectors) t.same(names(h.source.view.podSources('shop', selectorOf(s))), names(bundle.podSources('shop', selectorOf(s))), JSON.stringify(s));
   t.same(names(h.source.view.allPodSources('shop')), names(bundle.allPodSources('shop')), 'allPodSources');
-  const wl = (h.source.view.podSources('shop', { matchLabels: { app: 'web' } }) as any).value.find((p: PodSource) => p.kind === 'Deployment');
-  const bwl = (bundle.podSources('shop', { matchLabels: { app: 'web' } }) as any).value.find((p: PodSource) => p.kind === 'Deployment');
+  const wl = (h.source.view.podSources('shop', selectorOf({ matchLabels: { app: 'web' } })) as any).value.find((p: PodSource) => p.kind === 'Deployment');
+  const bwl = (bundle.podSources('shop', selectorOf({ matchLabels: { app: 'web' } })) as any).value.find((p: PodSource) => p.kind === 'Deployment');
   t.same({ ...wl, replicas: undefined }, { ...bwl, replicas: undefined }, 'a template projects exactly as podSourceFromObject does');
   t.equal(wl.replicas, 1, 'replicas default to 1');
-  t.throws(() => h.source.view.podSources('shop', { matchLabels: { app: 1 as any } }), { code: 'INVALID_SELECTOR' }, 'invalid selectors throw, as in the bundle view');
+  t.throws(() => h.source.view.podSources('shop', selectorOf({ matchLabels: { app: 1 as any } })), { code: 'INVALID_SELECTOR' }, 'invalid selectors throw, as in the bundle view');
 });

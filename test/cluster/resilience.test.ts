@@ -9,6 +9,7 @@ import type { Answer, PodSource } from '../../src/view/view.ts';
 import { eventually, FakeApiServer, fakeKubeConfig } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 import { counter, DNS, FAST, harness, seedBasics } from './helpers.ts';
+import { selectorOf } from '../../src/kube/selectors.ts';
 
 t.setTimeout(90_000);
 
@@ -32,13 +33,13 @@ t.test('410 Gone on the watch: relist, and deletions missed while away vanish', 
   h.fake.delete('Pod', 'shop', 'p0');
   h.fake.apply(o.pod('shop', 'p9', { app: 'shop' }));
   h.fake.compact(); // the history of those events is gone: only a relist can tell
-  t.same(podNames(view.podSources('shop', {})), ['p0', 'p1', 'p2', 'p3', 'p4'], 'while away, the last known state is served');
+  t.same(podNames(view.podSources('shop', selectorOf({}))), ['p0', 'p1', 'p2', 'p3', 'p4'], 'while away, the last known state is served');
   h.fake.clearFailures();
-  await eventually(() => podNames(view.podSources('shop', {})).join() === 'p1,p2,p3,p4,p9', 'relisted state');
+  await eventually(() => podNames(view.podSources('shop', selectorOf({}))).join() === 'p1,p2,p3,p4,p9', 'relisted state');
   t.ok(await counter(h.registry, 'netguard_cluster_cache_relists_total', { resource: 'pods', reason: 'gone' }) >= 1, 'relist counted as gone');
   t.ok(await counter(h.registry, 'netguard_cluster_cache_errors_total', { resource: 'pods', type: 'gone' }) >= 1, 'the 410 counted');
   h.fake.apply(o.pod('shop', 'p10', { app: 'shop' }));
-  await eventually(() => podNames(view.podSources('shop', {})).includes('p10'), 'watching again after the relist');
+  await eventually(() => podNames(view.podSources('shop', selectorOf({}))).includes('p10'), 'watching again after the relist');
 });
 
 t.test('an expired continue token restarts the list from scratch', async (t) => {
@@ -57,7 +58,7 @@ t.test('an expired continue token restarts the list from scratch', async (t) => 
   t.ok(lists.some((r) => r.status === 410), 'a page was refused as expired');
   const expiredAt = lists.findIndex((r) => r.status === 410);
   t.notOk(lists[expiredAt + 1]?.query.continue, 'the next request starts over without a token');
-  t.equal(podNames(h.source.view.podSources('shop', {})).length, 30, 'and the full list arrives');
+  t.equal(podNames(h.source.view.podSources('shop', selectorOf({}))).length, 30, 'and the full list arrives');
 });
 
 t.test('dropped watch connections are re-opened from the last resourceVersion', async (t) => {
@@ -68,7 +69,7 @@ t.test('dropped watch connections are re-opened from the last resourceVersion', 
   const listsBefore = h.fake.requests.filter((r) => r.verb === 'list').length;
   t.ok(h.fake.dropWatches() >= 13, 'connections destroyed mid-stream');
   h.fake.apply(o.pod('shop', 'after-drop', { app: 'shop' }));
-  await eventually(() => podNames(h.source.view.podSources('shop', {})).includes('after-drop'), 'event after the drop seen');
+  await eventually(() => podNames(h.source.view.podSources('shop', selectorOf({}))).includes('after-drop'), 'event after the drop seen');
   t.ok(await counter(h.registry, 'netguard_cluster_cache_watch_restarts_total', { resource: 'pods', reason: 'dropped' }) >= 1, 'restart counted as dropped');
   t.equal(h.fake.requests.filter((r) => r.verb === 'list').length, listsBefore, 'no relist was needed');
   const resumed = h.fake.requests.filter((r) => r.resource === 'pods' && r.watch && r.namespace === undefined);
@@ -98,9 +99,9 @@ t.test('a silent watch (not even bookmarks) is restarted', async (t) => {
   h.fake.silence(); // open streams stay open but say nothing
   h.fake.apply(o.pod('shop', 'unheard', { app: 'shop' }));
   await eventually(async () => (await counter(h.registry, 'netguard_cluster_cache_errors_total', { resource: 'pods', type: 'idle' })) >= 1, 'silence detected');
-  t.notOk(podNames(h.source.view.podSources('shop', {})).includes('unheard'), 'the silent stream delivered nothing');
+  t.notOk(podNames(h.source.view.podSources('shop', selectorOf({}))).includes('unheard'), 'the silent stream delivered nothing');
   h.fake.silence(false);
-  await eventually(() => podNames(h.source.view.podSources('shop', {})).includes('unheard'), 'the restarted watch replays what was missed');
+  await eventually(() => podNames(h.source.view.podSources('shop', selectorOf({}))).includes('unheard'), 'the restarted watch replays what was missed');
   t.ok(h.source.isSynced(), 'still synced: the cache was never discarded');
 });
 
@@ -109,7 +110,7 @@ t.test('periodic relist repairs what no event reported', async (t) => {
   t.teardown(h.close);
   await h.source.waitForSync(10_000);
   h.fake.deleteSilently('Pod', 'shop', 'p1'); // a lost event: watchers never hear of it
-  await eventually(() => !podNames(h.source.view.podSources('shop', {})).includes('p1'), 'the ghost pod is gone after a relist');
+  await eventually(() => !podNames(h.source.view.podSources('shop', selectorOf({}))).includes('p1'), 'the ghost pod is gone after a relist');
   t.ok(await counter(h.registry, 'netguard_cluster_cache_relists_total', { resource: 'pods', reason: 'periodic' }) >= 1, 'periodic relists counted');
 });
 
@@ -128,7 +129,7 @@ t.test('a relist never shows a half-filled cache', async (t) => {
   const relisted = async () => (await counter(h.registry, 'netguard_cluster_cache_relists_total', { resource: 'pods', reason: 'gone' })) >= 1 && h.fake.openWatches('pods') === 2;
   await eventually(async () => {
     samples++;
-    const a = h.source.view.podSources('shop', {});
+    const a = h.source.view.podSources('shop', selectorOf({}));
     if (!a.known || a.value.length !== 40) bad++;
     return relisted();
   }, 'relist done', 20_000);
@@ -143,7 +144,7 @@ t.test('after the first sync, errors keep the last known state and show in statu
   h.fake.forbid('pods');
   h.fake.dropWatches();
   await eventually(() => /forbidden/.test(h.source.status().pods?.error ?? ''), 'error visible in status');
-  t.match(h.source.view.podSources('shop', {}), { known: true }, 'still answering from the cache');
+  t.match(h.source.view.podSources('shop', selectorOf({})), { known: true }, 'still answering from the cache');
   t.equal(h.source.isSynced(), true, 'still ready');
   t.ok(typeof h.source.status().pods?.lastSyncAt === 'number', 'lastSyncAt tells how old');
   h.fake.forbid('pods', false);
@@ -183,7 +184,7 @@ t.test('a wrong token is an error, not an empty cluster', async (t) => {
   });
   await eventually(async () => (await counter(registry, 'netguard_cluster_cache_errors_total', { resource: 'discovery', type: 'unauthorized' })) >= 2, 'discovery refused, and retried');
   t.equal(source.isSynced(), false);
-  t.match(source.view.podSources('default', {}), { known: false, reason: /401/ });
+  t.match(source.view.podSources('default', selectorOf({})), { known: false, reason: /401/ });
 });
 
 t.test('stop() closes every watch and stops retrying', async (t) => {

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { BundleView } from '../../src/bundle/bundle-view.ts';
 import type { Answer, PodSource } from '../../src/view/view.ts';
-import type { LabelSelector } from '../../src/kube/selectors.ts';
+import { selectorOf, type LabelSelector } from '../../src/kube/selectors.ts';
 import { generateCluster, rng } from '../fake-apiserver/generate.ts';
 import { harness } from './helpers.ts';
 
@@ -46,11 +46,12 @@ t.test('50,000 pods in 500 namespaces, paged by 500: synced and correct', async 
       { matchLabels: { 'statefulset.kubernetes.io/pod-name': l['statefulset.kubernetes.io/pod-name'] ?? 'api-0' } },
       { matchLabels: { 'job-name': l['job-name'] ?? 'none' } },
     ];
-    const selector = shapes[i % shapes.length];
+    const raw = shapes[i % shapes.length];
+    const selector = selectorOf(raw);
     const got = ids(h.source.view.podSources(ns, selector));
     const want = ids(bundle.podSources(ns, selector));
     if (want !== '') nonEmpty++;
-    if (got !== want && ++mismatches <= 3) t.equal(got, want, `${ns} ${JSON.stringify(selector)}`);
+    if (got !== want && ++mismatches <= 3) t.equal(got, want, `${ns} ${JSON.stringify(raw)}`);
   }
   t.equal(mismatches, 0, `${N} lookups agree with the bundle view's linear scan`);
   t.ok(nonEmpty > N / 2, 'most lookups select something');

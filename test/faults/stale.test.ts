@@ -22,6 +22,7 @@ import { eventually, FakeApiServer } from '../fake-apiserver.ts';
 import * as o from '../fake-apiserver/objects.ts';
 import { counter, DNS, FAST, seedBasics } from '../cluster/helpers.ts';
 import { captureLogs, httpsCall, REPO_ROOT, testCertificates } from '../server/helpers.ts';
+import { selectorOf } from '../../src/kube/selectors.ts';
 
 t.setTimeout(120_000);
 
@@ -111,7 +112,7 @@ t.test('InformerView: ageSeconds is 0 while every watch behind an answer is live
   const view = new InformerView(caches, (f) => ({ synced: true, lastSyncAt: T0, behindSince: behind.has(f) ? T0 : undefined }), () => now);
   t.match(view.namespaces(), { known: true, ageSeconds: 0 }, 'live watch: not behind at all');
   t.match(view.ingressClasses(), { known: true, ageSeconds: 95.5 });
-  t.match(view.podSources('shop', {}), { known: true, ageSeconds: 95.5 }, 'pods are live but workloads are not: the answer is as old as the oldest');
+  t.match(view.podSources('shop', selectorOf({})), { known: true, ageSeconds: 95.5 }, 'pods are live but workloads are not: the answer is as old as the oldest');
   behind.clear();
   now += 60_000;
   t.match(view.ingressClasses(), { known: true, ageSeconds: 0 }, 'live again');
@@ -122,8 +123,8 @@ t.test('InformerView: a behind custom pod source makes "nothing matches" stale, 
   const T0 = 1_700_000_000_000;
   const view = new InformerView(caches, (f) => ({ synced: true, lastSyncAt: T0, behindSince: f === 'custompodsources' ? T0 : undefined }), () => T0 + 300_000);
   caches.pods.upsert({ kind: 'Pod', namespace: 'kube-system', name: 'coredns', labels: { 'k8s-app': 'kube-dns' } });
-  t.match(view.podSources('kube-system', { matchLabels: { 'k8s-app': 'kube-dns' } }), { known: true, ageSeconds: 0 }, 'a match: pods and workloads only');
-  t.match(view.podSources('kube-system', { matchLabels: { app: 'nothing' } }), { known: true, value: [], ageSeconds: 300 }, 'nothing matched: the custom kinds\' age counts');
+  t.match(view.podSources('kube-system', selectorOf({ matchLabels: { 'k8s-app': 'kube-dns' } })), { known: true, ageSeconds: 0 }, 'a match: pods and workloads only');
+  t.match(view.podSources('kube-system', selectorOf({ matchLabels: { app: 'nothing' } })), { known: true, value: [], ageSeconds: 300 }, 'nothing matched: the custom kinds\' age counts');
 });
 
 t.test('policy: staleAfterSeconds is validated', async (t) => {

@@ -11,6 +11,7 @@ import { RULES } from '../../src/policies/registry.ts';
 import type { KubeObject, Operation, Policy } from '../../src/policies/types.ts';
 import { bundleArb, kubeObject, namespaceArb, OPERATIONS, weirdString } from './arbitraries.ts';
 import { fuzzParams } from './settings.ts';
+import { selectorOf } from '../../src/kube/selectors.ts';
 
 const base = loadPolicyFile();
 
@@ -77,7 +78,7 @@ t.test('a BundleView answers every lookup on a garbage bundle without throwing',
       view.namespaces();
       view.namespace(ns);
       view.allPodSources(ns);
-      view.podSources(ns, { matchLabels: { app: 'web' } });
+      view.podSources(ns, selectorOf({ matchLabels: { app: 'web' } }));
       view.ingressClasses();
       view.networkPolicies(ns);
       view.services(ns);

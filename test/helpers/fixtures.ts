@@ -27,7 +27,7 @@ import { BundleView } from '../../src/bundle/bundle-view.ts';
 import { checkBundle } from '../../src/bundle/check-bundle.ts';
 import { loadManifestFiles } from '../../src/bundle/manifests.ts';
 import { evaluate } from '../../src/policies/engine.ts';
-import type { LabelSelector } from '../../src/kube/selectors.ts';
+import type { ParsedSelector } from '../../src/kube/selectors.ts';
 import { unknown, type Answer, type ClusterView, type RouteTarget } from '../../src/view/view.ts';
 import type { Finding, KubeObject, Operation } from '../../src/policies/types.ts';
 import { policyWith } from './policy.ts';
@@ -96,7 +96,7 @@ function hide(view: ClusterView, families: readonly string[]): ClusterView {
   return {
     namespace: gate('namespaces', (n: string) => view.namespace(n)),
     namespaces: gate('namespaces', () => view.namespaces()),
-    podSources: gate('pods', (ns: string, sel: LabelSelector, limit?: number) => view.podSources(ns, sel, limit)),
+    podSources: gate('pods', (ns: string, sel: ParsedSelector, limit?: number) => view.podSources(ns, sel, limit)),
     allPodSources: gate('pods', (ns: string, limit?: number) => view.allPodSources(ns, limit)),
     ingressClasses: gate('ingressclasses', () => view.ingressClasses()),
     networkPolicies: gate('networkpolicies', (ns: string) => view.networkPolicies(ns)),

@@ -2,6 +2,7 @@
 // and a rule's context as the engine builds it, for calling one rule's evaluate() directly.
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
+import { reviewNamespace } from '../../src/policies/engine.ts';
 import { DEFAULT_POLICY_FILE, parsePolicy } from '../../src/policies/policy-file.ts';
 import type { ClusterView } from '../../src/view/view.ts';
 import type { KubeObject, Operation, Policy, RuleContext } from '../../src/policies/types.ts';
@@ -13,13 +14,13 @@ export function policyWith(overrides: Record<string, any> = {}): Policy {
   return parsePolicy(stringify(merged), '<test policy>');
 }
 
-/** The context a rule gets in warn mode: the request namespace defaults to the object's, else "shop". */
+/** The context a rule gets in warn mode: the namespace as the engine resolves it (reviewNamespace); "shop" without an object. */
 export function warnContext(ruleId: string, object: KubeObject | null, cluster: ClusterView, operation: Operation = 'CREATE'): RuleContext {
   return {
     operation,
     object,
     oldObject: null,
-    namespace: (object?.metadata?.namespace as string | undefined) ?? 'shop',
+    namespace: object ? reviewNamespace({ operation, object, oldObject: null }, object) : 'shop',
     cluster,
     config: { action: 'warn', excludeNamespaces: [], allowIgnoreAnnotation: true },
     policy: policyWith({ rules: { [ruleId]: { action: 'warn' } } }),

@@ -124,3 +124,38 @@ t.test('operationsByKind: a kind is reviewed on its own operations, the others o
   }
   t.same(seen.map((c) => `${(c.object ?? c.oldObject)?.kind} ${c.operation}`), ['Ingress CREATE', 'Ingress UPDATE', 'Service DELETE']);
 });
+
+t.test('the namespace of a review is resolved once, by the engine, with one precedence', async (t) => {
+  const namespaceOf = (input: { object: any; namespace?: string }, kinds = ['Service']) => {
+    const seen: RuleContext[] = [];
+    const rule = { ...probe([], seen), kinds };
+    evaluate({ operation: 'CREATE', oldObject: null, ...input }, emptyView, policyWith({}), [rule]);
+    return seen[0]?.namespace;
+  };
+  const bare = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: {} };
+  // Admission: the apiserver fills an empty metadata.namespace from the request after webhooks may see it.
+  t.equal(namespaceOf({ object: bare, namespace: 'shop' }), 'shop', 'the request namespace when the object has none');
+  t.equal(namespaceOf({ object: svc(), namespace: 'shop' }), 'shop', 'request and object agree');
+  t.equal(namespaceOf({ object: svc({ namespace: 'other' }), namespace: 'shop' }), 'shop', 'a crafted review that disagrees: the request is the authority');
+  t.equal(namespaceOf({ object: svc({ namespace: '' }), namespace: 'shop' }), 'shop', 'an empty object namespace is none');
+  // netguard check and the audit: no request namespace.
+  t.equal(namespaceOf({ object: svc() }), 'shop', 'the object\'s own');
+  t.equal(namespaceOf({ object: svc({ namespace: '' }) }), 'default', 'empty: default, as kubectl sends it');
+  t.equal(namespaceOf({ object: bare }), 'default', 'none: default');
+  t.equal(namespaceOf({ object: svc(), namespace: '' }), 'shop', 'an empty request namespace is none');
+  const ingressClass = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx', namespace: 'stray' }, spec: {} };
+  t.equal(namespaceOf({ object: ingressClass }, ['IngressClass']), undefined, 'a cluster-scoped kind has none, whatever its metadata says');
+  // A Namespace's own review: the apiserver sends its name as the request namespace.
+  const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } };
+  t.equal(namespaceOf({ object: ns, namespace: 'team-a' }, ['Namespace']), 'team-a', 'a Namespace: the request names it');
+});
+
+t.test('findings name the namespace the rules judged', async (t) => {
+  const bare = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: '' }, spec: {} };
+  const r = evaluate({ operation: 'CREATE', object: bare, oldObject: null, namespace: 'shop' }, emptyView, policyWith({}), [probe()]);
+  t.same(r.findings[0].object, { apiVersion: 'v1', kind: 'Service', namespace: 'shop', name: 'web' }, 'empty metadata.namespace: the request\'s');
+  const crafted = evaluate({ operation: 'CREATE', object: svc({ namespace: 'other' }), oldObject: null, namespace: 'shop' }, emptyView, policyWith({}), [probe()]);
+  t.equal(crafted.findings[0].object.namespace, 'shop', 'never a namespace the rule did not judge');
+  const check = evaluate({ operation: 'CREATE', object: { ...bare, metadata: { name: 'web' } }, oldObject: null }, emptyView, policyWith({}), [probe()]);
+  t.equal(check.findings[0].object.namespace, 'default');
+});

@@ -5,7 +5,8 @@ import { podSourceFromObject } from '../../src/kube/pod-sources.ts';
 import { HASH_VALUE, UID_VALUE, isControllerHash } from '../../src/kube/generated-labels.ts';
 import { isNetguardError } from '../../src/errors.ts';
 import {
-  formatSelector, fromMap, isEmptySelector, matchesSelector, selectorCovers, toRequirements, type GeneratedLabels, type Labels,
+  formatRequirements, formatSelector, fromMap, isEmptySelector, matchesSelector, ParsedSelector, parseSelector, selectorCovers, selectorOf, toRequirements,
+  type GeneratedLabels, type Labels,
 } from '../../src/kube/selectors.ts';
 
 interface MatchCase {
@@ -374,4 +375,24 @@ t.test('formatSelector renders like kubectl', async (t) => {
     ['invalid selector never throws', { matchLabels: ['x'] }, '<invalid selector>'],
   ];
   for (const [name, selector, want] of cases) t.equal(formatSelector(selector), want, name);
+});
+
+t.test('ParsedSelector: parsed once, never read as a raw selector again', async (t) => {
+  const raw = { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'NotIn' as const, values: ['db'] }] };
+  const parsed = selectorOf(raw);
+  t.ok(ParsedSelector.is(parsed));
+  t.same(parsed.reqs, toRequirements(raw));
+  const p = parseSelector(raw);
+  t.ok(!('invalid' in p) && ParsedSelector.is(p), 'parseSelector gives the same kind');
+  t.match(parseSelector({ matchLabels: { app: 2 } }), { invalid: /matchLabels\.app must be a string/ });
+  t.throws(() => selectorOf({ matchExpressions: [{ key: 'a', operator: 'In' }] }), { code: 'INVALID_SELECTOR' });
+  // A look-alike is not one: only this module makes them, so a view never gets an unchecked list.
+  t.notOk(ParsedSelector.is({ reqs: [] }));
+  // Handed to the raw-selector helpers it is its requirements, not an empty selector that matches everything.
+  t.same(toRequirements(parsed), parsed.reqs);
+  t.notOk(matchesSelector(parsed, { tier: 'fe' }), 'no app=web: no match');
+  t.ok(matchesSelector(parsed, { app: 'web', tier: 'fe' }));
+  t.equal(formatSelector(parsed), 'app=web,tier notin (db)');
+  t.equal(formatRequirements(parsed.reqs), formatSelector(raw), 'rendered from requirements exactly as from the raw form');
+  t.equal(formatRequirements([]), '<all>');
 });

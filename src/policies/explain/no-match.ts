@@ -2,7 +2,7 @@
 // nothing — labels on a workload's metadata instead of its pod template, a near miss
 // ("did you mean"), pods in another namespace, or the nearest labels that do exist.
 import type { ClusterView, PodSource } from '../../view/view.ts';
-import { fromMap, requirementsMatch, type GeneratedLabels, type Labels, type LabelSelector, type Requirement } from '../../kube/selectors.ts';
+import { requirementsMatch, type GeneratedLabels, type Labels, type ParsedSelector, type Requirement } from '../../kube/selectors.ts';
 import { plural, truncate } from '../../kube/text.ts';
 import { EXPLAIN_CANDIDATES, EXPLAIN_NAMESPACES } from '../caps.ts';
 import type { Deadline } from '../deadline.ts';
@@ -107,8 +107,11 @@ function matchesWithWorkloadLabels(reqs: readonly Requirement[], labels: Labels,
   return requirementsMatch(reqs, differs ? { ...labels, ...workloadLabels } : labels, generated);
 }
 
-/** A namespace other than `except` where `selector` does select something, if a quick probe finds one. */
-export function foundElsewhere(view: ClusterView, selector: LabelSelector, except: string): string | undefined {
+/**
+ * A namespace other than `except` where `selector` does select something, if a quick probe finds
+ * one: up to EXPLAIN_NAMESPACES indexed lookups, all with the one parsed selector.
+ */
+export function foundElsewhere(view: ClusterView, selector: ParsedSelector, except: string): string | undefined {
   const all = view.namespaces();
   if (!all.known) return undefined;
   for (const ns of all.value.slice(0, EXPLAIN_NAMESPACES)) {

@@ -6,7 +6,7 @@
 //     selected only it selecting nothing.
 // A policy selector is read once per policy, and only selectors that matched before are searched.
 import { isRecord, NAMESPACE_NAME_LABEL, type KubeObject } from '../../kube/objects.ts';
-import { parseSelector, requirementsMatch, type Labels, type LabelSelector, type Requirement } from '../../kube/selectors.ts';
+import { ParsedSelector, parseSelector, requirementsMatch, type Labels, type Requirement } from '../../kube/selectors.ts';
 import { listSome, plural, truncate } from '../../kube/text.ts';
 import type { NamespaceInfo, NetworkPolicyInfo } from '../../view/view.ts';
 import { MAX_SELECTOR_REQUIREMENTS } from '../caps.ts';
@@ -17,34 +17,36 @@ import { changeText, othersMatch, workloadChange } from './workload-change.ts';
 interface Place {
   /** "spec.podSelector", "ingress[0].from[1]" */
   where: string;
-  pod: Requirement[];
-  podSelector: LabelSelector;
+  /** the podSelector, parsed once: matched here and handed to the view's lookups as it is */
+  pod: ParsedSelector;
   /** absent: the policy's own namespace */
-  ns?: Requirement[];
+  ns?: readonly Requirement[];
 }
 
-function reqs(raw: unknown): Requirement[] | undefined {
-  const parsed = parseSelector(raw);
-  return 'invalid' in parsed || parsed.reqs.length > MAX_SELECTOR_REQUIREMENTS ? undefined : parsed.reqs;
+function parsed(raw: unknown): ParsedSelector | undefined {
+  const p = parseSelector(raw);
+  return 'invalid' in p || p.reqs.length > MAX_SELECTOR_REQUIREMENTS ? undefined : p;
 }
+
+const EVERY_POD = ParsedSelector.of([]);
 
 /** The selector places of a policy the rules judge; none for a policy past the caps (the rules do not search it). */
 function placesOf(p: NetworkPolicyInfo): Place[] {
   const spec = p.spec;
   if (!isRecord(spec) || networkPolicyProblem(spec)) return [];
   const out: Place[] = [];
-  const target = reqs(spec.podSelector ?? {});
-  if (target && target.length > 0) out.push({ where: 'spec.podSelector', pod: target, podSelector: spec.podSelector });
+  const target = parsed(spec.podSelector ?? {});
+  if (target && target.reqs.length > 0) out.push({ where: 'spec.podSelector', pod: target });
   for (const [dir, key] of [['ingress', 'from'], ['egress', 'to']] as const) {
     (Array.isArray(spec[dir]) ? spec[dir] : []).forEach((rule: unknown, i: number) => {
       const peers: unknown[] = isRecord(rule) && Array.isArray(rule[key]) ? rule[key] : [];
       peers.forEach((peer, j) => {
         if (!isRecord(peer) || (peer.ipBlock !== undefined && peer.ipBlock !== null)) return;
         const hasNs = peer.namespaceSelector !== undefined && peer.namespaceSelector !== null;
-        const pod = peer.podSelector === undefined || peer.podSelector === null ? [] : reqs(peer.podSelector);
-        const ns = hasNs ? reqs(peer.namespaceSelector) : undefined;
+        const pod = peer.podSelector === undefined || peer.podSelector === null ? EVERY_POD : parsed(peer.podSelector);
+        const ns = hasNs ? parsed(peer.namespaceSelector)?.reqs : undefined;
         if (!pod || (hasNs && !ns)) return;
-        out.push({ where: `${dir}[${i}].${key}[${j}]`, pod, podSelector: peer.podSelector ?? {}, ...(hasNs ? { ns } : {}) });
+        out.push({ where: `${dir}[${i}].${key}[${j}]`, pod, ...(hasNs ? { ns } : {}) });
       });
     });
   }
@@ -83,12 +85,12 @@ export function reviewWorkloadForPolicies(ctx: RuleContext): RuleFinding[] {
   for (const p of all.policies) {
     for (const place of placesOf(p)) {
       ctx.deadline?.check();
-      if (place.pod.length === 0) continue; // every pod wherever it applies: a workload cannot empty it
+      if (place.pod.reqs.length === 0) continue; // every pod wherever it applies: a workload cannot empty it
       const applies = place.ns ? requirementsMatch(place.ns, ownLabels) : p.namespace === change.namespace;
-      if (!applies || !requirementsMatch(place.pod, before.labels, before.generated)) continue;
-      if (after && requirementsMatch(place.pod, after.labels, after.generated)) continue;
+      if (!applies || !requirementsMatch(place.pod.reqs, before.labels, before.generated)) continue;
+      if (after && requirementsMatch(place.pod.reqs, after.labels, after.generated)) continue;
       const targets = place.ns ? all.namespaces.filter((n) => requirementsMatch(place.ns!, nsLabels(n))).map((n) => n.name) : [p.namespace];
-      const left = othersMatch(ctx.cluster, targets, place.podSelector, change, ctx.deadline);
+      const left = othersMatch(ctx.cluster, targets, place.pod, change, ctx.deadline);
       if (left.found) continue;
       if ('unknown' in left) unknown ??= left.unknown;
       else emptied.push(`${p.namespace}/${p.name} (${place.where})`);
@@ -133,13 +135,13 @@ export function reviewNamespaceChange(ctx: RuleContext): RuleFinding[] {
       if (!place.ns || place.ns.length === 0) continue;
       if (!requirementsMatch(place.ns, before) || (after && requirementsMatch(place.ns, after))) continue;
       const remaining = others.filter((n) => requirementsMatch(place.ns!, nsLabels(n))).map((n) => n.name);
-      if (place.pod.length === 0) {
+      if (place.pod.reqs.length === 0) {
         if (remaining.length === 0) emptied.push(`${p.namespace}/${p.name} (${place.where})`);
         continue;
       }
       let found = false;
       for (const ns of remaining) {
-        const a = ctx.cluster.podSources(ns, place.podSelector, 1);
+        const a = ctx.cluster.podSources(ns, place.pod, 1);
         if (!a.known) unknown ??= a.reason;
         else if (a.value.length > 0) {
           found = true;

@@ -1,6 +1,6 @@
 // service-selector-has-match, the other direction: a workload whose pod template labels change,
 // or that is deleted, leaves the Services that selected only its pods with no endpoints.
-import { requirementsMatch, toRequirements, fromMap } from '../../kube/selectors.ts';
+import { requirementsMatch, selectorOf, fromMap } from '../../kube/selectors.ts';
 import { listSome, plural, truncate } from '../../kube/text.ts';
 import type { RuleContext, RuleFinding } from '../types.ts';
 import { changeText, othersMatch, workloadChange } from './workload-change.ts';
@@ -19,10 +19,11 @@ export function reviewWorkloadForServices(ctx: RuleContext): RuleFinding[] {
   for (const svc of services.value) {
     ctx.deadline?.check();
     if (!svc.selector || svc.type === 'ExternalName') continue;
-    const reqs = toRequirements(fromMap(svc.selector as Record<string, string>));
+    const selector = selectorOf(fromMap(svc.selector as Record<string, string>));
+    const reqs = selector.reqs;
     if (reqs.length === 0 || !requirementsMatch(reqs, before.labels, before.generated)) continue;
     if (after && requirementsMatch(reqs, after.labels, after.generated)) continue;
-    const left = othersMatch(ctx.cluster, [change.namespace], fromMap(svc.selector as Record<string, string>), change, ctx.deadline);
+    const left = othersMatch(ctx.cluster, [change.namespace], selector, change, ctx.deadline);
     if (left.found) continue;
     if ('unknown' in left) unknown ??= left.unknown;
     else orphaned.push(`${svc.namespace}/${svc.name}`);

@@ -9,7 +9,7 @@
 // a relabelled Deployment's old pods still match at admission time, but the rollout replaces them.
 import { ownedBy, isRetiredRevision, type WorkloadRef } from '../../kube/ownership.ts';
 import { isPodSourceKind, podSourceFromObject, type PodSource } from '../../kube/pod-sources.ts';
-import type { GeneratedLabels, Labels, LabelSelector } from '../../kube/selectors.ts';
+import type { GeneratedLabels, Labels, ParsedSelector } from '../../kube/selectors.ts';
 import type { ClusterView } from '../../view/view.ts';
 import type { Deadline } from '../deadline.ts';
 import type { RuleContext } from '../types.ts';
@@ -62,7 +62,7 @@ export type Remaining = { found: true } | { found: false; from: string } | { fou
  * that returns LOOKUP_LIMIT sources, all the workload's own, counts as found: netguard does not
  * warn on what it did not finish reading.
  */
-export function othersMatch(view: ClusterView, namespaces: readonly string[], selector: LabelSelector, change: WorkloadChange, deadline?: Deadline): Remaining {
+export function othersMatch(view: ClusterView, namespaces: readonly string[], selector: ParsedSelector, change: WorkloadChange, deadline?: Deadline): Remaining {
   let unknown: string | undefined;
   let from = '';
   for (const ns of namespaces) {

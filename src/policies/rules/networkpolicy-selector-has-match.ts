@@ -14,7 +14,7 @@ import { closest } from '../../edit-distance.ts';
 import { truncate } from '../../kube/text.ts';
 import type { Rule, RuleFinding } from '../types.ts';
 import { explainNoMatch, foundElsewhere } from '../explain/no-match.ts';
-import { formatRequirements, parseSelector } from '../../kube/selectors.ts';
+import { formatRequirements, ParsedSelector, parseSelector } from '../../kube/selectors.ts';
 import { boundMessages, MAX_MESSAGE } from '../types.ts';
 import { reviewNamespaceChange, reviewWorkloadForPolicies } from '../reverse/emptied-policies.ts';
 import { nearMiss, nearestLabels } from '../explain/near-miss.ts';
@@ -23,6 +23,9 @@ import { isRecord } from '../../kube/objects.ts';
 import { EXPLAINED_SELECTORS_PER_REVIEW } from '../caps.ts';
 import type { Deadline } from '../deadline.ts';
 import { networkPolicyProblem, selectorProblem, selectorSizeProblem, type InputProblem } from '../input-limits.ts';
+
+/** An absent podSelector: every pod wherever the peer applies. */
+const EVERY_POD = ParsedSelector.of([]);
 
 const LATE_WORKLOAD = 'if the workload is applied after this policy, this clears once it exists';
 /** Said of a dangling selector past the first EXPLAINED_SELECTORS_PER_REVIEW, which gets no search for a near miss. */
@@ -36,11 +39,11 @@ function specPath(where: string): string {
 type Search = { found: true } | { found: false; unknown: string } | { found: false; unknown?: undefined; from: string };
 
 /** Does `selector` select a pod source in any of `namespaces`? Unknown only if nothing was found and some lookup was unknown. */
-function anyPod(view: ClusterView, namespaces: readonly string[], selector: unknown): Search {
+function anyPod(view: ClusterView, namespaces: readonly string[], selector: ParsedSelector): Search {
   let reason: string | undefined;
   let from = '';
   for (const ns of namespaces) {
-    const a = view.podSources(ns, selector as any, 1);
+    const a = view.podSources(ns, selector, 1);
     if (!a.known) reason ??= a.reason;
     else if (a.value.length > 0) return { found: true };
     else from = a.from;
@@ -155,7 +158,8 @@ export const rule: Rule = {
     if (tooLarge) return [{ verdict: 'unknown', messageId: tooLarge.messageId, path: 'spec', message: truncate(tooLarge.message, MAX_MESSAGE) }];
     const view = ctx.cluster;
     const deadline = ctx.deadline;
-    const ns = ctx.namespace ?? 'default';
+    const ns = ctx.namespace;
+    if (ns === undefined) return [];
     const findings: RuleFinding[] = [];
     // Explanations cost the most; the first few dangling selectors get one.
     let explanations = 0;
@@ -170,10 +174,11 @@ export const rule: Rule = {
       findings.push({ verdict: 'unknown', messageId: 'invalid-selector', path: specPath(where), message: `${where} is not a valid label selector (${truncate(reason)}), so it was not checked` });
     };
     /**
-     * A selector's requirements, or undefined when it is not judged: invalid, past a cap (seen
-     * before parsing), or holding a label the apiserver rejects. Each is reported, never searched.
+     * A selector, parsed once for every lookup of it, or undefined when it is not judged: invalid,
+     * past a cap (seen before parsing), or holding a label the apiserver rejects. Each is
+     * reported, never searched.
      */
-    const judgeable = (where: string, raw: unknown): Requirement[] | undefined => {
+    const judgeable = (where: string, raw: unknown): ParsedSelector | undefined => {
       const report = (p: InputProblem): undefined => void findings.push({ verdict: 'unknown', messageId: p.messageId, path: specPath(where), message: p.message });
       const size = selectorSizeProblem(raw, where);
       if (size) return report(size);
@@ -183,13 +188,14 @@ export const rule: Rule = {
         return undefined;
       }
       const labels = selectorProblem(parsed.reqs, where);
-      return labels ? report(labels) : parsed.reqs;
+      return labels ? report(labels) : parsed;
     };
 
     // The policy's own target. An empty (or absent) podSelector selects every pod: never dangling.
-    const target = judgeable('spec.podSelector', spec.podSelector);
-    if (target && target.length > 0) {
-      const s = anyPod(view, [ns], spec.podSelector);
+    const targetSelector = judgeable('spec.podSelector', spec.podSelector);
+    const target = targetSelector?.reqs;
+    if (targetSelector && target && target.length > 0) {
+      const s = anyPod(view, [ns], targetSelector);
       if (s.found) {
         // selected: nothing to say
       } else if (s.unknown !== undefined) cantTell('spec.podSelector', s.unknown);
@@ -213,15 +219,16 @@ export const rule: Rule = {
       const hasPod = peer.podSelector !== undefined && peer.podSelector !== null;
       if (!hasNs && !hasPod) return;
       deadline?.check();
-      const podReqs = hasPod ? judgeable(`${where}.podSelector`, peer.podSelector) : [];
-      if (!podReqs) return;
+      const podSelector = hasPod ? judgeable(`${where}.podSelector`, peer.podSelector) : EVERY_POD;
+      if (!podSelector) return;
+      const podReqs = podSelector.reqs;
 
       let targets = [ns];
       let scope = `namespace ${ns}`;
       let unseen: string[] = [];
-      let nsSelReqs: Requirement[] = [];
+      let nsSelReqs: readonly Requirement[] = [];
       if (hasNs) {
-        const nsReqs = judgeable(`${where}.namespaceSelector`, peer.namespaceSelector);
+        const nsReqs = judgeable(`${where}.namespaceSelector`, peer.namespaceSelector)?.reqs;
         if (!nsReqs) return;
         if (nsReqs.length === 0 && podReqs.length === 0) return; // every pod in every namespace
         const all = view.namespaces();
@@ -249,14 +256,14 @@ export const rule: Rule = {
       // No podSelector, or an empty one: every pod wherever the peer applies.
       if (podReqs.length === 0) return;
 
-      const s = anyPod(view, targets, peer.podSelector);
+      const s = anyPod(view, targets, podSelector);
       if (s.found) return;
       if (s.unknown !== undefined) return cantTell(where, s.unknown);
       let from = s.from;
       if (unseen.length > 0) {
         // Matching pods in a namespace the selector may or may not select: cannot tell. None in
         // any of them: the peer allows nothing, whatever those namespaces are labelled.
-        const maybe = anyPod(view, unseen, peer.podSelector);
+        const maybe = anyPod(view, unseen, podSelector);
         if (maybe.found) return void findings.push(unseenNamespaces(where, nsSelReqs, all(view)));
         if (maybe.unknown !== undefined) return cantTell(where, maybe.unknown);
         targets = [...targets, ...unseen];
@@ -280,7 +287,7 @@ export const rule: Rule = {
       let elsewhere = false;
       if (!hasNs && (why.kind === 'empty' || why.kind === 'labels')) {
         // The other classic mistake: a podSelector alone never reaches into other namespaces.
-        const other = foundElsewhere(view, peer.podSelector as any, ns);
+        const other = foundElsewhere(view, podSelector, ns);
         if (other) {
           elsewhere = true;
           clue = `matching pods are in namespace ${other}: add a namespaceSelector to this peer`;

@@ -91,7 +91,7 @@ export const rule: Rule<NodePortConfig> = {
       type === 'NodePort' ||
       (type === 'LoadBalancer' && ctx.config.includeLoadBalancer === true && (spec.allocateLoadBalancerNodePorts !== false || explicit.length > 0));
     if (!opens) return [];
-    const ns = ctx.namespace ?? obj.metadata?.namespace;
+    const ns = ctx.namespace;
     const what = explicit.length > 0 ? `node port${explicit.length > 1 ? 's' : ''} ${explicit.map((p) => p.nodePort).join(', ')}` : 'node ports';
     const opener = `type ${type} opens ${what} on every node`;
 

@@ -9,9 +9,8 @@ import { selectorProblem, selectorSizeProblem } from '../input-limits.ts';
 import { MAX_SELECTOR_REQUIREMENTS } from '../caps.ts';
 import { boundMessages, MAX_MESSAGE } from '../types.ts';
 import { reviewWorkloadForServices } from '../reverse/orphaned-services.ts';
-import { parseSelector } from '../../kube/selectors.ts';
 import { isRecord } from '../../kube/objects.ts';
-import { formatSelector, fromMap } from '../../kube/selectors.ts';
+import { formatRequirements, fromMap, parseSelector } from '../../kube/selectors.ts';
 import { truncate } from '../../kube/text.ts';
 import type { Rule } from '../types.ts';
 
@@ -57,9 +56,11 @@ export const rule: Rule = {
     const problem = selectorProblem(parsed.reqs, 'spec.selector');
     if (problem) return [{ verdict: 'unknown', messageId: problem.messageId, path: 'spec.selector', message: truncate(problem.message, MAX_MESSAGE) }];
 
-    const ns = ctx.namespace ?? 'default';
-    const selector = fromMap(raw as Record<string, string>);
-    const shown = truncate(formatSelector(selector), 60);
+    const ns = ctx.namespace;
+    if (ns === undefined) return [];
+    // Parsed once above: the lookup here and the probes of other namespaces reuse it.
+    const selector = parsed;
+    const shown = truncate(formatRequirements(selector.reqs), 60);
     const found = ctx.cluster.podSources(ns, selector, 1);
     if (!found.known) {
       return [{ verdict: 'unknown', messageId: 'cannot-see-pods', path: 'spec.selector', message: `cannot tell whether selector ${shown} matches a pod in namespace ${ns}: ${truncate(found.reason, 120)}` }];

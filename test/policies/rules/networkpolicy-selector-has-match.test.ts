@@ -7,7 +7,7 @@ import { BundleView } from '../../../src/bundle/bundle-view.ts';
 import { known, unknown, type ClusterView, type NamespaceInfo, type PodSource } from '../../../src/view/view.ts';
 import { evaluate } from '../../../src/policies/engine.ts';
 import { rule } from '../../../src/policies/rules/networkpolicy-selector-has-match.ts';
-import { matchesSelector } from '../../../src/kube/selectors.ts';
+import { ParsedSelector, requirementsMatch } from '../../../src/kube/selectors.ts';
 import { operationsOf, type KubeObject, type Policy, type RuleContext } from '../../../src/policies/types.ts';
 import { EXPLAINED_SELECTORS_PER_REVIEW } from '../../../src/policies/caps.ts';
 
@@ -18,15 +18,20 @@ const unsyncedView: ClusterView = unknownView(NOT_SYNCED);
 
 const FROM = 'cluster cache (synced 3s ago)';
 
-/** A view whose namespaces are known and whose pods are known only in `podNamespaces`. */
+/**
+ * A view whose namespaces are known and whose pods are known only in `podNamespaces`. It matches
+ * on the requirements it is given, so it would fail every test if a raw selector reached it.
+ */
 function partialView(namespaces: NamespaceInfo[], pods: PodSource[], podNamespaces: string[]): ClusterView {
   return {
     ...unsyncedView,
     namespaces: () => known(namespaces, FROM),
-    podSources: (ns, selector, limit = Infinity) =>
-      podNamespaces.includes(ns)
-        ? known(pods.filter((p) => p.namespace === ns && matchesSelector(selector, p.labels, p.generated)).slice(0, limit), FROM)
-        : unknown(`pods in ${ns} not synced`),
+    podSources: (ns, selector, limit = Infinity) => {
+      if (!ParsedSelector.is(selector)) throw new Error('the view was given a selector that was not parsed');
+      return podNamespaces.includes(ns)
+        ? known(pods.filter((p) => p.namespace === ns && requirementsMatch(selector.reqs, p.labels, p.generated)).slice(0, limit), FROM)
+        : unknown(`pods in ${ns} not synced`);
+    },
     allPodSources: (ns) => (podNamespaces.includes(ns) ? known(pods.filter((p) => p.namespace === ns), FROM) : unknown(`pods in ${ns} not synced`)),
   };
 }

@@ -10,7 +10,7 @@ import { evaluate } from '../../../src/policies/engine.ts';
 import { explainNoMatch } from '../../../src/policies/explain/no-match.ts';
 import { nearMiss } from '../../../src/policies/explain/near-miss.ts';
 import { rule } from '../../../src/policies/rules/service-selector-has-match.ts';
-import { toRequirements } from '../../../src/kube/selectors.ts';
+import { ParsedSelector, toRequirements } from '../../../src/kube/selectors.ts';
 import { operationsOf, type KubeObject, type Operation, type Policy, type RuleContext } from '../../../src/policies/types.ts';
 
 const NOT_SYNCED = 'pods cache not synced';
@@ -115,12 +115,33 @@ t.test('garbage never throws', async (t) => {
   }
 });
 
-t.test('the namespace comes from the request first (admission), then the object', async (t) => {
+t.test('the namespace is the engine\'s: the request first (admission), then the object, then default', async (t) => {
   const view = new BundleView([deployment('web', { app: 'web' }, 'team-a')]);
   const obj: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' } } };
-  t.same(rule.evaluate({ ...ctx(obj, view), namespace: 'team-a' }), [], 'request namespace team-a: found');
-  const [f] = rule.evaluate({ ...ctx(obj, view), namespace: undefined });
+  const review = (namespace?: string) => evaluate({ operation: 'CREATE', object: obj, oldObject: null, ...(namespace ? { namespace } : {}) }, view, policy('warn'), [rule]).findings;
+  t.same(review('team-a'), [], 'request namespace team-a: found');
+  const [f] = review();
   t.match(f?.message, /namespace default/, 'no namespace anywhere: default');
+  t.equal(f?.object.namespace, 'default', 'and the finding names the namespace that was judged');
+  // The rule never falls back on its own: only a cluster-scoped review has no namespace.
+  t.same(rule.evaluate({ ...ctx(obj, view), namespace: undefined }), [], 'no namespace given: nothing judged');
+});
+
+t.test('the selector is parsed once: every lookup, here and in other namespaces, gets the same parsed selector', async (t) => {
+  const given: unknown[] = [];
+  class Recording extends BundleView {
+    override podSources(ns: string, selector: ParsedSelector, limit?: number) {
+      given.push(selector);
+      return super.podSources(ns, selector, limit);
+    }
+  }
+  const view = new Recording([deployment('web', { app: 'web' }, 'team-a'), deployment('db', { app: 'db' }, 'team-b')]);
+  const [f] = rule.evaluate(ctx(service({ selector: { app: 'web' } }), view));
+  t.equal(f?.messageId, 'pods-in-other-namespace', 'found in team-a after probing the other namespaces');
+  t.ok(given.length >= 2, `looked in shop and beyond (${given.length} lookups)`);
+  t.ok(given.every((s) => ParsedSelector.is(s)), 'the view got the parsed form');
+  t.equal(new Set(given).size, 1, 'one parsed selector for every lookup');
+  t.same((given[0] as ParsedSelector).reqs, [{ key: 'app', operator: 'In', values: ['web'] }]);
 });
 
 t.test('messages stay short enough for a kubectl warning, even with long user input', async (t) => {

@@ -9,7 +9,7 @@ import { truncate } from '../../../kube/text.ts';
 import { isRecord, NAMESPACE_NAME_LABEL } from '../../../kube/objects.ts';
 import { cidrContains, parseIp, type Ip } from '../../../kube/cidr.ts';
 import { defaultNetworkPolicySpec } from '../../../kube/defaulting.ts';
-import { formatRequirements, formatSelector, parseSelector, requirementsMatch, toRequirements, type Labels, type Requirement } from '../../../kube/selectors.ts';
+import { formatRequirements, formatSelector, parseSelector, requirementsMatch, selectorOf, type ParsedSelector, type Requirement } from '../../../kube/selectors.ts';
 import type { ClusterSettings, DnsSettings, KubeObject } from '../../types.ts';
 import type { Deadline } from '../../deadline.ts';
 import { blockEntry, DnsAddressSpace, type BlockEntry } from './ip-blocks.ts';
@@ -45,20 +45,19 @@ export function podSelectorOf(policy: NetworkPolicyInfo): unknown {
 }
 
 /** Parsed podSelectors, per policy object: a namespace's policies are matched against every pod. */
-const podRequirements = new WeakMap<NetworkPolicyInfo, Requirement[] | null>();
+const podSelectors = new WeakMap<NetworkPolicyInfo, ParsedSelector | { invalid: string }>();
+
+/** spec.podSelector parsed once per policy object (for matching and for the view's lookups), or why it is invalid. */
+export function parsedPodSelector(policy: NetworkPolicyInfo): ParsedSelector | { invalid: string } {
+  let parsed = podSelectors.get(policy);
+  if (parsed === undefined) podSelectors.set(policy, (parsed = parseSelector(podSelectorOf(policy))));
+  return parsed;
+}
 
 /** spec.podSelector as requirements (parsed once per policy object); null when invalid. */
-export function podSelectorRequirements(policy: NetworkPolicyInfo): Requirement[] | null {
-  let reqs = podRequirements.get(policy);
-  if (reqs === undefined) {
-    try {
-      reqs = toRequirements(podSelectorOf(policy));
-    } catch {
-      reqs = null;
-    }
-    podRequirements.set(policy, reqs);
-  }
-  return reqs;
+export function podSelectorRequirements(policy: NetworkPolicyInfo): readonly Requirement[] | null {
+  const parsed = parsedPodSelector(policy);
+  return 'invalid' in parsed ? null : parsed.reqs;
 }
 
 /** An invalid selector cannot pass apiserver validation, so such a policy selects nothing here. */
@@ -110,6 +109,8 @@ export class DnsReach {
   private dnsPodsMemo?: { pods?: readonly PodSource[]; reason?: string };
   private spaceMemo?: DnsAddressSpace;
   private readonly clusterSettings?: ClusterSettings;
+  /** Peer selectors, parsed once per review: coverage() is asked for several groups of pods over the same peers. */
+  private readonly peerSelectors = new Map<unknown, ParsedSelector | { invalid: string }>();
 
   constructor(cluster: ClusterView, dns: DnsSettings, clusterSettings?: ClusterSettings, deadline?: Deadline) {
     this.cluster = cluster;
@@ -258,8 +259,8 @@ export class DnsReach {
     ] as const) {
       const raw = peer[field];
       if (raw === undefined || raw === null) continue;
-      const parsed = parseSelector(raw);
-      if (!('reqs' in parsed) || parsed.reqs.length === 0) continue;
+      const parsed = this.parsed(raw);
+      if ('invalid' in parsed || parsed.reqs.length === 0) continue;
       // The classic: name=kube-system, a label nothing adds; namespaces carry kubernetes.io/metadata.name.
       const named = field === 'namespaceSelector' && parsed.reqs.find((r) => r.key !== NAMESPACE_NAME_LABEL && r.operator === 'In' && r.values.includes(this.dns.namespace));
       if (named && this.namespaceSelected(raw, new Set()) === 'no') {
@@ -310,14 +311,19 @@ export class DnsReach {
     return and(nsTri, this.dnsPodsSelected(peer.podSelector, scratch));
   }
 
+  private parsed(raw: unknown): ParsedSelector | { invalid: string } {
+    let p = this.peerSelectors.get(raw);
+    if (p === undefined) this.peerSelectors.set(raw, (p = parseSelector(raw)));
+    return p;
+  }
+
   private namespaceSelected(selector: unknown, scratch: Scratch): Tri {
-    let reqs;
-    try {
-      reqs = toRequirements(selector);
-    } catch (err) {
-      scratch.add(`invalid namespaceSelector: ${(err as Error).message}`);
+    const parsed = this.parsed(selector);
+    if ('invalid' in parsed) {
+      scratch.add(`invalid namespaceSelector: ${parsed.invalid}`);
       return 'maybe';
     }
+    const reqs = parsed.reqs;
     if (reqs.length === 0) return 'yes';
     const ns = this.dnsNamespace();
     if (!ns.info) {
@@ -337,13 +343,12 @@ export class DnsReach {
   }
 
   private dnsPodsSelected(selector: unknown, scratch: Scratch): Tri {
-    let reqs;
-    try {
-      reqs = toRequirements(selector);
-    } catch (err) {
-      scratch.add(`invalid podSelector: ${(err as Error).message}`);
+    const parsed = this.parsed(selector);
+    if ('invalid' in parsed) {
+      scratch.add(`invalid podSelector: ${parsed.invalid}`);
       return 'maybe';
     }
+    const reqs = parsed.reqs;
     // The configured labels are the DNS pods' minimum; real pods may carry more (version...).
     if (requirementsMatch(reqs, this.dns.podLabels)) return 'yes';
     const pods = this.dnsPods();
@@ -400,12 +405,20 @@ export class DnsReach {
 
   private dnsPods(): { pods?: readonly PodSource[]; reason?: string } {
     if (!this.dnsPodsMemo) {
-      const a = this.cluster.podSources(this.dns.namespace, { matchLabels: { ...this.dns.podLabels } });
+      const a = this.cluster.podSources(this.dns.namespace, dnsPodSelector(this.dns));
       if (a.known) this.evidence.add(a.from);
       this.dnsPodsMemo = a.known ? { pods: a.value } : { reason: a.reason };
     }
     return this.dnsPodsMemo;
   }
+}
+
+/** The DNS pods' labels as a selector, parsed once per DNS settings. */
+const dnsSelectors = new WeakMap<DnsSettings, ParsedSelector>();
+function dnsPodSelector(dns: DnsSettings): ParsedSelector {
+  let s = dnsSelectors.get(dns);
+  if (!s) dnsSelectors.set(dns, (s = selectorOf({ matchLabels: { ...dns.podLabels } })));
+  return s;
 }
 
 /** Hints already rendered, per DNS settings: a denial repeated by retries or CI runs renders its YAML once. */

@@ -5,9 +5,9 @@
 // caps, or with selector labels the apiserver rejects, is an unknown before any lookup.
 import type { ClusterView, NetworkPolicyInfo, PodSource } from '../../../view/view.ts';
 import {
-  allowDnsPolicyYaml, DnsReach, podSelectorOf, podSelectorRequirements, policyInfo, restrictsEgress, selectsPod, type DnsCoverage, type DnsStatus,
+  allowDnsPolicyYaml, DnsReach, parsedPodSelector, podSelectorOf, podSelectorRequirements, policyInfo, restrictsEgress, selectsPod, type DnsCoverage, type DnsStatus,
 } from './network-policy.ts';
-import { formatSelector, isEmptySelector, selectorCovers, toRequirements, type GeneratedLabels, type Labels, type LabelSelector } from '../../../kube/selectors.ts';
+import { formatSelector, isEmptySelector, selectorCovers, toRequirements, type GeneratedLabels, type Labels } from '../../../kube/selectors.ts';
 import { truncate } from '../../../kube/text.ts';
 import { isRecord } from '../../../kube/objects.ts';
 import type { Deadline } from '../../deadline.ts';
@@ -158,13 +158,9 @@ function inputProblem(object: KubeObject | null, deadline?: Deadline): InputProb
 }
 
 function podsOf(cluster: ClusterView, ns: string, policy: NetworkPolicyInfo): { value: readonly PodSource[] } | { unknown: string } {
-  const sel = podSelectorOf(policy);
-  try {
-    toRequirements(sel);
-  } catch (err) {
-    return { unknown: `cannot check DNS egress: invalid spec.podSelector (${(err as Error).message})` };
-  }
-  const a = cluster.podSources(ns, sel as LabelSelector, POD_LIMIT);
+  const sel = parsedPodSelector(policy);
+  if ('invalid' in sel) return { unknown: `cannot check DNS egress: invalid spec.podSelector (${sel.invalid})` };
+  const a = cluster.podSources(ns, sel, POD_LIMIT);
   return a.known ? { value: a.value } : { unknown: `cannot check DNS egress: pods in ${ns} unknown (${a.reason})` };
 }
 
