@@ -320,7 +320,10 @@ export async function run(args: BenchArgs): Promise<Record<string, unknown>> {
   const minSpeedup = Math.min(...look.service.map((r) => Math.min(r.linear.p50 / r.index.p50, r.linear.p99 / r.index.p99)));
   const targets = [
     { target: 'heap per cached pod ≤ 1 KB', value: fmt.bytes(mem.heapPerPod), met: mem.heapPerPod <= 1024 },
-    { target: `heap per cached Service ≤ 300 B (${fmt.int(mem.services)} Services)`, value: fmt.bytes(mem.heapPerService), met: mem.heapPerService <= 300 },
+    // Was ≤ 300 B for the slim info alone (161 B measured). Since the audit (issue 17) the process also keeps,
+    // per Service, the reviewable copy it re-evaluates and the Service's entries in the reverse selector index
+    // (and here, where no Service has pods, its pending finding): 822 B measured when it landed.
+    { target: `heap per cached Service, audit included, ≤ 1 KB (${fmt.int(mem.services)} Services)`, value: fmt.bytes(mem.heapPerService), met: mem.heapPerService <= 1024 },
     { target: `${fmt.int(mem.topPods)} pods: whole process RSS < 250 MB`, value: fmt.mb(mem.rssAt100k), met: mem.rssAt100k < 250 * 2 ** 20 },
     { target: 'Service selector lookup p99 < 50 µs (all shapes; worst shape)', value: `${fmt.us(o.index.p99)}; ${fmt.us(worstService.index.p99)}`, met: o.index.p99 < 50_000 && worstService.index.p99 < 50_000 },
     { target: '≥ 20× faster than the linear scan (p50 and p99, every shape)', value: `${fmt.x(o.linear.p50 / o.index.p50)} / ${fmt.x(o.linear.p99 / o.index.p99)}; worst ${fmt.x(minSpeedup)}`, met: minSpeedup >= 20 },
