@@ -60,13 +60,17 @@ export async function validateRoutes(app: FastifyInstance, deps: ValidateDeps): 
       lease?.release();
       deps.metrics.bodyBytesInFlight.set(deps.gate.inUse());
     };
+    let waiting = true;
     // The response's close ends the lease, whichever way the request ended (answered, refused, client gone).
+    // It aborts only a wait still under way: abort() builds a DOMException with a stack trace, and doing
+    // that for every answered request cost about 4% of the server's CPU under load.
     reply.raw.once('close', () => {
       gone = true;
-      left.abort();
+      if (waiting) left.abort();
       release();
     });
     lease = await deps.gate.acquire(bytes, budget.budgetMs * MAX_WAIT_SHARE, left.signal);
+    waiting = false;
     deps.metrics.bodyBytesInFlight.set(deps.gate.inUse());
     if (gone) release();
     if (lease || gone) return payload;
