@@ -25,6 +25,7 @@ import { reportContext, version } from './output/build-report.ts';
 import { textStyle } from './output/color.ts';
 import { countFindings, refText, type Report } from './output/report.ts';
 import { writeReports } from './output/write.ts';
+import { startCommand } from './prologue.ts';
 
 export const AUDIT_USAGE = `Usage: netguard audit [--kubeconfig FILE] [--context NAME] [options]
 
@@ -115,26 +116,9 @@ export interface AuditDeps {
 }
 
 export async function runAudit(argv: readonly string[], io: CheckIO, deps: AuditDeps = {}): Promise<number> {
-  const debug = io.env.NETGUARD_DEBUG === '1';
-  const fail = (lines: string[], err?: unknown): number => {
-    for (const l of lines) io.stderr.write(`${l}\n`);
-    if (debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
-    return 2;
-  };
-  let args: AuditArgs | 'help';
-  try {
-    args = parseAuditArgs(argv);
-  } catch (err) {
-    if (!isNetguardError(err, 'USAGE')) throw err;
-    return fail([`netguard audit: ${err.message}`, `Run 'netguard audit --help' for usage.`], err);
-  }
-  if (args === 'help') {
-    io.stdout.write(AUDIT_USAGE);
-    return 0;
-  }
-  const note = (line: string) => {
-    if (!args.quiet) io.stderr.write(`${line}\n`);
-  };
+  const started = startCommand('audit', argv, io, parseAuditArgs, AUDIT_USAGE);
+  if (typeof started === 'number') return started;
+  const { args, fail, note } = started;
   const rules = deps.rules ?? RULES;
 
   let policy: Policy;

@@ -24,6 +24,7 @@ import { sourceText, type Report, type ReportContext } from './output/report.ts'
 import { formatSarif } from './output/sarif.ts';
 import { formatText } from './output/text.ts';
 import { writeReports } from './output/write.ts';
+import { startCommand } from './prologue.ts';
 
 export interface CheckIO {
   stdout: { write(s: string): unknown; isTTY?: boolean };
@@ -132,27 +133,9 @@ export interface CheckDeps {
 }
 
 export async function runCheck(argv: readonly string[], io: CheckIO = defaultCheckIO(), deps: CheckDeps = {}): Promise<number> {
-  const debug = io.env.NETGUARD_DEBUG === '1';
-  const fail = (lines: string[], err?: unknown): number => {
-    for (const l of lines) io.stderr.write(`${l}\n`);
-    if (debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
-    return 2;
-  };
-
-  let args: CheckArgs | 'help';
-  try {
-    args = parseCheckArgs(argv);
-  } catch (err) {
-    if (!isNetguardError(err, 'USAGE')) throw err;
-    return fail([`netguard check: ${err.message}`, `Run 'netguard check --help' for usage.`], err);
-  }
-  if (args === 'help') {
-    io.stdout.write(CHECK_USAGE);
-    return 0;
-  }
-  const note = (line: string) => {
-    if (!args.quiet) io.stderr.write(`${line}\n`);
-  };
+  const started = startCommand('check', argv, io, parseCheckArgs, CHECK_USAGE);
+  if (typeof started === 'number') return started;
+  const { args, debug, fail, note } = started;
 
   let policy: Policy;
   let baseline: Baseline | undefined;
