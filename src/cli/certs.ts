@@ -15,7 +15,9 @@ export const DEFAULTS = { namespace: INSTALL_NAMES.namespace, service: INSTALL_N
 export const TLS_SECRET_NAME = INSTALL_NAMES.secret;
 export const WEBHOOK_CONFIGURATION_NAME = INSTALL_NAMES.webhookConfiguration;
 /** JSON pointer of the caBundle in manifests/validatingwebhookconfiguration.yaml (its only webhook). */
-export const CA_BUNDLE_PATH = '/webhooks/0/clientConfig/caBundle';
+/** Both webhooks of manifests/base (validate.netguard.io, breakage.netguard.io) call the same Service. */
+export const WEBHOOK_COUNT = 2;
+export const CA_BUNDLE_PATHS: readonly string[] = Array.from({ length: WEBHOOK_COUNT }, (_, i) => `/webhooks/${i}/clientConfig/caBundle`);
 
 export const FILES = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
 
@@ -57,7 +59,7 @@ function positiveInt(flag: string, value: string | undefined): number | undefine
 class UsageError extends Error {}
 
 function kubectlCommands(namespace: string, out: string, caBundle: string): string {
-  const patch = JSON.stringify([{ op: 'add', path: CA_BUNDLE_PATH, value: caBundle }]);
+  const patch = JSON.stringify(CA_BUNDLE_PATHS.map((path) => ({ op: 'add', path, value: caBundle })));
   return [
     `# For --cert-mode files: run after \`kubectl apply -k manifests/files/\` (it creates the namespace and the webhook configuration).`,
     `# 1. Tell the apiserver which CA to trust ("add" also replaces an existing caBundle). First, so a`,

@@ -77,7 +77,8 @@ t.test('--kubectl prints the caBundle patch, then the Secret command, for the de
   const m = /^kubectl patch validatingwebhookconfiguration netguard --type=json -p '(.*)'$/.exec(lines[0]);
   t.ok(m, lines[0]);
   const patch = JSON.parse(m![1]);
-  t.same(patch, [{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from(read(out, 'ca.crt')).toString('base64') }]);
+  const caBundle = Buffer.from(read(out, 'ca.crt')).toString('base64');
+  t.same(patch, [0, 1].map((i) => ({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle })), 'both webhooks trust the CA');
 });
 
 t.test('--also-trust keeps an old CA in the bundle for a gapless rotation', async (t) => {

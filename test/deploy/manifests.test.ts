@@ -7,7 +7,7 @@ import { GARBAGE_COLLECTOR, NAMESPACE_CONTROLLER } from '../../src/kube/cleanup.
 import { IGNORE_NAMESPACE_LABEL } from '../../src/policies/namespaces.ts';
 import { parse } from 'yaml';
 import { serviceDnsNames } from '../../src/certs/names.ts';
-import { CA_BUNDLE_PATH, DEFAULTS, TLS_SECRET_NAME, WEBHOOK_CONFIGURATION_NAME } from '../../src/cli/certs.ts';
+import { CA_BUNDLE_PATHS, DEFAULTS, TLS_SECRET_NAME, WEBHOOK_CONFIGURATION_NAME } from '../../src/cli/certs.ts';
 import { customPodSourceResources, WATCHED_RESOURCES } from '../../src/view/resources.ts';
 import { loadPolicyFile } from '../../src/policies/policy-file.ts';
 import { matchesSelector } from '../../src/kube/selectors.ts';
@@ -283,38 +283,51 @@ t.test('RBAC: list and watch on exactly WATCHED_RESOURCES and the default policy
 });
 
 t.test('webhook configuration', async (t) => {
-  t.equal(webhookConfig.webhooks.length, 1, `one webhook, so ${CA_BUNDLE_PATH} is netguard's`);
-  const [hook] = webhookConfig.webhooks;
-  t.match(hook.name, /^[a-z0-9-]+(\.[a-z0-9-]+){2,}$/, 'a fully qualified webhook name');
-  t.same(hook.admissionReviewVersions, ['v1']);
-  t.equal(hook.sideEffects, 'None');
-  t.equal(hook.timeoutSeconds, 3);
-  t.equal(hook.failurePolicy, 'Ignore');
-  t.same(hook.clientConfig.service, { namespace: NS, name: service.metadata.name, path: '/validate', port: service.spec.ports[0].port });
-  t.notOk('caBundle' in hook.clientConfig, 'no caBundle: a later `kubectl apply -k` must not reset the patched one');
-  t.notOk(hook.clientConfig.url, 'service, not url');
-  // Which kinds and operations: test/house/rule-contract.test.ts derives them from the rules.
-  for (const r of hook.rules) {
-    t.ok(r.apiGroups.length > 0 && r.apiVersions.length > 0 && r.resources.length > 0 && r.operations.length > 0, `${r.resources}: a complete rule`);
-    t.notOk(r.operations.includes('CONNECT') || r.operations.includes('*'), `${r.resources}: only the operations netguard judges`);
+  t.same(webhookConfig.webhooks.map((w: any) => w.name), ['validate.netguard.io', 'breakage.netguard.io'], 'two webhooks, in that order');
+  t.equal(webhookConfig.webhooks.length, CA_BUNDLE_PATHS.length, `netguard certs --kubectl patches each: ${CA_BUNDLE_PATHS.join(', ')}`);
+  for (const hook of webhookConfig.webhooks) {
+    t.match(hook.name, /^[a-z0-9-]+(\.[a-z0-9-]+){2,}$/, 'a fully qualified webhook name');
+    t.same(hook.admissionReviewVersions, ['v1']);
+    t.equal(hook.sideEffects, 'None');
+    t.equal(hook.timeoutSeconds, 3);
+    t.equal(hook.failurePolicy, 'Ignore');
+    t.same(hook.clientConfig.service, { namespace: NS, name: service.metadata.name, path: '/validate', port: service.spec.ports[0].port });
+    t.notOk('caBundle' in hook.clientConfig, 'no caBundle: a later `kubectl apply -k` must not reset the patched one');
+    t.notOk(hook.clientConfig.url, 'service, not url');
+    // Which kinds and operations: test/house/rule-contract.test.ts derives them from the rules.
+    for (const r of hook.rules) {
+      t.ok(r.apiGroups.length > 0 && r.apiVersions.length > 0 && r.resources.length > 0 && r.operations.length > 0, `${r.resources}: a complete rule`);
+      t.notOk(r.operations.includes('CONNECT') || r.operations.includes('*'), `${r.resources}: only the operations netguard judges`);
+    }
+    t.same(hook.namespaceSelector, {
+      matchExpressions: [
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: defaultPolicy.excludeNamespaces },
+        { key: IGNORE_NAMESPACE_LABEL, operator: 'NotIn', values: ['true'] },
+      ],
+    }, `${hook.name}: skips the namespaces the policy excludes anyway, and those labelled netguard.io/ignore`);
+    t.same(hook.matchConditions.slice(0, 2), [
+      { name: 'skip-objects-being-deleted', expression: "request.operation != 'UPDATE' || !has(object.metadata.deletionTimestamp)" },
+      {
+        name: 'skip-cleanup-controllers',
+        expression: `!(request.userInfo.username in ['${NAMESPACE_CONTROLLER}', '${GARBAGE_COLLECTOR}'])`,
+      },
+    ], `${hook.name}: the apiserver skips what the engine would skip anyway`);
   }
-  t.same(hook.namespaceSelector, {
-    matchExpressions: [
-      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: defaultPolicy.excludeNamespaces },
-      { key: IGNORE_NAMESPACE_LABEL, operator: 'NotIn', values: ['true'] },
-    ],
-  }, 'skips the namespaces the policy excludes anyway, and those labelled netguard.io/ignore');
   t.equal(find(base, 'Namespace').metadata.labels[IGNORE_NAMESPACE_LABEL], 'true', 'netguard-system is labelled netguard.io/ignore');
-  t.same(hook.matchConditions.slice(0, 2), [
-    { name: 'skip-objects-being-deleted', expression: "request.operation != 'UPDATE' || !has(object.metadata.deletionTimestamp)" },
-    {
-      name: 'skip-cleanup-controllers',
-      expression: `!(request.userInfo.username in ['${NAMESPACE_CONTROLLER}', '${GARBAGE_COLLECTOR}'])`,
-    },
-  ], 'the apiserver skips what the engine would skip anyway');
+  const [validate, breakage] = webhookConfig.webhooks;
+  // The one that fail-closed may flip asks only for creations and updates of the kinds rules judge
+  // on their own: a netguard outage under failurePolicy: Fail must never block a deletion, nor a
+  // change to a workload, Namespace or class that netguard only warns about.
+  const JUDGED = new Set(['services', 'ingresses', 'networkpolicies', 'httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes', 'gateways']);
+  for (const r of validate.rules) {
+    t.same(r.operations.filter((op: string) => op !== 'CREATE' && op !== 'UPDATE'), [], `validate.netguard.io: ${r.resources}: creations and updates only`);
+    t.same(r.resources.filter((res: string) => !JUDGED.has(res)), [], `validate.netguard.io: ${r.resources}: kinds rules judge on their own only`);
+  }
+  t.same(validate.matchConditions.length, 2, 'validate.netguard.io needs no reverse-check conditions');
+  for (const r of breakage.rules) t.notOk(r.operations.includes('CREATE'), `breakage.netguard.io: ${r.resources}: no creations (they break nothing)`);
   // The rest send the reverse checks only the changes that can break something: what each one
   // lets through is evaluated in test/deploy/match-conditions.test.ts.
-  t.same(hook.matchConditions.slice(2).map((c: any) => c.name), [
+  t.same(breakage.matchConditions.slice(2).map((c: any) => c.name), [
     'workload-updates-that-relabel-the-pod-template', 'cronjob-updates-that-relabel-the-pod-template',
     'namespace-updates-that-change-labels', 'ingressclass-updates-that-change-the-default',
   ]);

@@ -10,8 +10,12 @@ import { parse } from 'yaml';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const config = parse(readFileSync(`${REPO}manifests/base/validatingwebhookconfiguration.yaml`, 'utf8'));
-const conditions: { name: string; expression: string }[] = config.webhooks[0].matchConditions;
-const compiled = conditions.map((c) => ({ name: c.name, run: parseCel(c.expression) }));
+// Each webhook with its own conditions, compiled once; a request goes to the webhook whose rules ask for it.
+const hooks = (config.webhooks as any[]).map((w) => ({
+  name: w.name as string,
+  asks: (resource: string, operation: string) => (w.rules as any[]).some((r) => r.resources.includes(resource) && r.operations.includes(operation)),
+  compiled: (w.matchConditions as { name: string; expression: string }[]).map((c) => ({ name: c.name, run: parseCel(c.expression) })),
+}));
 
 const RESOURCES: Record<string, string> = {
   Deployment: 'deployments', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', Job: 'jobs', CronJob: 'cronjobs',
@@ -19,14 +23,17 @@ const RESOURCES: Record<string, string> = {
 };
 
 /** Whether the apiserver would call netguard, and which condition said no. */
-function called(operation: string, object: any, oldObject: any, user = 'alice'): { called: boolean; refusedBy?: string } {
+function called(operation: string, object: any, oldObject: any, user = 'alice'): { called: boolean; refusedBy?: string; webhook?: string } {
   const kind = (object ?? oldObject).kind;
   const request = { operation, resource: { group: '', version: 'v1', resource: RESOURCES[kind] }, userInfo: { username: user } };
-  for (const c of compiled) {
+  const matching = hooks.filter((h) => h.asks(RESOURCES[kind], operation));
+  if (matching.length !== 1) throw new Error(`${operation} ${kind} is asked for by ${matching.length} webhooks, not one`);
+  const [hook] = matching;
+  for (const c of hook.compiled) {
     const result = c.run({ request, object, oldObject });
-    if (result !== true) return { called: false, refusedBy: c.name };
+    if (result !== true) return { called: false, refusedBy: c.name, webhook: hook.name };
   }
-  return { called: true };
+  return { called: true, webhook: hook.name };
 }
 
 const template = (labels?: Record<string, string>) => ({ metadata: labels ? { labels } : {}, spec: { containers: [{ name: 'c', image: 'i' }] } });
@@ -72,4 +79,14 @@ t.test('the kinds netguard judges forward are untouched by the reverse-check con
   t.ok(called('UPDATE', np, np).called, 'NetworkPolicy UPDATE, even unchanged');
   t.same(called('UPDATE', { ...svc, metadata: { ...svc.metadata, deletionTimestamp: '2024-01-01T00:00:00Z' } }, svc).refusedBy, 'skip-objects-being-deleted');
   t.same(called('DELETE', null, workload('ReplicaSet', { app: 'a' }), 'system:serviceaccount:kube-system:generic-garbage-collector').refusedBy, 'skip-cleanup-controllers');
+});
+
+t.test('deletions and reverse checks go to the webhook that always fails open; judged kinds to the one fail-closed may flip', async (t) => {
+  const svc = { kind: 'Service', metadata: { name: 's' }, spec: { selector: { app: 'a' } } };
+  t.equal(called('CREATE', svc, null).webhook, 'validate.netguard.io');
+  t.equal(called('UPDATE', svc, svc).webhook, 'validate.netguard.io');
+  t.equal(called('DELETE', null, svc).webhook, 'breakage.netguard.io');
+  const ns = { kind: 'Namespace', metadata: { name: 'shop' } };
+  t.equal(called('DELETE', null, ns).webhook, 'breakage.netguard.io', 'deleting a namespace never waits on a fail-closed netguard');
+  t.equal(called('UPDATE', workload('Deployment', { app: 'v2' }), workload('Deployment', { app: 'v1' })).webhook, 'breakage.netguard.io', 'nor does a rollout that relabels');
 });
